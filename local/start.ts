@@ -1,0 +1,47 @@
+/**
+ * `npm start`: the whole product on this machine, with no AWS account.
+ * Reads the environment (SPEC section 8), starts the emulators and the API, prints the URLs.
+ */
+process.env.LOG_LEVEL ??= 'WARN';
+process.env.POWERTOOLS_SERVICE_NAME ??= 'satchel-local';
+
+const { BotFileError } = await import('../shared/bots/loader');
+const { optionsFromEnv, startLocal, StartupError } = await import('./runtime');
+
+try {
+  const runtime = await startLocal(optionsFromEnv());
+  const { urls } = runtime;
+  console.log(`
+Satchel is running locally.
+
+  Web chat        ${urls.chat}
+  Agent console   ${urls.agent}
+  Mailbox (SES)   ${urls.mailbox}  (sent mail as JSON: ${urls.ses}/store)
+
+  DynamoDB ${urls.dynamodb}   S3 ${urls.s3}   data in ${process.env.DATA_DIR ?? '.satchel'}/
+Press Ctrl-C to stop.
+`);
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping...`);
+    runtime.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error('Shutdown failed:', err);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+} catch (err) {
+  if (err instanceof BotFileError || err instanceof StartupError) {
+    console.error(`Satchel could not start.\n${err.message}`);
+  } else {
+    console.error('Satchel could not start:', err);
+  }
+  process.exit(1);
+}
+export {};

@@ -1,0 +1,99 @@
+import { randomUUID } from 'node:crypto';
+import { DeleteItemCommand, ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { logger } from '../shared/logger';
+
+/**
+ * Emulates DynamoDB TTL: deletes items whose `expiresAt` has passed and hands each deletion
+ * to the stream consumer as the same record AWS produces for a TTL delete (eventName REMOVE,
+ * userIdentity Service / dynamodb.amazonaws.com, old image included).
+ */
+export class TtlSweeper {
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  private sequence = 0;
+
+  constructor(
+    private readonly ddb: DynamoDBClient,
+    private readonly tableName: string,
+    private readonly onStream: (event: DynamoDBStreamEvent) => Promise<unknown>,
+    private readonly intervalMs: number,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.sweep(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  /** One pass; concurrent calls share the pass in progress. */
+  sweep(now = Date.now()): Promise<void> {
+    this.running ??= this.sweepOnce(Math.floor(now / 1000)).finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async sweepOnce(nowSeconds: number): Promise<void> {
+    const records: DynamoDBRecord[] = [];
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await this.ddb.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          FilterExpression: 'expiresAt <= :now',
+          ExpressionAttributeValues: { ':now': { N: String(nowSeconds) } },
+          ProjectionExpression: 'pk, sk',
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const key of page.Items ?? []) {
+        try {
+          // The condition keeps an item the user touched since the scan.
+          const out = await this.ddb.send(
+            new DeleteItemCommand({
+              TableName: this.tableName,
+              Key: { pk: key.pk!, sk: key.sk! },
+              ConditionExpression: 'expiresAt <= :now',
+              ExpressionAttributeValues: { ':now': { N: String(nowSeconds) } },
+              ReturnValues: 'ALL_OLD',
+            }),
+          );
+          if (out.Attributes) records.push(this.record(key, out.Attributes));
+        } catch (err) {
+          if (!(err instanceof ConditionalCheckFailedException)) throw err;
+        }
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+    if (!records.length) return;
+    try {
+      await this.onStream({ Records: records });
+    } catch (err) {
+      logger.error('expiry handler failed on swept records', { error: err as Error });
+    }
+  }
+
+  private record(key: Record<string, AttributeValue>, oldImage: Record<string, AttributeValue>): DynamoDBRecord {
+    return {
+      eventID: randomUUID().replace(/-/g, ''),
+      eventName: 'REMOVE',
+      eventVersion: '1.1',
+      eventSource: 'aws:dynamodb',
+      awsRegion: 'local',
+      dynamodb: {
+        ApproximateCreationDateTime: Math.floor(Date.now() / 1000),
+        Keys: { pk: key.pk as never, sk: key.sk as never },
+        OldImage: oldImage as never,
+        SequenceNumber: String(++this.sequence).padStart(21, '0'),
+        SizeBytes: JSON.stringify(oldImage).length,
+        StreamViewType: 'NEW_AND_OLD_IMAGES',
+      },
+      userIdentity: { type: 'Service', principalId: 'dynamodb.amazonaws.com' },
+      eventSourceARN: `arn:aws:dynamodb:local:000000000000:table/${this.tableName}/stream/local`,
+    };
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.running;
+  }
+}

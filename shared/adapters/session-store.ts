@@ -1,0 +1,209 @@
+import {
+  BatchWriteCommand,
+  type BatchWriteCommandOutput,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import type { Session } from '../domain/session';
+import type { NewMessage, TranscriptMessage } from '../domain/transcript';
+
+/**
+ * One table holds everything, keyed by `pk`/`sk`:
+ *   SESSION#<id> / META          the session (TTL `expiresAt`; GSI gsi1 lists by activity)
+ *   SESSION#<id> / MSG#<seq>     transcript messages, gapless and ordered
+ *   SESSION#<id> / ...           other per-session records added by later features
+ * Only META carries the TTL; when it expires the expiry function removes the rest.
+ */
+export const sessionPk = (id: string) => `SESSION#${id}`;
+export const META = 'META';
+const msgSk = (seq: number) => `MSG#${String(seq).padStart(10, '0')}`;
+const CONVERSATIONS = 'CONVERSATIONS';
+
+export class SessionNotFound extends Error {
+  override name = 'SessionNotFound';
+}
+
+type SessionItem = Session & { pk: string; sk: string; gsi1pk: string; gsi1sk: string };
+
+const toItem = (s: Session): SessionItem => ({
+  ...s,
+  pk: sessionPk(s.id),
+  sk: META,
+  gsi1pk: CONVERSATIONS,
+  gsi1sk: activityKey(s.lastActivityAt, s.id),
+});
+
+const activityKey = (at: number, id: string) => `${new Date(at).toISOString()}#${id}`;
+
+function fromItem(item: Record<string, unknown>): Session {
+  const { pk: _pk, sk: _sk, gsi1pk: _g, gsi1sk: _s, ...rest } = item;
+  return rest as unknown as Session;
+}
+
+function fromMessageItem(item: Record<string, unknown>): TranscriptMessage {
+  const { pk: _pk, sk: _sk, ...rest } = item;
+  return rest as unknown as TranscriptMessage;
+}
+
+export class SessionStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    readonly tableName: string,
+  ) {}
+
+  async create(session: Session): Promise<void> {
+    await this.db.send(
+      new PutCommand({ TableName: this.tableName, Item: toItem(session), ConditionExpression: 'attribute_not_exists(pk)' }),
+    );
+  }
+
+  async get(id: string): Promise<Session | undefined> {
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: sessionPk(id), sk: META }, ConsistentRead: true }),
+    );
+    return out.Item ? fromItem(out.Item) : undefined;
+  }
+
+  /**
+   * Sets (or, for `undefined` values, removes) top-level session attributes. Each writer
+   * touches only its own attributes so concurrent handlers do not overwrite each other.
+   * `condition` is an extra ConditionExpression; a failed one throws ConditionalCheckFailedException.
+   */
+  async update(
+    id: string,
+    changes: Partial<Omit<Session, 'id'>>,
+    opts: { condition?: string; values?: Record<string, unknown>; names?: Record<string, string> } = {},
+  ): Promise<Session> {
+    const names: Record<string, string> = { ...opts.names };
+    const values: Record<string, unknown> = { ...opts.values };
+    const sets: string[] = [];
+    const removes: string[] = [];
+    const entries = Object.entries(changes) as [string, unknown][];
+    if (changes.lastActivityAt !== undefined) entries.push(['gsi1sk', activityKey(changes.lastActivityAt, id)]);
+    entries.forEach(([k, v], i) => {
+      names[`#a${i}`] = k;
+      if (v === undefined) removes.push(`#a${i}`);
+      else {
+        values[`:v${i}`] = v;
+        sets.push(`#a${i} = :v${i}`);
+      }
+    });
+    const expr = [sets.length ? `SET ${sets.join(', ')}` : '', removes.length ? `REMOVE ${removes.join(', ')}` : '']
+      .filter(Boolean)
+      .join(' ');
+    try {
+      const out = await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: sessionPk(id), sk: META },
+          UpdateExpression: expr,
+          ConditionExpression: ['attribute_exists(pk)', opts.condition].filter(Boolean).join(' AND '),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: Object.keys(values).length ? values : undefined,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return fromItem(out.Attributes!);
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException && !opts.condition) throw new SessionNotFound(id);
+      throw err;
+    }
+  }
+
+  /**
+   * Appends messages in order. Each takes the next free sequence number with a conditional
+   * put, so concurrent writers never overwrite each other and readers never see a gap.
+   */
+  async appendMessages(sessionId: string, messages: NewMessage[], at: number): Promise<TranscriptMessage[]> {
+    const written: TranscriptMessage[] = [];
+    let seq = (await this.lastSeq(sessionId)) + 1;
+    for (const m of messages) {
+      for (;;) {
+        const msg: TranscriptMessage = { ...m, seq, at };
+        try {
+          await this.db.send(
+            new PutCommand({
+              TableName: this.tableName,
+              Item: { pk: sessionPk(sessionId), sk: msgSk(seq), ...msg },
+              ConditionExpression: 'attribute_not_exists(sk)',
+            }),
+          );
+          written.push(msg);
+          seq++;
+          break;
+        } catch (err) {
+          if (!(err instanceof ConditionalCheckFailedException)) throw err;
+          seq = (await this.lastSeq(sessionId)) + 1;
+        }
+      }
+    }
+    return written;
+  }
+
+  private async lastSeq(sessionId: string): Promise<number> {
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :msg)',
+        ExpressionAttributeValues: { ':pk': sessionPk(sessionId), ':msg': 'MSG#' },
+        ScanIndexForward: false,
+        Limit: 1,
+        ConsistentRead: true,
+      }),
+    );
+    const item = out.Items?.[0];
+    return item ? Number(item.seq) : 0;
+  }
+
+  /** Messages after the cursor (a sequence number), oldest first. */
+  async listMessages(sessionId: string, after = 0, limit = 200): Promise<TranscriptMessage[]> {
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: { ':pk': sessionPk(sessionId), ':from': msgSk(after + 1), ':to': msgSk(9_999_999_999) },
+        Limit: limit,
+        ConsistentRead: true,
+      }),
+    );
+    return (out.Items ?? []).map(fromMessageItem);
+  }
+
+  /** Every item under the session's partition (used by expiry). */
+  async listKeys(sessionId: string): Promise<{ pk: string; sk: string }[]> {
+    const keys: { pk: string; sk: string }[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': sessionPk(sessionId) },
+          ProjectionExpression: 'pk, sk',
+          ExclusiveStartKey: start,
+        }),
+      );
+      keys.push(...((out.Items ?? []) as { pk: string; sk: string }[]));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return keys;
+  }
+
+  async deleteKeys(keys: { pk: string; sk: string }[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += 25) {
+      let pending: unknown[] | undefined = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
+      for (let attempt = 0; pending && pending.length && attempt < 8; attempt++) {
+        const out: BatchWriteCommandOutput = await this.db.send(
+          new BatchWriteCommand({ RequestItems: { [this.tableName]: pending as never } }),
+        );
+        pending = out.UnprocessedItems?.[this.tableName];
+        if (pending?.length) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+      }
+      if (pending?.length) throw new Error(`could not delete ${pending.length} items`);
+    }
+  }
+}

@@ -1,0 +1,52 @@
+import type { Bot } from '../bots/schema';
+import { conversationStatus, isExpired, type Session } from '../domain/session';
+import type { TranscriptMessage } from '../domain/transcript';
+import { HttpError, notFound, sessionExpired } from '../http/errors';
+import type { Deps } from './deps';
+
+/** The public shape of a transcript message (SPEC section 7). */
+export interface MessageView {
+  id: string;
+  from: TranscriptMessage['from'];
+  text?: string;
+  buttons?: { label: string }[];
+  attachments?: { id: string; fileName: string; contentType: string; size: number; url: string }[];
+  warning?: string;
+  agent?: { name: string };
+  at: string;
+}
+
+export type FileLinker = (session: Session, attachmentId: string) => string;
+
+export function messageView(m: TranscriptMessage, session: Session, link: FileLinker): MessageView {
+  return {
+    id: String(m.seq),
+    from: m.from,
+    ...(m.text !== undefined && { text: m.text }),
+    ...(m.buttons?.length && { buttons: m.buttons }),
+    ...(m.attachments?.length && { attachments: m.attachments.map((a) => ({ ...a, url: link(session, a.id) })) }),
+    ...(m.warning && { warning: m.warning }),
+    ...(m.agent && { agent: { name: m.agent.name } }),
+    at: new Date(m.at).toISOString(),
+  };
+}
+
+export function requireBot(deps: Pick<Deps, 'bots'>, botId: string): Bot {
+  const bot = deps.bots.get(botId);
+  if (!bot) throw notFound('bot_not_found', `No bot "${botId}"`);
+  return bot;
+}
+
+/** Loads a live session; a missing or expired one is 410 (it may already be deleted by TTL). */
+export async function requireLiveSession(deps: Pick<Deps, 'sessions' | 'now'>, sessionId: string): Promise<Session> {
+  const session = await deps.sessions.get(sessionId);
+  if (!session || isExpired(session, deps.now())) throw sessionExpired();
+  return session;
+}
+
+export const statusOf = (deps: Pick<Deps, 'bots' | 'now'>, session: Session) => {
+  const bot = deps.bots.get(session.botId);
+  return bot ? conversationStatus(session, bot, deps.now()) : 'abandoned';
+};
+
+export const conflict = (code: string, message: string) => new HttpError(409, code, message);

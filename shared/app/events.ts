@@ -1,0 +1,38 @@
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+
+/** Work queued from the intake side to the actions function, in order per session. */
+export type FlowEvent =
+  | { type: 'session_started'; sessionId: string }
+  | {
+      type: 'user_message';
+      sessionId: string;
+      /** Transcript position of the user's message, written by intake. */
+      messageSeq: number;
+      text?: string;
+      buttonIndex?: number;
+      /** Web upload slots to check and attach (SPEC section 3). */
+      uploadIds?: string[];
+    };
+
+export interface EventQueue {
+  /** `dedupId` makes a redelivered send harmless (FIFO deduplication). */
+  send(event: FlowEvent, dedupId: string): Promise<void>;
+}
+
+export class SqsEventQueue implements EventQueue {
+  constructor(
+    private readonly sqs: SQSClient,
+    private readonly queueUrl: string,
+  ) {}
+
+  async send(event: FlowEvent, dedupId: string): Promise<void> {
+    await this.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: this.queueUrl,
+        MessageBody: JSON.stringify(event),
+        MessageGroupId: event.sessionId,
+        MessageDeduplicationId: dedupId.slice(0, 128),
+      }),
+    );
+  }
+}

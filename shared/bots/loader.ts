@@ -1,0 +1,86 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { z } from 'zod';
+import { BotSchema, type Bot } from './schema';
+
+/** A bot file that cannot be used; the message names the file, the JSON path and the problem. */
+export class BotFileError extends Error {
+  override name = 'BotFileError';
+  constructor(
+    readonly file: string,
+    readonly problems: { path: string; message: string }[],
+  ) {
+    super(`Invalid bot file ${file}:\n${problems.map((p) => `  at ${p.path}: ${p.message}`).join('\n')}`);
+  }
+}
+
+const jsonPath = (path: readonly PropertyKey[]): string =>
+  '$' + path.map((p) => (typeof p === 'number' ? `[${p}]` : /^[A-Za-z_][A-Za-z0-9_]*$/.test(String(p)) ? `.${String(p)}` : `[${JSON.stringify(String(p))}]`)).join('');
+
+const describe = (issues: z.core.$ZodIssue[]) => issues.map((i) => ({ path: jsonPath(i.path), message: i.message }));
+
+/** Parses and validates one bot from JSON text. `file` is only used in error messages. */
+export function parseBot(text: string, file: string): Bot {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new BotFileError(file, [{ path: '$', message: `not valid JSON: ${(err as Error).message}` }]);
+  }
+  const parsed = BotSchema.safeParse(raw);
+  if (!parsed.success) throw new BotFileError(file, describe(parsed.error.issues));
+  return parsed.data;
+}
+
+/** Loads every `*.json` bot in `dir`; ids must be unique. */
+export function loadBotsDir(dir: string): Bot[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => n.endsWith('.json')).sort();
+  } catch (err) {
+    throw new BotFileError(dir, [{ path: '$', message: `cannot read bots directory: ${(err as Error).message}` }]);
+  }
+  const bots: Bot[] = [];
+  const seen = new Map<string, string>();
+  for (const name of names) {
+    const file = join(dir, name);
+    const bot = parseBot(readFileSync(file, 'utf8'), file);
+    const other = seen.get(bot.id);
+    if (other) throw new BotFileError(file, [{ path: '$.id', message: `id "${bot.id}" is already used by ${other}` }]);
+    seen.set(bot.id, file);
+    bots.push(bot);
+  }
+  return bots;
+}
+
+/** Every secret name a bot references, for start-up checks and least-privilege grants. */
+export function secretNames(bot: Bot): string[] {
+  const names = new Set<string>();
+  const m = bot.channels.messenger;
+  if (m) [m.appSecret, m.verifyToken, m.pageAccessToken].forEach((s) => names.add(s.secret));
+  for (const it of Object.values(bot.interactions)) {
+    if (it.type === 'action' && it.action.authorization) names.add(it.action.authorization.secret);
+  }
+  return [...names].sort();
+}
+
+/** Bots by id, for handlers. */
+export class BotRegistry {
+  private readonly byId: Map<string, Bot>;
+  constructor(bots: Bot[]) {
+    this.byId = new Map(bots.map((b) => [b.id, b]));
+  }
+  static fromDir(dir: string): BotRegistry {
+    return new BotRegistry(loadBotsDir(dir));
+  }
+  get(id: string): Bot | undefined {
+    return this.byId.get(id);
+  }
+  all(): Bot[] {
+    return [...this.byId.values()];
+  }
+  /** The bot whose Messenger channel is the given page. */
+  byMessengerPage(pageId: string): Bot | undefined {
+    return this.all().find((b) => b.channels.messenger?.pageId === pageId);
+  }
+}

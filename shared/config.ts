@@ -1,0 +1,54 @@
+import { z } from 'zod';
+
+/**
+ * Everything the functions read from the environment, validated once. On AWS the CDK
+ * stack sets these; locally `local/` does. A missing required value fails at cold start
+ * with its name, not later in the middle of a request.
+ */
+const ConfigSchema = z.object({
+  TABLE_NAME: z.string().min(1),
+  BUCKET_NAME: z.string().min(1),
+  BOTS_DIR: z.string().min(1),
+  /** Public origin of the HTTP API, used for absolute /files links (Messenger, email). */
+  PUBLIC_BASE_URL: z.string().url(),
+  /** Where named secrets come from: Secrets Manager on AWS, a JSON file locally. */
+  SECRETS_SOURCE: z.enum(['secrets-manager', 'file']).default('secrets-manager'),
+  SECRETS_FILE: z.string().optional(),
+  /** Bot secret `NAME` is the Secrets Manager secret `${SECRETS_PREFIX}NAME`. */
+  SECRETS_PREFIX: z.string().default('satchel/'),
+  /** Name of the secret holding the HMAC key for session and file tokens. */
+  SIGNING_KEY_SECRET: z.string().min(1),
+  EVENTS_QUEUE_URL: z.string().optional(),
+  MAIL_QUEUE_URL: z.string().optional(),
+  SENDER_EMAIL: z.string().default('satchel@example.com'),
+  FETCH_ALLOW_HOSTS: z.string().default(''),
+  MESSENGER_API_URL: z.string().url().default('https://graph.facebook.com/v21.0'),
+  /** Local emulator endpoints; unset on AWS. */
+  DYNAMODB_ENDPOINT: z.string().url().optional(),
+  S3_ENDPOINT: z.string().url().optional(),
+  SES_ENDPOINT: z.string().url().optional(),
+  AWS_REGION: z.string().default('us-east-1'),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = ConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`Invalid configuration: ${problems}`);
+  }
+  return parsed.data;
+}
+
+/** `FETCH_ALLOW_HOSTS` is a comma-separated list of `host:port` entries. */
+export const allowHosts = (config: Pick<Config, 'FETCH_ALLOW_HOSTS'>): Set<string> =>
+  new Set(
+    config.FETCH_ALLOW_HOSTS.split(',')
+      .map((s) => s.trim().toLowerCase())
+      .filter(Boolean),
+  );

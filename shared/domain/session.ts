@@ -1,0 +1,82 @@
+import type { Bot } from '../bots/schema';
+import { initialFlowState, type FlowState } from './flow';
+
+export type Channel = 'web' | 'messenger';
+
+export interface Operator {
+  agentId: string;
+  name: string;
+  since: number;
+}
+
+/** A conversation between one user and one bot. Times are epoch milliseconds except `expiresAt`. */
+export interface Session {
+  id: string;
+  botId: string;
+  channel: Channel;
+  userId: string;
+  userName?: string;
+  createdAt: number;
+  lastActivityAt: number;
+  /** Epoch seconds: the DynamoDB TTL attribute. */
+  expiresAt: number;
+  flow: FlowState;
+  /** Files accepted from the user, for `limitPerConversation`. */
+  attachmentCount: number;
+  waitingForAgentSince?: number;
+  operator?: Operator;
+  messenger?: { pageId: string; psid: string };
+}
+
+export type ConversationStatus = 'waiting_for_agent' | 'action' | 'live' | 'stalled' | 'abandoned' | 'taken_over';
+
+const MINUTE = 60_000;
+
+export const expiresAtFor = (bot: Pick<Bot, 'sessionTimeoutSeconds'>, lastActivityAt: number): number =>
+  Math.ceil(lastActivityAt / 1000) + bot.sessionTimeoutSeconds;
+
+export const isExpired = (session: Pick<Session, 'expiresAt'>, now: number): boolean => now >= session.expiresAt * 1000;
+
+export function newSession(args: {
+  id: string;
+  bot: Bot;
+  channel: Channel;
+  userId: string;
+  userName?: string;
+  now: number;
+  messenger?: Session['messenger'];
+}): Session {
+  return {
+    id: args.id,
+    botId: args.bot.id,
+    channel: args.channel,
+    userId: args.userId,
+    userName: args.userName,
+    createdAt: args.now,
+    lastActivityAt: args.now,
+    expiresAt: expiresAtFor(args.bot, args.now),
+    flow: initialFlowState(),
+    attachmentCount: 0,
+    messenger: args.messenger,
+  };
+}
+
+/** Status for the agent console, computed on read so it is never stale (SPEC section 6). */
+export function conversationStatus(session: Session, bot: Pick<Bot, 'agentThreshold'>, now: number): ConversationStatus {
+  if (session.operator) return 'taken_over';
+  if (session.waitingForAgentSince !== undefined) return 'waiting_for_agent';
+  if (bot.agentThreshold > 0 && session.flow.defaultAnswers >= bot.agentThreshold) return 'action';
+  const idle = now - session.lastActivityAt;
+  if (idle < 5 * MINUTE) return 'live';
+  if (idle < 30 * MINUTE) return 'stalled';
+  return 'abandoned';
+}
+
+/** Placeholder built-ins for a session. */
+export const builtinsFor = (session: Session) => ({
+  'session.id': session.id,
+  'user.id': session.userId,
+  'user.name': session.userName ?? '',
+  channel: session.channel,
+  'agent.name': session.operator?.name ?? '',
+});

@@ -1,0 +1,34 @@
+/** Stored form of a file in a transcript; `url` is added when it is handed out. */
+export interface AttachmentMeta {
+  id: string;
+  fileName: string;
+  contentType: string;
+  size: number;
+}
+
+export const WARNING_CODES = [
+  'attachment_too_large',
+  'attachment_type_not_allowed',
+  'attachment_limit_reached',
+  'attachment_content_mismatch',
+  'attachment_upload_failed',
+] as const;
+export type WarningCode = (typeof WARNING_CODES)[number];
+
+export type Sender = 'user' | 'bot' | 'agent';
+
+export interface NewMessage {
+  from: Sender;
+  text?: string;
+  buttons?: { label: string }[];
+  attachments?: AttachmentMeta[];
+  warning?: WarningCode;
+  /** Agent messages name who sent them. */
+  agent?: { agentId: string; name: string };
+}
+
+export interface TranscriptMessage extends NewMessage {
+  /** Position in the transcript; also the read cursor. */
+  seq: number;
+  at: number;
+}

@@ -1,0 +1,21 @@
+import type { Bot } from '../bots/schema';
+import type { WarningCode } from './transcript';
+
+const mb = (bytes: number) => `${Math.round((bytes / (1024 * 1024)) * 10) / 10} MB`;
+
+/** What the user reads when a file is refused; the code travels alongside for clients. */
+export function warningText(code: WarningCode, bot: Pick<Bot, 'attachments'>): string {
+  const a = bot.attachments;
+  switch (code) {
+    case 'attachment_too_large':
+      return `That file is too large. Files can be up to ${mb(a.sizeLimitBytes)}.`;
+    case 'attachment_type_not_allowed':
+      return `That type of file is not accepted. Accepted types: ${a.allowedTypes.join(', ')}.`;
+    case 'attachment_limit_reached':
+      return `You have reached the limit of ${a.limitPerConversation ?? 0} files for this conversation.`;
+    case 'attachment_content_mismatch':
+      return "That file's content does not match its file type, so it was not accepted.";
+    case 'attachment_upload_failed':
+      return 'That file could not be received. Please try again.';
+  }
+}

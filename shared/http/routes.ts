@@ -1,0 +1,67 @@
+/**
+ * The one route table. The CDK HTTP API and the local runtime are both generated from it,
+ * so the routes users call on AWS and on their laptop cannot drift apart.
+ */
+export type HttpFunctionName = 'intake' | 'proxy' | 'agent';
+
+export interface RouteDef {
+  method: 'GET' | 'POST';
+  /** API Gateway v2 path syntax: `{name}` is one path segment. */
+  path: string;
+  fn: HttpFunctionName;
+  /** `jwt` routes sit behind the Cognito JWT authorizer (locally: the same checks). */
+  auth?: 'jwt';
+  /** Only served by the local runtime. */
+  localOnly?: boolean;
+}
+
+export const routes: readonly RouteDef[] = [
+  { method: 'GET', path: '/', fn: 'intake' },
+  { method: 'GET', path: '/agent', fn: 'intake' },
+  { method: 'GET', path: '/web/bots/{botId}/config', fn: 'intake' },
+  { method: 'POST', path: '/web/sessions', fn: 'intake' },
+  { method: 'POST', path: '/web/sessions/{sessionId}/uploads', fn: 'intake' },
+  { method: 'POST', path: '/web/sessions/{sessionId}/messages', fn: 'intake' },
+  { method: 'GET', path: '/web/sessions/{sessionId}/messages', fn: 'intake' },
+  { method: 'GET', path: '/channels/messenger', fn: 'intake' },
+  { method: 'POST', path: '/channels/messenger', fn: 'intake' },
+  { method: 'GET', path: '/files/{token}', fn: 'proxy' },
+  { method: 'GET', path: '/agent/conversations', fn: 'agent', auth: 'jwt' },
+  { method: 'GET', path: '/agent/conversations/{sessionId}', fn: 'agent', auth: 'jwt' },
+  { method: 'POST', path: '/agent/conversations/{sessionId}/takeover', fn: 'agent', auth: 'jwt' },
+  { method: 'POST', path: '/agent/conversations/{sessionId}/release', fn: 'agent', auth: 'jwt' },
+  { method: 'POST', path: '/agent/conversations/{sessionId}/messages', fn: 'agent', auth: 'jwt' },
+  { method: 'POST', path: '/agent/conversations/{sessionId}/uploads', fn: 'agent', auth: 'jwt' },
+  { method: 'POST', path: '/local/agent-token', fn: 'agent', localOnly: true },
+];
+
+/** Requests no route matches go here so they get the JSON 404 of the error contract. */
+export const defaultRouteFn: HttpFunctionName = 'intake';
+
+export const routeKey = (r: Pick<RouteDef, 'method' | 'path'>): string => `${r.method} ${r.path}`;
+
+/** Matches a concrete path against the table; returns the route and its path parameters. */
+export function matchRoute(
+  method: string,
+  path: string,
+  table: readonly RouteDef[] = routes,
+): { route: RouteDef; pathParameters: Record<string, string> } | undefined {
+  const segments = path.split('/');
+  for (const route of table) {
+    if (route.method !== method) continue;
+    const pattern = route.path.split('/');
+    if (pattern.length !== segments.length) continue;
+    const params: Record<string, string> = {};
+    let ok = true;
+    for (let i = 0; i < pattern.length && ok; i++) {
+      const p = pattern[i]!;
+      const s = segments[i]!;
+      if (p.startsWith('{') && p.endsWith('}')) {
+        if (s === '') ok = false;
+        else params[p.slice(1, -1)] = decodeURIComponent(s);
+      } else if (p !== s) ok = false;
+    }
+    if (ok) return { route, pathParameters: params };
+  }
+  return undefined;
+}
