@@ -4,6 +4,7 @@ import { BotRegistry } from '../bots/loader';
 import type { Config } from '../config';
 import { TokenSigner } from '../domain/tokens';
 import { dynamoDocumentClient, s3Client } from '../adapters/clients';
+import { AttachmentStore } from '../adapters/attachment-store';
 import { FileStore } from '../adapters/file-store';
 import { SecretsManagerSecrets, StaticSecrets, type Secrets } from '../adapters/secrets';
 import { SessionStore } from '../adapters/session-store';
@@ -15,6 +16,7 @@ export interface Deps {
   config: Config;
   bots: BotRegistry;
   sessions: SessionStore;
+  attachments: AttachmentStore;
   files: FileStore;
   events: EventQueue;
   secrets: Secrets;
@@ -37,10 +39,12 @@ export async function buildDeps(config: Config, overrides: Partial<Deps> = {}): 
     overrides.secrets ??
     (config.SECRETS_SOURCE === 'file' ? StaticSecrets.fromFile(config.SECRETS_FILE) : new SecretsManagerSecrets());
   const tokens = overrides.tokens ?? new TokenSigner(await secrets.get(config.SIGNING_KEY_SECRET));
+  const db = dynamoDocumentClient(config);
   return {
     config,
     bots: overrides.bots ?? BotRegistry.fromDir(config.BOTS_DIR),
-    sessions: overrides.sessions ?? new SessionStore(dynamoDocumentClient(config), config.TABLE_NAME),
+    sessions: overrides.sessions ?? new SessionStore(db, config.TABLE_NAME),
+    attachments: overrides.attachments ?? new AttachmentStore(db, config.TABLE_NAME),
     files: overrides.files ?? new FileStore(s3Client(config), config.BUCKET_NAME),
     events:
       overrides.events ??
