@@ -173,6 +173,21 @@ export class SessionStore {
     return (out.Items ?? []).map(fromMessageItem);
   }
 
+  /** The newest messages, newest first. */
+  async latestMessages(sessionId: string, limit: number): Promise<TranscriptMessage[]> {
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :msg)',
+        ExpressionAttributeValues: { ':pk': sessionPk(sessionId), ':msg': 'MSG#' },
+        ScanIndexForward: false,
+        Limit: limit,
+        ConsistentRead: true,
+      }),
+    );
+    return (out.Items ?? []).map(fromMessageItem);
+  }
+
   /** Every item under the session's partition (used by expiry). */
   async listKeys(sessionId: string): Promise<{ pk: string; sk: string }[]> {
     const keys: { pk: string; sk: string }[] = [];

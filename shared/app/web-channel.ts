@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { Bot } from '../bots/schema';
 import { expiresAtFor, newSession, type Session } from '../domain/session';
 import { badRequest, unauthorized } from '../http/errors';
 import type { Deps } from './deps';
@@ -61,7 +60,7 @@ export async function authorizeSession(deps: Deps, sessionId: string, token: str
 export async function postWebMessage(deps: Deps, session: Session, input: PostMessageInput): Promise<void> {
   const bot = requireBot(deps, session.botId);
   const now = deps.now();
-  const label = input.buttonIndex !== undefined ? currentButtons(bot, session)[input.buttonIndex]?.label : undefined;
+  const label = input.buttonIndex !== undefined ? (await offeredButtons(deps, session.id))[input.buttonIndex]?.label : undefined;
   if (input.buttonIndex !== undefined && label === undefined) throw badRequest('buttonIndex does not match a button the bot is offering');
   const [stored] = await deps.sessions.appendMessages(
     session.id,
@@ -77,10 +76,15 @@ export async function postWebMessage(deps: Deps, session: Session, input: PostMe
   );
 }
 
-/** The buttons of the message the flow is waiting on, if it waits on buttons. */
-function currentButtons(bot: Bot, session: Session): { label: string }[] {
-  const it = session.flow.current ? bot.interactions[session.flow.current] : undefined;
-  return session.flow.awaiting === 'buttons' && it?.type === 'message' ? (it.buttons ?? []) : [];
+/**
+ * The buttons the user was shown: those of the newest bot message, if it has any. Read from
+ * the transcript rather than the flow state, which is saved a moment after the replies appear.
+ */
+async function offeredButtons(deps: Deps, sessionId: string): Promise<{ label: string }[]> {
+  const latest = await deps.sessions.latestMessages(sessionId, 20);
+  // Warnings and file messages do not replace the question the user was asked.
+  const lastBot = latest.find((m) => m.from !== 'user' && !m.warning && (m.text !== undefined || m.buttons));
+  return lastBot?.buttons ?? [];
 }
 
 /** `GET /web/sessions/{id}/messages?after=`: the transcript since the cursor. */

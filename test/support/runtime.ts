@@ -26,10 +26,11 @@ export async function startTestRuntime(opts: Partial<LocalOptions> & { secrets?:
     retryDelayMs: 50,
     ...opts,
   });
+  const stopRuntime = runtime.stop;
   return Object.assign(runtime, {
     dataDir,
     stop: async () => {
-      await runtime.stop();
+      await stopRuntime();
       rmSync(dataDir, { recursive: true, force: true });
     },
   });

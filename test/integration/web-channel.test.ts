@@ -1,0 +1,250 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SQSEvent } from 'aws-lambda';
+import { createActionsHandler } from '../../functions/actions';
+import { createExpiryHandler } from '../../functions/expiry';
+import { createIntakeHandler } from '../../functions/intake';
+import type { Deps } from '../../shared/app/deps';
+import { runFlowEvent } from '../../shared/app/run-flow';
+import { freshDeps, startTestEmulators, testBot, type TestEmulators } from '../support/emulators';
+import { bearer, httpEvent, invoke } from '../support/http-events';
+
+const bot = testBot({
+  id: 'shop',
+  name: 'Shop',
+  sessionTimeoutSeconds: 600,
+  defaultAnswer: 'Pardon?',
+  start: 'menu',
+  interactions: {
+    menu: { type: 'message', text: 'Hi {user.name}', buttons: [{ label: 'Name', next: 'ask' }] },
+    ask: { type: 'question', text: 'Your name?', answerFormat: 'text', variable: 'nick', next: 'done' },
+    done: { type: 'message', text: 'Thanks {nick}' },
+  },
+});
+
+let emu: TestEmulators;
+beforeAll(async () => {
+  emu = await startTestEmulators();
+});
+afterAll(async () => {
+  await emu?.close();
+});
+
+/** A clock tests can move. */
+function clock(start = Date.UTC(2026, 10, 25, 12)) {
+  let t = start;
+  return { now: () => t, advance: (ms: number) => (t += ms) };
+}
+
+async function setup() {
+  const time = clock();
+  const deps = await freshDeps(emu, { bots: [bot], overrides: { now: time.now } });
+  const intake = createIntakeHandler(async () => deps);
+  const drain = () => deps.queue.drainInto((e) => runFlowEvent(deps, e));
+  const start = async (userName?: string) => {
+    const res = await invoke(intake, httpEvent('POST', '/web/sessions', { body: { botId: 'shop', userName } }));
+    expect(res.status).toBe(201);
+    await drain();
+    return res.body as { sessionId: string; token: string; expiresAt: string };
+  };
+  const read = async (s: { sessionId: string; token: string }, after?: string) =>
+    invoke(intake, httpEvent('GET', `/web/sessions/${s.sessionId}/messages`, { headers: bearer(s.token), query: after ? { after } : undefined }));
+  const post = async (s: { sessionId: string; token: string }, body: unknown) =>
+    invoke(intake, httpEvent('POST', `/web/sessions/${s.sessionId}/messages`, { headers: bearer(s.token), body }));
+  return { deps, intake, time, drain, start, read, post };
+}
+
+describe('web channel against DynamoDB (dynalite)', () => {
+  it('serves the bot config with its effective attachment rules', async () => {
+    const { intake } = await setup();
+    const res = await invoke(intake, httpEvent('GET', '/web/bots/shop/config'));
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ botId: 'shop', name: 'Shop', attachments: { allowedTypes: bot.attachments.allowedTypes, sizeLimitBytes: 8388608, limitPerConversation: null } });
+  });
+
+  it('holds a conversation: start, buttons, question, placeholders, cursor', async () => {
+    const { start, read, post, drain, time } = await setup();
+    const s = await start('Ann');
+    expect(new Date(s.expiresAt).getTime()).toBe(time.now() + 600_000);
+
+    const first = await read(s);
+    expect(first.status).toBe(200);
+    expect(first.body.messages).toEqual([{ id: '1', from: 'bot', text: 'Hi Ann', buttons: [{ label: 'Name' }], at: expect.any(String) }]);
+    expect(first.body.cursor).toBe('1');
+    expect(first.body.status).toBe('live');
+
+    expect((await post(s, { buttonIndex: 0 })).status).toBe(202);
+    await drain();
+    expect((await post(s, { text: 'Annie' })).status).toBe(202);
+    await drain();
+
+    const rest = await read(s, first.body.cursor);
+    expect(rest.body.messages.map((m: { from: string; text: string }) => `${m.from}: ${m.text}`)).toEqual([
+      'user: Name',
+      'bot: Your name?',
+      'user: Annie',
+      'bot: Thanks Annie',
+    ]);
+    expect(rest.body.cursor).toBe('5');
+    expect((await read(s, rest.body.cursor)).body.messages).toEqual([]);
+  });
+
+  it('slides the expiry with user activity and answers 410 once it passes, before any deletion', async () => {
+    const { start, read, post, time, deps } = await setup();
+    const s = await start();
+    time.advance(500_000);
+    expect((await post(s, { text: 'still here' })).status).toBe(202);
+    const session = await deps.sessions.get(s.sessionId);
+    expect(session!.expiresAt * 1000).toBe(time.now() + 600_000);
+    time.advance(599_000);
+    expect((await read(s)).status).toBe(200);
+    time.advance(1_000);
+    const gone = await read(s);
+    expect(gone.status).toBe(410);
+    expect(gone.body).toEqual({ error: { code: 'session_expired', message: expect.any(String) } });
+    expect((await post(s, { text: 'hello?' })).status).toBe(410);
+    // The record is still there: 410 does not wait for TTL.
+    expect(await deps.sessions.get(s.sessionId)).toBeDefined();
+  });
+
+  it('gives the default answer for text where buttons are expected and counts it', async () => {
+    const { start, post, drain, read, deps } = await setup();
+    const s = await start();
+    await post(s, { text: 'what?' });
+    await drain();
+    const msgs = (await read(s, '1')).body.messages;
+    expect(msgs.map((m: { text: string }) => m.text)).toEqual(['what?', 'Pardon?']);
+    expect((await deps.sessions.get(s.sessionId))!.flow.defaultAnswers).toBe(1);
+  });
+
+  describe('bad input', () => {
+    it('400 invalid_request for malformed JSON and invalid bodies, nothing stored', async () => {
+      const { intake, start, deps } = await setup();
+      const bad = await invoke(intake, httpEvent('POST', '/web/sessions', { rawBody: '{"botId": ' }));
+      expect(bad.status).toBe(400);
+      expect(bad.body.error.code).toBe('invalid_request');
+      expect((await invoke(intake, httpEvent('POST', '/web/sessions', { body: { bot: 'shop' } }))).body.error.code).toBe('invalid_request');
+      const s = await start();
+      for (const body of [{}, { text: '   ' }, { buttonIndex: -1 }, { buttonIndex: 0, text: 'x' }, { text: 5 }]) {
+        const res = await invoke(intake, httpEvent('POST', `/web/sessions/${s.sessionId}/messages`, { headers: bearer(s.token), body }));
+        expect(res.status, JSON.stringify(body)).toBe(400);
+        expect(res.body.error.code).toBe('invalid_request');
+      }
+      const raw = await invoke(intake, httpEvent('POST', `/web/sessions/${s.sessionId}/messages`, { headers: bearer(s.token), rawBody: 'not json' }));
+      expect(raw.status).toBe(400);
+      expect(await deps.sessions.listMessages(s.sessionId)).toHaveLength(1); // only the greeting
+      expect(deps.queue.sent).toHaveLength(0);
+    });
+
+    it('400 for a button the bot is not offering', async () => {
+      const { start, post } = await setup();
+      const s = await start();
+      const res = await post(s, { buttonIndex: 3 });
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('invalid_request');
+    });
+
+    it('404 bot_not_found for an unknown bot', async () => {
+      const { intake } = await setup();
+      const created = await invoke(intake, httpEvent('POST', '/web/sessions', { body: { botId: 'nope' } }));
+      expect(created.status).toBe(404);
+      expect(created.body.error.code).toBe('bot_not_found');
+      expect((await invoke(intake, httpEvent('GET', '/web/bots/nope/config'))).status).toBe(404);
+    });
+
+    it('401 for a missing or wrong token, and for another session\'s token', async () => {
+      const { intake, start, post } = await setup();
+      const a = await start();
+      const b = await start();
+      const path = `/web/sessions/${a.sessionId}/messages`;
+      const none = await invoke(intake, httpEvent('GET', path));
+      expect(none.status).toBe(401);
+      expect(none.body.error.code).toBe('unauthorized');
+      expect((await invoke(intake, httpEvent('GET', path, { headers: bearer('st.e30.AAAA') }))).status).toBe(401);
+      expect((await invoke(intake, httpEvent('GET', path, { headers: { authorization: a.token } }))).status).toBe(401);
+      expect((await invoke(intake, httpEvent('GET', path, { headers: bearer(b.token) }))).status).toBe(401);
+      expect((await post({ sessionId: a.sessionId, token: b.token }, { text: 'x' })).status).toBe(401);
+    });
+
+    it('404 JSON for an unknown route', async () => {
+      const { intake } = await setup();
+      const res = await invoke(intake, httpEvent('GET', '/no/such/route'));
+      expect(res.status).toBe(404);
+      expect(res.body).toEqual({ error: { code: 'not_found', message: expect.stringContaining('/no/such/route') } });
+    });
+
+    it('500 without internals when storage fails', async () => {
+      const { deps } = await setup();
+      const broken = createIntakeHandler(async () => ({ ...deps, sessions: { create: async () => { throw new Error('secret table detail'); } } as unknown as Deps['sessions'] }));
+      const res = await invoke(broken, httpEvent('POST', '/web/sessions', { body: { botId: 'shop' } }));
+      expect(res.status).toBe(500);
+      expect(JSON.stringify(res.body)).not.toContain('secret table detail');
+      expect(res.body.error.code).toBe('internal_error');
+    });
+  });
+});
+
+describe('actions handler (SQS FIFO consumer)', () => {
+  const record = (id: string, group: string, body: unknown) => ({
+    messageId: id,
+    receiptHandle: id,
+    body: JSON.stringify(body),
+    attributes: { MessageGroupId: group, MessageDeduplicationId: id, ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 'x', ApproximateFirstReceiveTimestamp: '0' },
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn',
+    awsRegion: 'us-east-1',
+  });
+
+  it('applies a redelivered event once', async () => {
+    const { deps, start } = await setup();
+    const s = await start();
+    const actions = createActionsHandler(async () => deps);
+    const ev = { type: 'user_message', sessionId: s.sessionId, messageSeq: 0, text: 'hm' };
+    await actions({ Records: [record('m1', s.sessionId, ev)] } as SQSEvent);
+    await actions({ Records: [record('m1', s.sessionId, ev)] } as SQSEvent);
+    const texts = (await deps.sessions.listMessages(s.sessionId)).map((m) => m.text);
+    expect(texts.filter((t) => t === 'Pardon?')).toHaveLength(1);
+  });
+
+  it('reports a failed record and every later record of its session, but not other sessions', async () => {
+    const { deps, start } = await setup();
+    const a = await start();
+    const b = await start();
+    const failing = { ...deps, sessions: Object.create(deps.sessions, { get: { value: async (id: string) => { if (id === a.sessionId) throw new Error('boom'); return deps.sessions.get(id); } } }) };
+    const actions = createActionsHandler(async () => failing as Deps);
+    const res = await actions({
+      Records: [
+        record('a1', a.sessionId, { type: 'user_message', sessionId: a.sessionId, messageSeq: 0, text: 'x' }),
+        record('b1', b.sessionId, { type: 'user_message', sessionId: b.sessionId, messageSeq: 0, text: 'y' }),
+        record('a2', a.sessionId, { type: 'user_message', sessionId: a.sessionId, messageSeq: 0, text: 'z' }),
+      ],
+    } as SQSEvent);
+    expect(res.batchItemFailures).toEqual([{ itemIdentifier: 'a1' }, { itemIdentifier: 'a2' }]);
+    expect((await deps.sessions.listMessages(b.sessionId)).map((m) => m.text)).toContain('Pardon?');
+  });
+});
+
+describe('expiry handler', () => {
+  it('deletes every record and file of a session on a TTL deletion record, and ignores other removals', async () => {
+    const { deps, start } = await setup();
+    const s = await start();
+    const { PutObjectCommand } = await import('@aws-sdk/client-s3');
+    await deps.files.s3.send(new PutObjectCommand({ Bucket: deps.files.bucket, Key: `sessions/${s.sessionId}/f1`, Body: 'x' }));
+    const expiry = createExpiryHandler(async () => deps);
+    const rec = (userIdentity: unknown, sk = 'META') => ({
+      eventName: 'REMOVE',
+      userIdentity,
+      dynamodb: { Keys: { pk: { S: `SESSION#${s.sessionId}` }, sk: { S: sk } }, SequenceNumber: '1' },
+    });
+    // A user's own delete is not an expiry.
+    await expiry({ Records: [rec(undefined)] } as never);
+    expect((await deps.sessions.listKeys(s.sessionId)).length).toBeGreaterThan(0);
+    await expiry({ Records: [rec({ type: 'Service', principalId: 'dynamodb.amazonaws.com' })] } as never);
+    expect(await deps.sessions.listKeys(s.sessionId)).toEqual([]);
+    const { ListObjectsV2Command } = await import('@aws-sdk/client-s3');
+    const left = await deps.files.s3.send(new ListObjectsV2Command({ Bucket: deps.files.bucket, Prefix: `sessions/${s.sessionId}/` }));
+    expect(left.KeyCount ?? 0).toBe(0);
+  });
+});
+
