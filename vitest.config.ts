@@ -8,6 +8,6 @@ export default defineConfig({
     pool: 'forks',
     // Two cores: more workers only contend.
     maxWorkers: 2,
-    env: { LOG_LEVEL: 'SILENT' },
+    env: { LOG_LEVEL: 'SILENT', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
   },
 });

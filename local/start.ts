@@ -3,6 +3,8 @@
  * Reads the environment (SPEC section 8), starts the emulators and the API, prints the URLs.
  */
 process.env.LOG_LEVEL ??= 'WARN';
+// The SDK warns that releases after January 2027 need Node 22; the README says so once.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 process.env.POWERTOOLS_SERVICE_NAME ??= 'satchel-local';
 
 const { BotFileError } = await import('../shared/bots/loader');
