@@ -23,6 +23,13 @@ const ConfigSchema = z.object({
   SENDER_EMAIL: z.string().default('satchel@example.com'),
   FETCH_ALLOW_HOSTS: z.string().default(''),
   MESSENGER_API_URL: z.string().url().default('https://graph.facebook.com/v21.0'),
+  /**
+   * How the agent console signs agents in: `cognito` (user name and password against the
+   * user pool app client `COGNITO_CLIENT_ID` in `AWS_REGION`), `local` (the local runtime's
+   * POST /local/agent-token). Unset: the console only accepts a pasted token.
+   */
+  AGENT_SIGN_IN: z.enum(['cognito', 'local']).optional(),
+  COGNITO_CLIENT_ID: z.string().optional(),
   /** Local emulator endpoints; unset on AWS. */
   DYNAMODB_ENDPOINT: z.string().url().optional(),
   S3_ENDPOINT: z.string().url().optional(),
@@ -52,3 +59,24 @@ export const allowHosts = (config: Pick<Config, 'FETCH_ALLOW_HOSTS'>): Set<strin
       .map((s) => s.trim().toLowerCase())
       .filter(Boolean),
   );
+
+/**
+ * The subset a storage-only function (expiry) needs. Its role can read neither bots nor the
+ * signing key, so it must not ask for them at cold start.
+ */
+const StorageConfigSchema = ConfigSchema.pick({
+  TABLE_NAME: true,
+  BUCKET_NAME: true,
+  DYNAMODB_ENDPOINT: true,
+  S3_ENDPOINT: true,
+  AWS_REGION: true,
+});
+export type StorageConfig = z.infer<typeof StorageConfigSchema>;
+
+export function loadStorageConfig(env: NodeJS.ProcessEnv = process.env): StorageConfig {
+  const parsed = StorageConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(`Invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  return parsed.data;
+}

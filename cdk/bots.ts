@@ -1,0 +1,37 @@
+import { readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { loadBotsDir, secretNames } from '../shared/bots/loader';
+
+/** The bots a deployment ships: their files (copied into function bundles) and secret names. */
+export interface BotBundle {
+  readonly dir: string;
+  /** Absolute paths of the `*.json` bot files. */
+  readonly files: string[];
+  readonly botIds: string[];
+  /** Every secret name any bot references, sorted, without duplicates. */
+  readonly secretNames: string[];
+  /** The secrets needed to push messages to users: Messenger page access tokens. */
+  readonly deliverySecretNames: string[];
+}
+
+/**
+ * Validates the bots at synth with the same loader the functions use at cold start, so an
+ * invalid bot stops `cdk synth` with a BotFileError naming the file, JSON path and problem.
+ */
+export function loadBotBundle(dir: string): BotBundle {
+  const absolute = resolve(dir);
+  const bots = loadBotsDir(absolute);
+  const files = readdirSync(absolute)
+    .filter((name) => name.endsWith('.json'))
+    .sort()
+    .map((name) => join(absolute, name));
+  return {
+    dir: absolute,
+    files,
+    botIds: bots.map((b) => b.id),
+    secretNames: unique(bots.flatMap(secretNames)),
+    deliverySecretNames: unique(bots.flatMap((b) => (b.channels.messenger ? [b.channels.messenger.pageAccessToken.secret] : []))),
+  };
+}
+
+const unique = (names: string[]) => [...new Set(names)].sort();

@@ -1,0 +1,313 @@
+import { Aws, type CfnElement, Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime, StartingPosition, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { BotBundle } from '../bots';
+import { CONVERSATIONS_INDEX, SESSION_FILES_PREFIX } from './storage';
+import type { SenderIdentity } from './mail';
+
+/** The newest Node.js Lambda runtime in aws-cdk-lib (cdk-nag AwsSolutions-L1 checks this). */
+export const RUNTIME = Runtime.NODEJS_24_X;
+/** esbuild target matching RUNTIME. */
+const ESBUILD_TARGET = 'node24';
+/** Where bundled bot files land inside the function package. */
+export const LAMBDA_BOTS_DIR = '/var/task/bots';
+/** Bot secret NAME is the Secrets Manager secret `satchel/NAME` (shared/config.ts SECRETS_PREFIX). */
+export const SECRETS_PREFIX = 'satchel/';
+
+/** ESM bundles still contain CommonJS dependencies that call `require`; give them one. */
+const REQUIRE_SHIM = "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
+
+export interface SatchelFunctionProps {
+  /** Absolute path of the handler module; it exports `handler`. */
+  readonly entry: string;
+  readonly description: string;
+  readonly memorySize: number;
+  readonly timeout: Duration;
+  /** Merged over the defaults (service name, log level, source maps). */
+  readonly environment?: Record<string, string>;
+  /** Bot files copied into the bundle (`BOTS_DIR`). */
+  readonly bots?: BotBundle;
+  /** Directories copied next to the bundle (intake serves the pages from `web/`). */
+  readonly assetDirs?: string[];
+  readonly logLevel: string;
+  readonly logRetention: RetentionDays;
+  readonly removalPolicy: RemovalPolicy;
+}
+
+/** How a function may use the table. */
+export type TableAccess = 'read' | 'readWrite' | 'readDelete';
+/**
+ * How a function may use session files:
+ * - `get` / `put` / `delete`: those object actions under `sessions/` (a copy is get + put);
+ * - `list`: list keys under `sessions/` (ListBucket with an `s3:prefix` condition);
+ * - `probe`: ListBucket on the bucket without a prefix condition. S3 answers a HEAD, GET
+ *   or COPY of a missing key with 404 only to principals allowed to list the bucket, and
+ *   with 403 to everyone else; code that treats "not there yet" as a normal outcome
+ *   (upload checks) needs the 404. Keys are random ids, so listing reveals no file names.
+ */
+export type BucketAccess = 'get' | 'put' | 'delete' | 'list' | 'probe';
+/** The env vars queue URLs are published under (shared/config.ts). */
+export type QueueEnvVar = 'EVENTS_QUEUE_URL' | 'MAIL_QUEUE_URL';
+
+const TABLE_ACTIONS: Record<TableAccess, string[]> = {
+  read: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'],
+  readWrite: [
+    'dynamodb:GetItem',
+    'dynamodb:BatchGetItem',
+    'dynamodb:Query',
+    'dynamodb:PutItem',
+    'dynamodb:UpdateItem',
+    'dynamodb:DeleteItem',
+    'dynamodb:BatchWriteItem',
+    'dynamodb:ConditionCheckItem',
+  ],
+  readDelete: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'],
+};
+
+const OBJECT_ACTIONS: Record<Exclude<BucketAccess, 'list' | 'probe'>, string[]> = {
+  get: ['s3:GetObject'],
+  // Streaming uploads use multipart uploads, which s3:PutObject covers except for aborting.
+  put: ['s3:PutObject', 's3:AbortMultipartUpload'],
+  delete: ['s3:DeleteObject'],
+};
+
+/**
+ * One Satchel Lambda function with every default in one place: Node.js on arm64, an ESM
+ * bundle built by the local esbuild (minified, source maps, AWS SDK included), X-Ray, a log
+ * group with retention, and its own role with no managed policies.
+ *
+ * Permissions are added only through the `bind*` and `consume*` helpers, each of which sets
+ * the env var the handler reads *and* the narrowest grant that makes it work, so the two
+ * cannot drift apart.
+ */
+export class SatchelFunction extends Construct {
+  readonly fn: NodejsFunction;
+  readonly role: Role;
+  readonly logGroup: LogGroup;
+
+  constructor(scope: Construct, id: string, props: SatchelFunctionProps) {
+    super(scope, id);
+
+    this.role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Satchel ${id} function`,
+    });
+    this.logGroup = new LogGroup(this, 'LogGroup', {
+      retention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+    });
+    // Instead of AWSLambdaBasicExecutionRole (log writes to any log group): this group only.
+    this.logGroup.grantWrite(this.role);
+
+    const bots = props.bots;
+    this.fn = new NodejsFunction(this, 'Resource', {
+      entry: props.entry,
+      handler: 'handler',
+      description: props.description,
+      runtime: RUNTIME,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize,
+      timeout: props.timeout,
+      role: this.role,
+      logGroup: this.logGroup,
+      tracing: Tracing.ACTIVE,
+      // SDK v3 keeps connections alive by itself; the v2-era env var would only add noise.
+      awsSdkConnectionReuse: false,
+      environment: {
+        POWERTOOLS_SERVICE_NAME: 'satchel',
+        LOG_LEVEL: props.logLevel,
+        NODE_OPTIONS: '--enable-source-maps',
+        ...(bots && { BOTS_DIR: LAMBDA_BOTS_DIR }),
+        ...props.environment,
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        target: ESBUILD_TARGET,
+        mainFields: ['module', 'main'],
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        // Bundle everything, the AWS SDK included: pinned versions and faster cold starts.
+        externalModules: [],
+        banner: REQUIRE_SHIM,
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (_inputDir: string, outputDir: string) => [
+            ...(bots ? [`mkdir -p "${outputDir}/bots"`, ...bots.files.map((file) => `cp "${file}" "${outputDir}/bots/"`)] : []),
+            ...(props.assetDirs ?? []).map((dir) => `cp -R "${dir}" "${outputDir}/"`),
+          ],
+        },
+      },
+    });
+
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Active X-Ray tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, which support no ' +
+        'resource-level permissions (AWS Service Authorization Reference), so their resource must be "*".',
+    });
+    Validations.of(this.fn).acknowledge({
+      id: 'Serverless-LambdaDLQ',
+      reason:
+        'A function dead-letter queue only receives failed asynchronous invocations, and this function is never ' +
+        'invoked asynchronously: API Gateway calls it synchronously or a Lambda event source mapping polls for it, ' +
+        'and those failures go to the source queue redrive DLQ or the stream on-failure queue instead.',
+    });
+  }
+
+  /** Plain settings that carry no permission. */
+  withEnvironment(env: Record<string, string>): this {
+    for (const [k, v] of Object.entries(env)) this.fn.addEnvironment(k, v);
+    return this;
+  }
+
+  /** `TABLE_NAME`, with item-level actions on the table and the conversations index only. */
+  bindTable(table: ITable, access: TableAccess): this {
+    this.fn.addEnvironment('TABLE_NAME', table.tableName);
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: TABLE_ACTIONS[access],
+        resources: [table.tableArn, `${table.tableArn}/index/${CONVERSATIONS_INDEX}`],
+      }),
+    );
+    return this;
+  }
+
+  /** `BUCKET_NAME`, with the given object actions on session files only. */
+  bindBucket(bucket: IBucket, access: readonly BucketAccess[]): this {
+    this.fn.addEnvironment('BUCKET_NAME', bucket.bucketName);
+    const objectActions = access.flatMap((a) => (a === 'list' || a === 'probe' ? [] : OBJECT_ACTIONS[a]));
+    if (objectActions.length > 0) {
+      this.role.addToPrincipalPolicy(
+        new PolicyStatement({ actions: objectActions, resources: [bucket.arnForObjects(`${SESSION_FILES_PREFIX}*`)] }),
+      );
+      Validations.of(this.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${logicalIdHint(bucket)}.Arn>/${SESSION_FILES_PREFIX}*]`,
+        reason:
+          `Object keys are random per session and file and only exist at run time; access is limited to the ` +
+          `${SESSION_FILES_PREFIX} prefix of this one bucket and to the actions ${objectActions.join(', ')}.`,
+      });
+    }
+    if (access.includes('probe')) {
+      this.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucket.bucketArn] }));
+    } else if (access.includes('list')) {
+      this.role.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: ['s3:ListBucket'],
+          resources: [bucket.bucketArn],
+          conditions: { StringLike: { 's3:prefix': [`${SESSION_FILES_PREFIX}*`] } },
+        }),
+      );
+    }
+    return this;
+  }
+
+  /** Sends to `queue` (`EVENTS_QUEUE_URL` / `MAIL_QUEUE_URL`), including delayed sends. */
+  bindQueueSender(queue: IQueue, envVar: QueueEnvVar): this {
+    this.fn.addEnvironment(envVar, queue.queueUrl);
+    queue.grantSendMessages(this.role);
+    return this;
+  }
+
+  /** `SIGNING_KEY_SECRET`: the HMAC key for session and file tokens, read-only. */
+  bindSigningKey(secret: ISecret): this {
+    this.fn.addEnvironment('SIGNING_KEY_SECRET', secret.secretArn);
+    secret.grantRead(this.role);
+    return this;
+  }
+
+  /**
+   * Bot secrets: GetSecretValue on exactly `satchel/NAME` for each of `names` (the `-??????`
+   * suffix is the random part Secrets Manager appends to every secret ARN).
+   */
+  bindBotSecrets(names: readonly string[]): this {
+    this.fn.addEnvironment('SECRETS_SOURCE', 'secrets-manager');
+    this.fn.addEnvironment('SECRETS_PREFIX', SECRETS_PREFIX);
+    if (names.length > 0) {
+      this.role.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: names.map(
+            (name) => `arn:${Aws.PARTITION}:secretsmanager:${Aws.REGION}:${Aws.ACCOUNT_ID}:secret:${SECRETS_PREFIX}${name}-??????`,
+          ),
+        }),
+      );
+    }
+    return this;
+  }
+
+  /** `SENDER_EMAIL`, with SES sends allowed only as that address (or its domain). */
+  bindSender(sender: SenderIdentity): this {
+    this.fn.addEnvironment('SENDER_EMAIL', sender.email);
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['ses:SendEmail', 'ses:SendRawEmail'], resources: sender.identityArns }),
+    );
+    return this;
+  }
+
+  /**
+   * Consumes `queue` with partial batch responses: the handler returns `batchItemFailures`
+   * and only those messages are retried (and dead-lettered after the queue's maxReceiveCount).
+   */
+  consumeQueue(queue: IQueue, options: { batchSize: number; maxBatchingWindow?: Duration }): this {
+    this.fn.addEventSource(
+      new SqsEventSource(queue, {
+        batchSize: options.batchSize,
+        maxBatchingWindow: options.maxBatchingWindow,
+        reportBatchItemFailures: true,
+      }),
+    );
+    Validations.of(this.fn).acknowledge({
+      id: 'Serverless-LambdaEventSourceMappingDestination',
+      reason:
+        'Event source mappings for SQS do not support an on-failure destination; messages that keep failing ' +
+        'are moved by the source queue redrive policy (maxReceiveCount 5) to its dead-letter queue, which is alarmed.',
+    });
+    return this;
+  }
+
+  /**
+   * Consumes the table's stream, filtered server-side so only matching records invoke the
+   * function. Failed batches are bisected and retried, then their metadata is sent to `onFailure`.
+   */
+  consumeTableStream(
+    table: ITable,
+    options: { filters: Record<string, unknown>[]; onFailure: IQueue; batchSize?: number },
+  ): this {
+    this.fn.addEventSource(
+      new DynamoEventSource(table, {
+        startingPosition: StartingPosition.TRIM_HORIZON,
+        batchSize: options.batchSize ?? 25,
+        bisectBatchOnError: true,
+        // The handler reports the first failed record; the batch resumes from there.
+        reportBatchItemFailures: true,
+        retryAttempts: 5,
+        maxRecordAge: Duration.hours(24),
+        onFailure: new SqsDlq(options.onFailure),
+        filters: options.filters,
+      }),
+    );
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Resource "*" covers actions without resource-level permissions only: xray:PutTraceSegments and ' +
+        'xray:PutTelemetryRecords for active tracing, and dynamodb:ListStreams for the stream event source ' +
+        '(the stream read actions themselves are scoped to this table\'s stream ARN).',
+    });
+    return this;
+  }
+}
+
+/** cdk-nag names a resource in a finding by its logical id: `<LogicalId.Arn>`. */
+function logicalIdHint(bucket: IBucket): string {
+  return Stack.of(bucket).getLogicalId(bucket.node.defaultChild as CfnElement);
+}

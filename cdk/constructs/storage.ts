@@ -1,0 +1,100 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { AttributeType, BillingMode, ProjectionType, StreamViewType, Table } from 'aws-cdk-lib/aws-dynamodb';
+import {
+  BlockPublicAccess,
+  Bucket,
+  BucketEncryption,
+  HttpMethods,
+  ObjectOwnership,
+} from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+
+/** S3 prefix every session file lives under (`sessions/<sessionId>/<random>`). */
+export const SESSION_FILES_PREFIX = 'sessions/';
+/** The one GSI: conversations by last activity, for the agent console. */
+export const CONVERSATIONS_INDEX = 'gsi1';
+export const TTL_ATTRIBUTE = 'expiresAt';
+
+export interface StorageProps {
+  readonly removalPolicy: RemovalPolicy;
+  /** Browser origins allowed to POST uploads straight to the bucket. */
+  readonly allowedOrigins: string[];
+  /** Lifecycle backstop for session files; expiry normally deletes them much earlier. */
+  readonly fileRetentionDays: number;
+}
+
+/**
+ * The single-table DynamoDB store and the attachments bucket. Sessions expire through
+ * DynamoDB TTL; the stream carries the deletion to the expiry function, which removes the
+ * session's other records and files. The bucket lifecycle rule is only a backstop.
+ */
+export class Storage extends Construct {
+  readonly table: Table;
+  readonly bucket: Bucket;
+  readonly accessLogsBucket: Bucket;
+
+  constructor(scope: Construct, id: string, props: StorageProps) {
+    super(scope, id);
+    // Deliver server access logs through a bucket policy rather than the legacy
+    // LogDeliveryWrite ACL, so both buckets can keep ACLs disabled (BucketOwnerEnforced).
+    this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
+    const retain = props.removalPolicy === RemovalPolicy.RETAIN;
+
+    this.table = new Table(this, 'Table', {
+      partitionKey: { name: 'pk', type: AttributeType.STRING },
+      sortKey: { name: 'sk', type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: TTL_ATTRIBUTE,
+      stream: StreamViewType.NEW_AND_OLD_IMAGES,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: retain,
+      removalPolicy: props.removalPolicy,
+    });
+    this.table.addGlobalSecondaryIndex({
+      indexName: CONVERSATIONS_INDEX,
+      partitionKey: { name: 'gsi1pk', type: AttributeType.STRING },
+      sortKey: { name: 'gsi1sk', type: AttributeType.STRING },
+      projectionType: ProjectionType.ALL,
+    });
+
+    // Server access logs for the attachments bucket. Object keys are random per session, so
+    // the logs carry no user file names.
+    this.accessLogsBucket = new Bucket(this, 'AccessLogs', {
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      lifecycleRules: [{ id: 'ExpireAccessLogs', expiration: Duration.days(90) }],
+      removalPolicy: props.removalPolicy,
+    });
+
+    // Versioning stays off on purpose: a deleted attachment must be gone, not a noncurrent version.
+    this.bucket = new Bucket(this, 'Attachments', {
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      serverAccessLogsBucket: this.accessLogsBucket,
+      serverAccessLogsPrefix: 'attachments/',
+      cors: [
+        {
+          // Browsers POST uploads with a presigned form and read files through 60-s presigned GETs.
+          allowedMethods: [HttpMethods.POST, HttpMethods.GET, HttpMethods.HEAD],
+          allowedOrigins: props.allowedOrigins,
+          allowedHeaders: ['*'],
+          exposedHeaders: ['ETag'],
+          maxAge: 3000,
+        },
+      ],
+      lifecycleRules: [
+        {
+          id: 'ExpireSessionFiles',
+          prefix: SESSION_FILES_PREFIX,
+          expiration: Duration.days(props.fileRetentionDays),
+        },
+        { id: 'AbortIncompleteMultipartUploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+      ],
+      removalPolicy: props.removalPolicy,
+    });
+  }
+}
