@@ -1,0 +1,216 @@
+import { z } from 'zod';
+import { copyObject, deleteObject, objectSize, presignUpload } from '../adapters/attachment-objects';
+import type { SlotResult, UploadSlot, UsedSlot } from '../adapters/upload-slot-store';
+import type { Bot } from '../bots/schema';
+import { derivedId, extensionOf, newAttachmentKey, toMeta } from '../domain/attachment';
+import { checkDeclaredFile, cleanFileName, isPlausibleContentType, storedContentType } from '../domain/attachment-rules';
+import type { Session } from '../domain/session';
+import type { AttachmentMeta, Sender, WarningCode } from '../domain/transcript';
+import { warningText } from '../domain/warnings';
+import { HttpError } from '../http/errors';
+import { logger } from '../logger';
+import { requireBot } from './conversation';
+import type { Deps } from './deps';
+import { checkAndKeep, reservePlace, type IncomingFileResult } from './incoming-files';
+
+/** How long the browser has to POST the file to S3. */
+export const UPLOAD_POST_SECONDS = 300;
+/** After the POST window, how long the uploaded file waits for the message that sends it. */
+const SLOT_GRACE_MS = 10 * 60_000;
+/** Files an agent sends can be downloaded for 24 h (or until the session expires). */
+export const AGENT_FILE_LINK_SECONDS = 24 * 3600;
+
+export const UploadRequestBody = z.strictObject({
+  fileName: z.string().trim().min(1).max(1000),
+  size: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+  contentType: z.string().max(200).refine(isPlausibleContentType, 'contentType must be a MIME type such as application/pdf'),
+});
+export type UploadRequest = z.infer<typeof UploadRequestBody>;
+
+/** What the client needs to POST the file straight to S3. */
+export interface UploadTicket {
+  uploadId: string;
+  url: string;
+  fields: Record<string, string>;
+  expiresAt: string;
+}
+
+export type SlotOutcome = { ok: true; upload: UploadTicket } | { ok: false; warning: WarningCode };
+
+/** HTTP status of each refusal at upload time. */
+const REFUSAL_STATUS: Partial<Record<WarningCode, number>> = {
+  attachment_too_large: 413,
+  attachment_type_not_allowed: 415,
+  attachment_limit_reached: 409,
+};
+
+/**
+ * Opens an upload slot for one file (web users; agents through the agent API).
+ * Primary course: check the name and declared size against the bot's rules, take a place
+ * in the conversation's limit (user files only), record the slot, presign a POST for its
+ * exact key, size range and content type.
+ */
+export async function createUploadSlot(
+  deps: Deps,
+  args: { session: Session; bot: Bot; sender: Sender } & UploadRequest,
+): Promise<SlotOutcome> {
+  const { session, bot, sender } = args;
+  const rules = bot.attachments;
+  const fileName = cleanFileName(args.fileName);
+  const refused = checkDeclaredFile(rules, { fileName, size: args.size });
+  if (refused) return { ok: false, warning: refused };
+  const counted = sender === 'user';
+  if (counted && !(await reservePlace(deps, session, rules))) return { ok: false, warning: 'attachment_limit_reached' };
+
+  const now = deps.now();
+  const postExpiresAt = now + UPLOAD_POST_SECONDS * 1000;
+  const slot: UploadSlot = {
+    uploadId: deps.newId(),
+    sessionId: session.id,
+    key: newAttachmentKey(session.id),
+    fileName,
+    declaredSize: args.size,
+    contentType: args.contentType,
+    from: sender,
+    counted,
+    createdAt: now,
+    postExpiresAt,
+    usableUntil: postExpiresAt + SLOT_GRACE_MS,
+  };
+  try {
+    await deps.uploads.put(slot);
+  } catch (err) {
+    if (counted) await deps.uploads.release(session.id);
+    throw err;
+  }
+  const post = await presignUpload(deps.files, {
+    key: slot.key,
+    contentType: slot.contentType,
+    maxBytes: rules.sizeLimitBytes,
+    expiresSeconds: UPLOAD_POST_SECONDS,
+  });
+  logger.info('upload slot opened', { sessionId: session.id, uploadId: slot.uploadId, ext: extensionOf(fileName), from: sender });
+  return { ok: true, upload: { uploadId: slot.uploadId, url: post.url, fields: post.fields, expiresAt: new Date(postExpiresAt).toISOString() } };
+}
+
+/**
+ * `POST /web/sessions/{id}/uploads`. A refusal is also told in the transcript, from the
+ * bot, so the user sees why even if the client ignores the error body.
+ */
+export async function requestWebUpload(deps: Deps, session: Session, body: UploadRequest): Promise<UploadTicket> {
+  const bot = requireBot(deps, session.botId);
+  const outcome = await createUploadSlot(deps, { session, bot, sender: 'user', ...body });
+  if (outcome.ok) return outcome.upload;
+  const text = warningText(outcome.warning, bot);
+  await deps.sessions.appendMessages(session.id, [{ from: 'bot', text, warning: outcome.warning }], deps.now());
+  throw new HttpError(REFUSAL_STATUS[outcome.warning] ?? 400, outcome.warning, text);
+}
+
+/**
+ * The `acceptUploads` port: the user's slots named in a message, checked after arrival.
+ * Returns the accepted files in order, and one warning per refused slot. `useKey` is the
+ * flow event's id, so a retried event gets the same answer (see acceptUploadSlots).
+ */
+export async function acceptUploads(
+  deps: Deps,
+  session: Session,
+  uploadIds: string[],
+  useKey?: string,
+): Promise<{ accepted: AttachmentMeta[]; warnings: WarningCode[] }> {
+  const accepted: AttachmentMeta[] = [];
+  const warnings: WarningCode[] = [];
+  for (const result of await acceptUploadSlots(deps, session, uploadIds, 'user', useKey)) {
+    if (result.ok) accepted.push(result.attachment);
+    else warnings.push(result.warning);
+  }
+  return { accepted, warnings };
+}
+
+/**
+ * Uses upload slots of `from` (user or agent): each slot works for one use only (`useKey`),
+ * only for its own session, and only until its deadline. Without a key the call is its own
+ * use and cannot be repeated.
+ * Primary course per slot: mark the slot used, move the uploaded object to the slot's stored
+ * key (the presigned POST may still be valid and must not be able to replace a checked file),
+ * run the checks after arrival, keep the file, record the outcome on the slot.
+ * Retries: the same `useKey` (a redelivered flow event) gets each slot's recorded outcome
+ * back, or, when the earlier attempt stopped before recording it, resumes from what that
+ * attempt left: the same attachment id, the stored copy rather than a new one, and the
+ * slot's place counted or given back once. Another key never gets a used slot.
+ */
+export async function acceptUploadSlots(
+  deps: Deps,
+  session: Session,
+  uploadIds: string[],
+  from: Sender,
+  useKey = `once#${deps.newId()}`,
+): Promise<IncomingFileResult[]> {
+  const rules = requireBot(deps, session.botId).attachments;
+  const results: IncomingFileResult[] = [];
+  for (const uploadId of new Set(uploadIds)) {
+    const used = await deps.uploads.consume(session.id, uploadId, from, { by: useKey, at: deps.now(), storedKey: newAttachmentKey(session.id) });
+    if (!used) {
+      logger.info('unknown or used upload slot', { sessionId: session.id, uploadId });
+      results.push({ ok: false, warning: 'attachment_upload_failed' });
+      continue;
+    }
+    results.push(await useSlot(deps, session, rules, used.slot, used.again));
+  }
+  return results;
+}
+
+async function useSlot(deps: Deps, session: Session, rules: Bot['attachments'], slot: UsedSlot, again: boolean): Promise<SlotResult> {
+  if (slot.outcome) {
+    // A retry: the outcome stands. A refusal's clean-up may not have finished.
+    if (!slot.outcome.ok) await discardSlot(deps, session, slot);
+    return slot.outcome;
+  }
+  const record = (outcome: SlotResult) => deps.uploads.recordOutcome(session.id, slot.uploadId, slot.usedBy, outcome);
+  const attachmentId = derivedId('upload', session.id, slot.uploadId);
+  if (again) {
+    // The earlier attempt may have kept the file and stopped before recording it.
+    const kept = await deps.attachments.get(session.id, attachmentId);
+    if (kept) {
+      const outcome: SlotResult = { ok: true, attachment: toMeta(kept) };
+      await record(outcome);
+      return outcome;
+    }
+  }
+  if (!(await moveUpload(deps, slot, again))) {
+    const outcome: SlotResult = { ok: false, warning: 'attachment_upload_failed' };
+    await record(outcome);
+    await discardSlot(deps, session, slot);
+    return outcome;
+  }
+  const linkExpiresAt = slot.from === 'agent' ? Math.floor(deps.now() / 1000) + AGENT_FILE_LINK_SECONDS : undefined;
+  const outcome = await checkAndKeep(deps, session, rules, {
+    key: slot.storedKey,
+    fileName: slot.fileName,
+    from: slot.from,
+    counted: slot.counted,
+    linkExpiresAt,
+    attachmentId,
+    placeKey: slot.uploadId,
+    onRefused: (warning) => record({ ok: false, warning }),
+  });
+  if (outcome.ok) await record(outcome);
+  return outcome;
+}
+
+/**
+ * Copies the uploaded object to the slot's stored key and deletes the upload; false when no
+ * file is there to keep. The deadline is judged at first use. A retry that finds the copy
+ * keeps it rather than copying again: the upload key may hold something posted since.
+ */
+async function moveUpload(deps: Deps, slot: UsedSlot, again: boolean): Promise<boolean> {
+  let arrived = again && (await objectSize(deps.files, slot.storedKey)) !== undefined;
+  if (!arrived && slot.usedAt <= slot.usableUntil) arrived = await copyObject(deps.files, slot.key, slot.storedKey, storedContentType(slot.fileName));
+  await deleteObject(deps.files, slot.key);
+  return arrived;
+}
+
+/** A refused slot leaves nothing behind and gives its place back (once). */
+async function discardSlot(deps: Deps, session: Session, slot: UsedSlot): Promise<void> {
+  await Promise.all([deleteObject(deps.files, slot.key), deleteObject(deps.files, slot.storedKey)]);
+  if (slot.counted) await deps.uploads.release(session.id, slot.uploadId);
+}
