@@ -1,0 +1,204 @@
+import { AbortMultipartUploadCommand, DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { parse as parseContentDisposition } from 'content-disposition';
+import { botSecret, MissingSecret } from '../adapters/secrets';
+import { FetchFailure, safeFetch, type SafeFetchOptions, type SafeResponse } from '../adapters/safe-fetch';
+import { allowHosts } from '../config';
+import { newAttachmentKey, toMeta, type AttachmentRecord } from '../domain/attachment';
+import type { PendingAction } from '../domain/flow';
+import type { Session } from '../domain/session';
+import { logger } from '../logger';
+import type { Deps } from './deps';
+import type { ActionOutcome } from './flow-ports';
+
+/** Limits of the Send Attachment fetch; the size cap is the bot's `sizeLimitBytes`. */
+export interface SendAttachmentLimits {
+  connectTimeoutMs: number;
+  /**
+   * Whole fetch, body included: a stalling endpoint fails within this. Kept well below the
+   * actions function's timeout (60 s, cdk/satchel-stack.ts) so a slow endpoint ends in
+   * `onError` rather than a Lambda timeout and a redelivered event.
+   */
+  timeoutMs: number;
+}
+
+export const DEFAULT_SEND_ATTACHMENT_LIMITS: SendAttachmentLimits = { connectTimeoutMs: 5_000, timeoutMs: 45_000 };
+
+/** Multipart upload shape: memory held is about (queueSize + 1) × partSize, whatever the file size. */
+const UPLOAD_PART_SIZE = 5 * 1024 * 1024;
+const UPLOAD_QUEUE_SIZE = 2;
+
+const FALLBACK_FILE_NAME = 'download';
+const FALLBACK_CONTENT_TYPE = 'application/octet-stream';
+const CONTENT_TYPE = /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+(\s*;\s*[a-z0-9!#$&^_.+-]+=("[^"\r\n]*"|[a-z0-9!#$&^_.+-]+))*$/i;
+
+/**
+ * The `performAction` port: a Send Attachment action (SPEC section 4).
+ * Primary course: read the named secret, GET the endpoint through the SSRF-safe fetcher
+ * with it as `Authorization` plus the action's headers, stream the body into S3 under a
+ * random session-scoped key (cut off past the bot's size limit), record the attachment
+ * and report it. Any failure is an `{ok: false}` outcome, logged without the token.
+ */
+export function createSendAttachment(deps: Deps, limits: SendAttachmentLimits = DEFAULT_SEND_ATTACHMENT_LIMITS) {
+  const allowed = allowHosts(deps.config);
+  return (session: Session, pending: PendingAction): Promise<ActionOutcome> =>
+    sendAttachment(deps, session, pending, { ...limits, allowHosts: allowed });
+}
+
+/** A failure with a short reason code, safe to log and to report to the flow. */
+class ActionFailed extends Error {
+  constructor(
+    readonly reason: string,
+    readonly status?: number,
+  ) {
+    super(reason);
+  }
+}
+
+async function sendAttachment(deps: Deps, session: Session, pending: PendingAction, options: SafeFetchOptions): Promise<ActionOutcome> {
+  const { settings, interactionId } = pending;
+  const host = hostOf(settings.endpoint);
+  const context = { sessionId: session.id, botId: session.botId, interactionId, host };
+  const bot = deps.bots.get(session.botId);
+  if (!bot) return { ok: false, reason: 'unknown_bot' };
+
+  let response: SafeResponse | undefined;
+  try {
+    const headers = await requestHeaders(deps, settings.headers, settings.authorizationSecret);
+    response = await safeFetch(settings.endpoint, { ...options, headers, maxBytes: bot.attachments.sizeLimitBytes });
+    if (response.status < 200 || response.status > 299) throw new ActionFailed(`http_${response.status}`, response.status);
+
+    const record: AttachmentRecord = {
+      id: deps.newId(),
+      sessionId: session.id,
+      key: newAttachmentKey(session.id),
+      from: 'bot',
+      fileName: chooseFileName(settings.fileName, response.headers['content-disposition'], settings.endpoint),
+      contentType: chooseContentType(settings.contentType, response.headers['content-type']),
+      size: 0,
+      createdAt: deps.now(),
+    };
+    await streamToS3(deps, record, response);
+    record.size = response.bytesRead();
+    await deps.attachments.put(record).catch(async (err: unknown) => {
+      await deps.files.s3.send(new DeleteObjectCommand({ Bucket: deps.files.bucket, Key: record.key })).catch(() => undefined);
+      throw err;
+    });
+    logger.info('attachment sent', { ...context, attachmentId: record.id, size: record.size, contentType: record.contentType });
+    return { ok: true, attachment: toMeta(record) };
+  } catch (err) {
+    response?.discard();
+    const failure = describe(err);
+    logger.warn('send attachment failed', { ...context, reason: failure.reason, ...(failure.status !== undefined && { status: failure.status }) });
+    return { ok: false, reason: failure.reason };
+  }
+}
+
+/** The action's headers plus the secret, verbatim, as Authorization (which the headers cannot override). */
+async function requestHeaders(deps: Deps, extra: Record<string, string>, secretName: string | undefined): Promise<Record<string, string>> {
+  const headers = Object.fromEntries(Object.entries(extra).filter(([name]) => name.toLowerCase() !== 'authorization' || !secretName));
+  if (secretName) headers.Authorization = await botSecret(deps.secrets, deps.config.SECRETS_PREFIX, secretName);
+  return headers;
+}
+
+/**
+ * Streams the body into S3. On any failure the multipart upload is aborted and the key
+ * deleted, so no partial file outlives it (the bucket's lifecycle rule is the backstop).
+ * The body's own failure (too large, timeout) is reported rather than the upload's.
+ */
+async function streamToS3(deps: Deps, record: AttachmentRecord, response: SafeResponse): Promise<void> {
+  const { s3, bucket } = deps.files;
+  let bodyError: unknown;
+  response.body.once('error', (err) => (bodyError = err));
+  const upload = new Upload({
+    client: s3,
+    params: { Bucket: bucket, Key: record.key, Body: response.body, ContentType: record.contentType },
+    partSize: UPLOAD_PART_SIZE,
+    queueSize: UPLOAD_QUEUE_SIZE,
+    // Aborted below, so a failing abort cannot hide why the upload failed.
+    leavePartsOnError: true,
+  });
+  try {
+    await upload.done();
+  } catch (err) {
+    const cleanup = (what: string) => (cleanupErr: unknown) =>
+      logger.error(`could not ${what} a partial attachment`, { sessionId: record.sessionId, key: record.key, error: (cleanupErr as Error).name });
+    if (upload.uploadId) {
+      await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: record.key, UploadId: upload.uploadId })).catch(cleanup('abort the upload of'));
+    }
+    // A body that failed mid-way may already be in S3 when it fitted in one part.
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: record.key })).catch(cleanup('delete'));
+    throw bodyError ?? err;
+  }
+}
+
+function describe(err: unknown): { reason: string; status?: number } {
+  if (err instanceof ActionFailed) return { reason: err.reason, status: err.status };
+  if (err instanceof FetchFailure) return { reason: err.reason };
+  if (err instanceof MissingSecret) return { reason: 'missing_secret' };
+  return { reason: 'storage_error' };
+}
+
+const hostOf = (endpoint: string): string | undefined => {
+  try {
+    return new URL(endpoint).host;
+  } catch {
+    return undefined;
+  }
+};
+
+/** `fileName` setting, else the Content-Disposition name (filename* wins), else the URL's last path segment. */
+export function chooseFileName(setting: string, contentDisposition: string | undefined, endpoint: string): string {
+  return sanitizeFileName(setting) ?? sanitizeFileName(dispositionName(contentDisposition)) ?? sanitizeFileName(lastPathSegment(endpoint)) ?? FALLBACK_FILE_NAME;
+}
+
+function dispositionName(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  try {
+    // `parse` decodes filename* (RFC 8187) into `filename`, so the extended form wins.
+    return parseContentDisposition(header).parameters.filename;
+  } catch {
+    return undefined;
+  }
+}
+
+function lastPathSegment(endpoint: string): string | undefined {
+  let segment: string | undefined;
+  try {
+    segment = new URL(endpoint).pathname.split('/').pop();
+  } catch {
+    return undefined;
+  }
+  if (!segment) return undefined;
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+/**
+ * A name safe to show and to put in a Content-Disposition header: no directories, no
+ * control or bidi-override characters, no leading dots, at most 200 characters.
+ */
+export function sanitizeFileName(name: string | undefined): string | undefined {
+  if (name === undefined) return undefined;
+  const base = name.split(/[/\\]/).pop() ?? '';
+  const clean = base
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '')
+    .replace(/^[\s.]+/, '')
+    .trim()
+    .slice(0, 200)
+    .trim();
+  return clean || undefined;
+}
+
+/** `contentType` setting, else the response's, else application/octet-stream; malformed values are not passed on. */
+export function chooseContentType(setting: string, response: string | undefined): string {
+  for (const candidate of [setting, response]) {
+    const value = candidate?.trim();
+    if (value && CONTENT_TYPE.test(value)) return value;
+  }
+  return FALLBACK_CONTENT_TYPE;
+}
