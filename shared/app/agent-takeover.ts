@@ -1,0 +1,148 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { z } from 'zod';
+import { render } from '../domain/flow';
+import { builtinsFor, type Session } from '../domain/session';
+import type { AttachmentMeta, NewMessage, TranscriptMessage, WarningCode } from '../domain/transcript';
+import { warningText } from '../domain/warnings';
+import { HttpError } from '../http/errors';
+import { logger } from '../logger';
+import { conflict, requireBot } from './conversation';
+import type { Deps } from './deps';
+import type { AgentIdentity } from './agent-identity';
+import { requireConversation } from './agent-conversations';
+import { acceptUploadSlots, createUploadSlot, type UploadRequest, type UploadTicket } from './uploads';
+
+const notHolder = () => conflict('not_holder', 'Only the agent who took over this conversation can do that');
+
+/**
+ * `POST /agent/conversations/{id}/takeover`.
+ * Primary course: set the operator with a conditional write (only one agent wins), clear
+ * `waitingForAgentSince`, send the bot's `startMessage` to the user. Taking over again as
+ * the holder is a no-op; anyone else gets 409 `already_taken_over`.
+ */
+export async function takeOver(deps: Deps, sessionId: string, agent: AgentIdentity): Promise<{ session: Session; started: boolean }> {
+  await requireConversation(deps, sessionId);
+  let session: Session;
+  try {
+    session = await deps.sessions.update(
+      sessionId,
+      { operator: { agentId: agent.agentId, name: agent.name, since: deps.now() }, waitingForAgentSince: undefined },
+      { condition: 'attribute_not_exists(#op)', names: { '#op': 'operator' } },
+    );
+  } catch (err) {
+    if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    const current = await requireConversation(deps, sessionId);
+    if (current.operator?.agentId === agent.agentId) return { session: current, started: false };
+    throw conflict('already_taken_over', `${current.operator?.name ?? 'Another agent'} has taken over this conversation`);
+  }
+  logger.info('conversation taken over', { sessionId, agentId: agent.agentId });
+  const bot = deps.bots.get(session.botId);
+  if (bot?.liveTakeover.startMessage.trim()) {
+    const text = render(bot.liveTakeover.startMessage, session.flow, builtinsFor(session));
+    await tell(deps, session, [{ from: 'bot', text }]);
+  }
+  return { session, started: true };
+}
+
+/**
+ * `POST /agent/conversations/{id}/release`: the holder hands the conversation back to the
+ * bot, which answers the user's next message from where its flow stood.
+ */
+export async function release(deps: Deps, sessionId: string, agent: AgentIdentity): Promise<Session> {
+  await requireConversation(deps, sessionId);
+  try {
+    const session = await deps.sessions.update(
+      sessionId,
+      { operator: undefined },
+      { condition: '#op.agentId = :me', names: { '#op': 'operator' }, values: { ':me': agent.agentId } },
+    );
+    logger.info('conversation released', { sessionId, agentId: agent.agentId });
+    return session;
+  } catch (err) {
+    if (err instanceof ConditionalCheckFailedException) throw notHolder();
+    throw err;
+  }
+}
+
+/** The conversation, if `agent` holds it; 409 `not_holder` otherwise. */
+export async function requireHolder(deps: Pick<Deps, 'sessions' | 'now'>, sessionId: string, agent: AgentIdentity): Promise<Session> {
+  const session = await requireConversation(deps, sessionId);
+  if (session.operator?.agentId !== agent.agentId) throw notHolder();
+  return session;
+}
+
+export const AgentMessageBody = z
+  .strictObject({
+    text: z.string().max(4000).optional(),
+    uploadIds: z.array(z.string().min(1).max(100)).min(1).max(10).optional(),
+  })
+  .refine((b) => (b.text?.trim() ?? '') !== '' || b.uploadIds !== undefined, { message: 'a message needs text or uploadIds' });
+export type AgentMessageInput = z.infer<typeof AgentMessageBody>;
+
+/**
+ * Writes messages to the transcript and pushes them to channels that are not polled
+ * (Messenger). The transcript is the record: a failed push is logged and reported, not
+ * retried here, so the agent can see it and say it again.
+ */
+export async function tell(deps: Deps, session: Session, messages: NewMessage[]): Promise<{ written: TranscriptMessage[]; delivered: boolean }> {
+  const written = await deps.sessions.appendMessages(session.id, messages, deps.now());
+  if (!written.length || !deps.ports.deliver) return { written, delivered: true };
+  try {
+    await deps.ports.deliver(session, written);
+    return { written, delivered: true };
+  } catch (err) {
+    logger.warn('could not deliver to the channel', { sessionId: session.id, channel: session.channel, error: err as Error });
+    return { written, delivered: false };
+  }
+}
+
+/**
+ * `POST /agent/conversations/{id}/messages` (holder only).
+ * Primary course: check the agent's uploads, write one agent message with the text and
+ * the accepted files, push it to the user's channel.
+ */
+export async function sendAgentMessage(
+  deps: Deps,
+  sessionId: string,
+  agent: AgentIdentity,
+  input: AgentMessageInput,
+): Promise<{ delivered: boolean; warnings: string[] }> {
+  const session = await requireHolder(deps, sessionId, agent);
+  const { accepted, warnings } = input.uploadIds ? await acceptAgentUploads(deps, session, input.uploadIds) : { accepted: [], warnings: [] };
+  const text = input.text?.trim() ? input.text : undefined;
+  if (!text && !accepted.length) return { delivered: true, warnings };
+  const { delivered } = await tell(deps, session, [
+    { from: 'agent', agent: { agentId: agent.agentId, name: agent.name }, ...(text && { text }), ...(accepted.length && { attachments: accepted }) },
+  ]);
+  return { delivered, warnings };
+}
+
+/** Checks the agent's upload slots after arrival; refused files are reported to the agent only. */
+async function acceptAgentUploads(deps: Deps, session: Session, uploadIds: string[]): Promise<{ accepted: AttachmentMeta[]; warnings: WarningCode[] }> {
+  const accepted: AttachmentMeta[] = [];
+  const warnings: WarningCode[] = [];
+  // An HTTP request is not redelivered like a queued event: each request is one use of its
+  // slots, so a second request naming the same upload is refused (the agent sees the warning).
+  const useKey = `agent-request#${deps.newId()}`;
+  for (const result of await acceptUploadSlots(deps, session, uploadIds, 'agent', useKey)) {
+    if (result.ok) accepted.push(result.attachment);
+    else warnings.push(result.warning);
+  }
+  return { accepted, warnings };
+}
+
+const AGENT_REFUSAL_STATUS: Partial<Record<WarningCode, number>> = { attachment_too_large: 413, attachment_type_not_allowed: 415 };
+
+/**
+ * `POST /agent/conversations/{id}/uploads` (holder only): an upload slot like the web
+ * one, for a file from the agent to the user. It does not count towards the user's
+ * per-conversation limit, and its link works for 24 hours. A refusal goes to the agent,
+ * not into the user's transcript.
+ */
+export async function createAgentUpload(deps: Deps, sessionId: string, agent: AgentIdentity, body: UploadRequest): Promise<UploadTicket> {
+  const session = await requireHolder(deps, sessionId, agent);
+  const bot = requireBot(deps, session.botId);
+  const outcome = await createUploadSlot(deps, { session, bot, sender: 'agent', ...body });
+  if (outcome.ok) return outcome.upload;
+  throw new HttpError(AGENT_REFUSAL_STATUS[outcome.warning] ?? 400, outcome.warning, warningText(outcome.warning, bot));
+}

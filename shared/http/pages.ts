@@ -1,0 +1,123 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { BotRegistry } from '../bots/loader';
+import type { Config } from '../config';
+import type { HttpResult } from './http-handler';
+
+/**
+ * The two pages the product serves (SPEC section 7): `/` the web chat, `/agent` the Live
+ * Takeover console. Plain HTML, CSS and browser JavaScript under `web/`, assembled into one
+ * self-contained document per page: `<link rel="stylesheet" href="x.css">` and
+ * `<script src="x.js"></script>` are inlined, and the Content-Security-Policy allows
+ * exactly those inline blocks by hash, so no other script can run in the page.
+ *
+ * Where `web/` is: `WEB_DIR` if set; in Lambda, `web/` next to the bundle (the CDK copies
+ * it there); otherwise the repository's `web/`.
+ */
+export type PageName = 'chat' | 'agent';
+
+const FILES: Record<PageName, string> = { chat: 'chat.html', agent: 'agent.html' };
+
+export function webDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.WEB_DIR) return env.WEB_DIR;
+  if (env.LAMBDA_TASK_ROOT) return join(env.LAMBDA_TASK_ROOT, 'web');
+  return fileURLToPath(new URL('../../web/', import.meta.url));
+}
+
+interface AssembledPage {
+  html: string;
+  scriptHashes: string[];
+  styleHashes: string[];
+}
+
+const sha256 = (text: string) => `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
+
+/** Inlines the page's own CSS and JS; only plain file names under `dir` are read. */
+export function assemblePage(dir: string, file: string, pageConfig: unknown): AssembledPage {
+  const read = (name: string) => {
+    if (!/^[a-z0-9-]+\.(css|js|html)$/.test(name)) throw new Error(`web asset name not allowed: ${name}`);
+    return readFileSync(join(dir, name), 'utf8');
+  };
+  const scriptHashes: string[] = [];
+  const styleHashes: string[] = [];
+  // `</` cannot appear in the JSON, so it cannot close the data block early.
+  const configJson = JSON.stringify(pageConfig).replace(/</g, '\\u003c');
+  const html = read(file)
+    .replace(/<link rel="stylesheet" href="([^"]+)">/g, (_m, name: string) => {
+      const css = read(name);
+      styleHashes.push(sha256(css));
+      return `<style>${css}</style>`;
+    })
+    .replace(/<script src="([^"]+)"><\/script>/g, (_m, name: string) => {
+      const js = read(name);
+      scriptHashes.push(sha256(js));
+      return `<script>${js}</script>`;
+    })
+    .replace('<!--page-config-->', `<script type="application/json" id="page-config">${configJson}</script>`);
+  return { html, scriptHashes, styleHashes };
+}
+
+/** Origins the pages talk to besides their own: S3 (uploads, downloads) and Cognito sign-in. */
+function externalOrigins(config: Pick<Config, 'S3_ENDPOINT'>): string[] {
+  const origins = ['https://*.amazonaws.com'];
+  if (config.S3_ENDPOINT) origins.push(new URL(config.S3_ENDPOINT).origin);
+  return origins;
+}
+
+export function contentSecurityPolicy(page: AssembledPage, config: Pick<Config, 'S3_ENDPOINT'>): string {
+  const external = externalOrigins(config).join(' ');
+  return [
+    "default-src 'none'",
+    `script-src ${page.scriptHashes.join(' ')}`,
+    `style-src ${page.styleHashes.join(' ')}`,
+    `img-src 'self' data: blob: ${external}`,
+    `connect-src 'self' ${external}`,
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+  ].join('; ');
+}
+
+/** What each page needs to know before its first request. */
+export function pageConfig(name: PageName, deps: { config: Config; bots: BotRegistry }): unknown {
+  if (name === 'chat') {
+    const bots = deps.bots.all().filter((b) => b.channels.web).sort((x, y) => x.name.localeCompare(y.name));
+    const defaultBot = bots.find((b) => b.id === 'demo')?.id ?? bots[0]?.id ?? null;
+    return { defaultBot, bots: bots.map((b) => ({ id: b.id, name: b.name })) };
+  }
+  const { AGENT_SIGN_IN: signIn, COGNITO_CLIENT_ID: clientId, AWS_REGION: region } = deps.config;
+  if (signIn === 'cognito' && clientId) return { signIn, cognito: { region, clientId } };
+  if (signIn === 'local') return { signIn };
+  return { signIn: 'token' };
+}
+
+const cache = new Map<string, AssembledPage>();
+
+/**
+ * The page as an HTTP response. In Lambda it is assembled once per container (the files
+ * never change there); locally on every request, so edits to web/ show on reload.
+ */
+export function pageResponse(name: PageName, deps: { config: Config; bots: BotRegistry }, dir = webDir()): HttpResult {
+  const config = pageConfig(name, deps);
+  const key = `${dir}|${name}|${JSON.stringify(config)}`;
+  let page = cache.get(key);
+  if (!page) {
+    page = assemblePage(dir, FILES[name], config);
+    if (process.env.LAMBDA_TASK_ROOT) cache.set(key, page);
+  }
+  return {
+    statusCode: 200,
+    headers: {
+      'content-type': 'text/html; charset=utf-8',
+      'cache-control': 'no-cache',
+      'content-security-policy': contentSecurityPolicy(page, deps.config),
+      'x-content-type-options': 'nosniff',
+      // File links carry their token in the URL; never send it on as a Referer.
+      'referrer-policy': 'no-referrer',
+      'x-frame-options': 'DENY',
+    },
+    body: page.html,
+  };
+}

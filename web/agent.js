@@ -1,0 +1,425 @@
+// The Live Takeover console: sign-in (local token, Cognito user name and password, or a
+// pasted token), the conversation list with filters, search and sort, the conversation
+// pane (inline images, downloads), take over / release, and sending text and files.
+// Everything refreshes by polling, which also keeps the agent "online" (SPEC 6).
+'use strict';
+
+(() => {
+  const { config, el, api, uploadToS3, uploadRow, renderMessage, timeAgo } = window.Satchel;
+  const $ = (id) => document.getElementById(id);
+  const POLL_MS = 3000;
+  const TOKEN_KEY = 'satchel.agent.token';
+  const STATUS_LABELS = {
+    waiting_for_agent: 'Waiting for agent',
+    action: 'Needs action',
+    live: 'Live',
+    stalled: 'Stalled',
+    abandoned: 'Abandoned',
+    taken_over: 'Taken over',
+  };
+
+  let token = sessionStorage.getItem(TOKEN_KEY);
+  let me = null; // { agentId, name }
+  let conversations = [];
+  let open = null; // { sessionId, cursor, conversation }
+  const knownBots = new Map();
+  let listTimer = null;
+  let paneTimer = null;
+
+  // ---- sign-in ----------------------------------------------------------------------
+
+  /** Reads who the token says we are; the server verifies it on every call. */
+  function identityOf(jwt) {
+    try {
+      const payload = JSON.parse(atob(jwt.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')));
+      if (payload.exp && payload.exp * 1000 < Date.now()) return null;
+      return { agentId: payload.sub, name: payload.name || payload['cognito:username'] || payload.email || payload.username || payload.sub };
+    } catch {
+      return null;
+    }
+  }
+
+  function signInError(text) {
+    $('sign-in-error').hidden = !text;
+    $('sign-in-error').textContent = text || '';
+  }
+
+  function showSignIn(message) {
+    stopPolling();
+    token = null;
+    sessionStorage.removeItem(TOKEN_KEY);
+    $('console').hidden = true;
+    $('who').hidden = true;
+    $('sign-out').hidden = true;
+    $('sign-in').hidden = false;
+    $('local-form').hidden = config.signIn !== 'local';
+    $('cognito-form').hidden = config.signIn !== 'cognito';
+    $('token-details').open = config.signIn === 'token';
+    signInError(message);
+    const first = config.signIn === 'local' ? $('local-name') : config.signIn === 'cognito' ? $('cognito-user') : $('token-input');
+    first.focus();
+  }
+
+  function signedIn(jwt) {
+    const who = identityOf(jwt);
+    if (!who) return signInError('That token is not valid or has expired.');
+    token = jwt;
+    me = who;
+    sessionStorage.setItem(TOKEN_KEY, jwt);
+    $('sign-in').hidden = true;
+    $('console').hidden = false;
+    $('who').hidden = false;
+    $('who').textContent = `Signed in as ${me.name}`;
+    $('sign-out').hidden = false;
+    refreshList();
+  }
+
+  const slug = (name) => name.toLowerCase().replace(/[^a-z0-9._@+-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 100) || 'agent';
+
+  $('local-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const name = $('local-name').value.trim();
+    if (!name) return;
+    try {
+      const res = await api('POST', '/local/agent-token', { body: { agentId: slug(name), name } });
+      signedIn(res.token);
+    } catch (err) {
+      signInError(err.message);
+    }
+  });
+
+  // Cognito's public API, called the way its own SDK does, for the console's app client.
+  let cognitoSession = null;
+  async function cognito(target, body) {
+    const res = await fetch(`https://cognito-idp.${config.cognito.region}.amazonaws.com/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `AWSCognitoIdentityProviderService.${target}` },
+      body: JSON.stringify(body),
+    });
+    const data = await res.json().catch(() => ({}));
+    if (!res.ok) throw new Error(data.message || 'Sign-in failed.');
+    return data;
+  }
+  async function cognitoStep(data) {
+    if (data.AuthenticationResult) return signedIn(data.AuthenticationResult.IdToken);
+    cognitoSession = { name: data.ChallengeName, session: data.Session };
+    if (data.ChallengeName === 'NEW_PASSWORD_REQUIRED') {
+      $('cognito-new-password-field').hidden = false;
+      $('cognito-new-password').required = true;
+      $('cognito-new-password').focus();
+      return signInError('Please choose a new password to finish signing in.');
+    }
+    if (data.ChallengeName === 'SOFTWARE_TOKEN_MFA') {
+      $('cognito-code-field').hidden = false;
+      $('cognito-code').required = true;
+      $('cognito-code').focus();
+      return signInError('Enter the code from your authenticator app.');
+    }
+    signInError(`This console cannot complete the sign-in step "${data.ChallengeName}". Sign in with a token instead.`);
+  }
+  $('cognito-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const username = $('cognito-user').value.trim();
+    try {
+      if (cognitoSession && cognitoSession.name === 'NEW_PASSWORD_REQUIRED') {
+        await cognitoStep(
+          await cognito('RespondToAuthChallenge', {
+            ClientId: config.cognito.clientId,
+            ChallengeName: 'NEW_PASSWORD_REQUIRED',
+            Session: cognitoSession.session,
+            ChallengeResponses: { USERNAME: username, NEW_PASSWORD: $('cognito-new-password').value },
+          }),
+        );
+      } else if (cognitoSession && cognitoSession.name === 'SOFTWARE_TOKEN_MFA') {
+        await cognitoStep(
+          await cognito('RespondToAuthChallenge', {
+            ClientId: config.cognito.clientId,
+            ChallengeName: 'SOFTWARE_TOKEN_MFA',
+            Session: cognitoSession.session,
+            ChallengeResponses: { USERNAME: username, SOFTWARE_TOKEN_MFA_CODE: $('cognito-code').value.trim() },
+          }),
+        );
+      } else {
+        await cognitoStep(
+          await cognito('InitiateAuth', {
+            ClientId: config.cognito.clientId,
+            AuthFlow: 'USER_PASSWORD_AUTH',
+            AuthParameters: { USERNAME: username, PASSWORD: $('cognito-password').value },
+          }),
+        );
+      }
+    } catch (err) {
+      cognitoSession = null;
+      signInError(err.message);
+    }
+  });
+
+  $('token-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    signedIn($('token-input').value.trim());
+  });
+
+  $('sign-out').addEventListener('click', () => showSignIn(''));
+
+  /** API calls as the agent; an expired or refused token sends the agent back to sign-in. */
+  async function agentApi(method, path, body) {
+    try {
+      return await api(method, path, { token, body });
+    } catch (err) {
+      if (err.status === 401) showSignIn('Your sign-in has expired. Please sign in again.');
+      throw err;
+    }
+  }
+
+  // ---- list -------------------------------------------------------------------------
+
+  function stopPolling() {
+    clearTimeout(listTimer);
+    clearTimeout(paneTimer);
+  }
+
+  function listQuery() {
+    const q = new URLSearchParams();
+    if ($('status-filter').value) q.set('status', $('status-filter').value);
+    if ($('bot-filter').value) q.set('botId', $('bot-filter').value);
+    if ($('search').value.trim()) q.set('q', $('search').value.trim());
+    const s = q.toString();
+    return s ? `?${s}` : '';
+  }
+
+  async function refreshList() {
+    clearTimeout(listTimer);
+    if (!token) return;
+    try {
+      const res = await agentApi('GET', `/agent/conversations${listQuery()}`);
+      conversations = res.conversations;
+      renderList();
+    } catch (err) {
+      if (!token) return;
+      $('list-status').textContent = err.message;
+    }
+    listTimer = setTimeout(refreshList, POLL_MS);
+  }
+
+  function rememberBots() {
+    const select = $('bot-filter');
+    for (const c of conversations) {
+      if (knownBots.has(c.botId)) continue;
+      knownBots.set(c.botId, c.botName || c.botId);
+      select.append(el('option', { value: c.botId }, c.botName || c.botId));
+    }
+  }
+
+  const userLabel = (c) => c.user.name || c.user.id;
+  const snippet = (c) => {
+    const m = c.lastMessage;
+    if (!m) return 'No messages yet';
+    const who = m.from === 'user' ? '' : m.from === 'agent' ? 'Agent: ' : 'Bot: ';
+    return who + (m.text || (m.fileNames ? `File: ${m.fileNames.join(', ')}` : ''));
+  };
+
+  function renderList() {
+    rememberBots();
+    const list = $('conversations');
+    const sorted = $('sort').value === 'oldest' ? [...conversations].reverse() : conversations;
+    const items = sorted.map((c) =>
+      el(
+        'li',
+        {},
+        el(
+          'button',
+          { type: 'button', class: 'conv', 'aria-current': open && open.sessionId === c.sessionId ? 'true' : 'false', 'data-session': c.sessionId, onclick: () => openConversation(c.sessionId) },
+          el('span', { class: 'name' }, userLabel(c)),
+          el('span', { class: `badge ${c.status}` }, STATUS_LABELS[c.status] || c.status),
+          el('span', { class: 'snippet' }, snippet(c)),
+          el('span', { class: 'sub' }, `${c.botName || c.botId} · ${c.channel} · ${timeAgo(c.lastActivityAt)}${c.operator ? ` · with ${c.operator.name}` : ''}`),
+        ),
+      ),
+    );
+    list.replaceChildren(...(items.length ? items : [el('li', { class: 'empty' }, 'No conversations match.')]));
+    $('list-status').textContent = `${conversations.length} conversation${conversations.length === 1 ? '' : 's'}`;
+  }
+
+  let searchTimer = null;
+  $('search').addEventListener('input', () => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(refreshList, 250);
+  });
+  $('status-filter').addEventListener('change', refreshList);
+  $('bot-filter').addEventListener('change', refreshList);
+  $('sort').addEventListener('change', renderList);
+  $('filters').addEventListener('submit', (e) => {
+    e.preventDefault();
+    refreshList();
+  });
+
+  // ---- conversation pane ------------------------------------------------------------
+
+  const holding = () => Boolean(open && open.conversation && open.conversation.operator && me && open.conversation.operator.agentId === me.agentId);
+
+  function paneBanner(text) {
+    $('pane-banner').hidden = !text;
+    $('pane-banner').textContent = text || '';
+  }
+
+  function renderPaneHeader() {
+    const c = open.conversation;
+    $('pane-title').textContent = userLabel(c);
+    $('pane-sub').textContent = `${c.botName || c.botId} · ${c.channel} · last active ${timeAgo(c.lastActivityAt)}${c.operator ? ` · taken over by ${c.operator.name}` : ''}`;
+    $('pane-status').className = `badge ${c.status}`;
+    $('pane-status').textContent = STATUS_LABELS[c.status] || c.status;
+    const mine = holding();
+    $('take-over').hidden = mine;
+    $('take-over').disabled = Boolean(c.operator);
+    $('take-over').title = c.operator ? `${c.operator.name} has this conversation` : '';
+    $('release').hidden = !mine;
+    for (const id of ['agent-text', 'agent-send', 'agent-attach']) $(id).disabled = !mine;
+    $('agent-text').placeholder = mine ? 'Write to the user' : c.operator ? `${c.operator.name} is talking to this user` : 'Take over to reply';
+  }
+
+  async function openConversation(sessionId) {
+    clearTimeout(paneTimer);
+    open = { sessionId, cursor: '', conversation: null };
+    $('transcript').replaceChildren();
+    $('agent-uploads').replaceChildren();
+    paneBanner('');
+    $('pane-empty').hidden = true;
+    $('pane-body').hidden = false;
+    renderList();
+    await refreshPane();
+  }
+
+  async function refreshPane() {
+    clearTimeout(paneTimer);
+    if (!open || !token) return;
+    const current = open;
+    try {
+      const res = await agentApi('GET', `/agent/conversations/${encodeURIComponent(current.sessionId)}${current.cursor ? `?after=${current.cursor}` : ''}`);
+      if (open !== current) return;
+      current.conversation = res.conversation;
+      current.cursor = res.cursor;
+      renderPaneHeader();
+      const names = { user: userLabel(res.conversation), bot: res.conversation.botName || 'Bot' };
+      const scroller = $('pane-transcript');
+      const atBottom = () => scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80;
+      const follow = !current.scrolled || atBottom();
+      for (const m of res.messages) {
+        if (document.querySelector(`#transcript [data-id="${m.id}"]`)) continue;
+        const node = renderMessage(m, { names, inlineImages: true });
+        // Pictures change the height once they load; keep the newest message in view.
+        for (const img of node.querySelectorAll('img')) img.addEventListener('load', () => follow && (scroller.scrollTop = scroller.scrollHeight));
+        $('transcript').append(node);
+      }
+      if (res.messages.length && follow) scroller.scrollTop = scroller.scrollHeight;
+      current.scrolled = true;
+    } catch (err) {
+      if (open !== current) return;
+      if (err.status === 410 || err.status === 404) {
+        paneBanner('This conversation has expired; its messages and files are gone.');
+        for (const id of ['take-over', 'release', 'agent-text', 'agent-send', 'agent-attach']) $(id).disabled = true;
+        return;
+      }
+      paneBanner(err.message);
+    }
+    paneTimer = setTimeout(refreshPane, POLL_MS);
+  }
+
+  $('take-over').addEventListener('click', async () => {
+    $('take-over').disabled = true;
+    try {
+      await agentApi('POST', `/agent/conversations/${encodeURIComponent(open.sessionId)}/takeover`);
+      paneBanner('');
+    } catch (err) {
+      paneBanner(err.code === 'already_taken_over' ? `${err.message}.` : err.message);
+    }
+    await refreshPane();
+    refreshList();
+    if (holding()) $('agent-text').focus();
+  });
+
+  $('release').addEventListener('click', async () => {
+    $('release').disabled = true;
+    try {
+      await agentApi('POST', `/agent/conversations/${encodeURIComponent(open.sessionId)}/release`);
+      paneBanner('');
+    } catch (err) {
+      paneBanner(err.message);
+    }
+    $('release').disabled = false;
+    await refreshPane();
+    refreshList();
+  });
+
+  async function sendAgent(body) {
+    try {
+      const res = await agentApi('POST', `/agent/conversations/${encodeURIComponent(open.sessionId)}/messages`, body);
+      if (res && res.delivered === false) paneBanner('Saved in the conversation, but it could not be pushed to the user\'s channel. Try again later.');
+      await refreshPane();
+      return res;
+    } catch (err) {
+      paneBanner(err.message);
+      return null;
+    }
+  }
+
+  $('agent-composer').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const text = $('agent-text').value;
+    if (!text.trim() || !holding()) return;
+    $('agent-send').disabled = true;
+    if (await sendAgent({ text })) $('agent-text').value = '';
+    $('agent-send').disabled = !holding();
+    $('agent-text').focus();
+  });
+  $('agent-text').addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && !e.shiftKey) {
+      e.preventDefault();
+      $('agent-composer').requestSubmit();
+    }
+  });
+
+  async function sendAgentFile(file) {
+    const row = uploadRow(file);
+    $('agent-uploads').append(row.row);
+    const sessionId = open.sessionId;
+    let ticket;
+    try {
+      ticket = await agentApi('POST', `/agent/conversations/${encodeURIComponent(sessionId)}/uploads`, {
+        fileName: file.name,
+        size: file.size,
+        contentType: file.type || 'application/octet-stream',
+      });
+    } catch (err) {
+      return row.failed(`Not sent: ${err.message}`);
+    }
+    try {
+      await uploadToS3(ticket, file, (f) => row.progress(f));
+    } catch (err) {
+      return row.failed(`Not sent: ${err.message}`);
+    }
+    const res = await sendAgent({ uploadIds: [ticket.uploadId] });
+    if (!res) row.failed('Not sent. Please try again.');
+    else if (res.warnings && res.warnings.length) row.failed('Not sent: the file did not pass the checks (its content must match its type).');
+    else row.done('Sent');
+  }
+
+  $('agent-attach').addEventListener('click', () => $('agent-file').click());
+  $('agent-file').addEventListener('change', () => {
+    for (const f of $('agent-file').files) void sendAgentFile(f);
+    $('agent-file').value = '';
+  });
+  // Files dropped on the open conversation go to the user (holder only).
+  $('pane-body').addEventListener('dragover', (e) => {
+    if (holding() && e.dataTransfer && [...e.dataTransfer.types].includes('Files')) e.preventDefault();
+  });
+  $('pane-body').addEventListener('drop', (e) => {
+    if (!holding()) return;
+    e.preventDefault();
+    for (const f of e.dataTransfer.files) void sendAgentFile(f);
+  });
+
+  // ---- start ------------------------------------------------------------------------
+
+  if (token && identityOf(token)) signedIn(token);
+  else showSignIn('');
+})();

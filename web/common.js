@@ -1,0 +1,171 @@
+// Shared by the chat page and the agent console: page config, DOM building, the JSON API,
+// uploads straight to S3 with progress, and the transcript renderer. Plain browser JS, no build.
+'use strict';
+
+window.Satchel = (() => {
+  const config = JSON.parse(document.getElementById('page-config').textContent);
+
+  /** el('p', { class: 'x', onclick: fn }, 'text', child): attributes, listeners, children. Text is never parsed as HTML. */
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === undefined || v === null || v === false) continue;
+      if (k.startsWith('on') && typeof v === 'function') node.addEventListener(k.slice(2), v);
+      else if (k === 'class') node.className = v;
+      else node.setAttribute(k, v === true ? '' : String(v));
+    }
+    for (const c of children.flat()) if (c !== undefined && c !== null && c !== false) node.append(c instanceof Node ? c : String(c));
+    return node;
+  }
+
+  class ApiError extends Error {
+    constructor(status, code, message) {
+      super(message);
+      this.status = status;
+      this.code = code;
+    }
+  }
+
+  /** Calls the JSON API; non-2xx becomes an ApiError carrying the contract's code and message. */
+  async function api(method, path, { token, body } = {}) {
+    const headers = { accept: 'application/json' };
+    if (token) headers.authorization = `Bearer ${token}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let res;
+    try {
+      res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store' });
+    } catch {
+      throw new ApiError(0, 'network_error', 'Cannot reach the server. Check your connection; we will keep trying.');
+    }
+    const text = await res.text();
+    let data;
+    try {
+      data = text ? JSON.parse(text) : undefined;
+    } catch {
+      data = undefined;
+    }
+    if (!res.ok) {
+      const err = data && data.error;
+      const fallback = res.status === 401 ? 'Please sign in again.' : `The server answered ${res.status}.`;
+      throw new ApiError(res.status, (err && err.code) || `http_${res.status}`, (err && err.message) || fallback);
+    }
+    return data;
+  }
+
+  /**
+   * POSTs the file to the presigned S3 form. XMLHttpRequest, because fetch cannot report
+   * upload progress. Resolves when S3 has the whole file.
+   */
+  function uploadToS3(ticket, file, onProgress) {
+    return new Promise((resolve, reject) => {
+      const form = new FormData();
+      for (const [k, v] of Object.entries(ticket.fields)) form.append(k, v);
+      form.append('file', file);
+      const xhr = new XMLHttpRequest();
+      xhr.open('POST', ticket.url);
+      xhr.upload.addEventListener('progress', (e) => {
+        if (e.lengthComputable) onProgress(e.loaded / e.total);
+      });
+      xhr.addEventListener('load', () => (xhr.status >= 200 && xhr.status < 300 ? resolve() : reject(new Error(`storage answered ${xhr.status}`))));
+      xhr.addEventListener('error', () => reject(new Error('the upload was interrupted')));
+      xhr.addEventListener('abort', () => reject(new Error('the upload was cancelled')));
+      xhr.send(form);
+    });
+  }
+
+  function formatSize(bytes) {
+    if (bytes < 1024) return `${bytes} B`;
+    if (bytes < 1024 * 1024) return `${Math.round(bytes / 102.4) / 10} KB`;
+    return `${Math.round(bytes / 104857.6) / 10} MB`;
+  }
+
+  function formatTime(iso) {
+    return new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  }
+
+  function timeAgo(iso) {
+    const s = Math.max(0, Math.round((Date.now() - new Date(iso).getTime()) / 1000));
+    if (s < 60) return 'just now';
+    if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+    if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
+    return new Date(iso).toLocaleDateString();
+  }
+
+  const extensionOf = (name) => {
+    const dot = name.lastIndexOf('.');
+    return dot > 0 && dot < name.length - 1 ? name.slice(dot + 1).toLowerCase() : '';
+  };
+
+  /** One row of the upload list: name, size, progress, then done or the reason it failed. */
+  function uploadRow(file) {
+    const progress = el('progress', { max: '1', value: '0', 'aria-label': `Uploading ${file.name}` });
+    const state = el('span', { class: 'state' }, 'Waiting…');
+    const row = el('li', { class: 'upload' }, el('span', {}, file.name, ' ', el('span', { class: 'muted' }, `(${formatSize(file.size)})`)), state, progress);
+    return {
+      row,
+      progress(fraction) {
+        progress.value = fraction;
+        state.textContent = `${Math.round(fraction * 100)}%`;
+      },
+      done(text) {
+        row.classList.add('done');
+        progress.value = 1;
+        state.textContent = text;
+        setTimeout(() => row.remove(), 2500);
+      },
+      failed(text) {
+        row.classList.add('failed');
+        progress.remove();
+        state.textContent = text;
+        const dismiss = el('button', { type: 'button', class: 'secondary small', onclick: () => row.remove() }, 'Dismiss');
+        row.append(dismiss);
+      },
+    };
+  }
+
+  /**
+   * Renders one message of the transcript (SPEC 7 shape). `names` says who is who;
+   * `inlineImages` shows image files as pictures as well as links; `onButton(index)` makes
+   * the message's buttons clickable.
+   */
+  function renderMessage(m, { names, inlineImages, onButton }) {
+    const who = m.from === 'user' ? names.user : m.from === 'agent' ? (m.agent && m.agent.name) || 'Agent' : names.bot;
+    const bubble = el('div', { class: 'bubble' });
+    if (m.text) bubble.append(m.text);
+    if (m.attachments && m.attachments.length) {
+      bubble.append(
+        el(
+          'ul',
+          { class: 'files', 'aria-label': 'Files' },
+          m.attachments.map((a) => {
+            const isImage = inlineImages && (a.inline !== undefined ? a.inline : /^image\/(png|jpeg|gif|bmp|webp)$/i.test(a.contentType));
+            return el(
+              'li',
+              { class: 'file' },
+              isImage ? el('a', { href: a.url, download: a.fileName }, el('img', { src: a.url, alt: a.fileName, loading: 'lazy' })) : null,
+              el('span', {}, el('a', { class: 'file-name', href: a.url, download: a.fileName }, a.fileName), ' ', el('span', { class: 'meta' }, `${formatSize(a.size)} · download`)),
+            );
+          }),
+        ),
+      );
+    }
+    if (m.buttons && m.buttons.length) {
+      bubble.append(
+        el(
+          'div',
+          { class: 'buttons', role: 'group', 'aria-label': 'Choices' },
+          m.buttons.map((b, i) => el('button', { type: 'button', disabled: !onButton, onclick: onButton ? () => onButton(i) : undefined }, b.label)),
+        ),
+      );
+    }
+    return el(
+      'li',
+      { class: `msg from-${m.from}${m.warning ? ' warning' : ''}`, 'data-id': m.id },
+      el('span', { class: 'who' }, who),
+      bubble,
+      el('time', { class: 'time', datetime: m.at }, formatTime(m.at)),
+    );
+  }
+
+  return { config, el, api, ApiError, uploadToS3, formatSize, formatTime, timeAgo, extensionOf, uploadRow, renderMessage };
+})();
