@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Context } from 'aws-lambda';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { loadBotsDir, secretNames } from '../shared/bots/loader';
@@ -8,10 +9,16 @@ import { s3Client, LOCAL_CREDENTIALS } from '../shared/adapters/clients';
 import { StaticSecrets } from '../shared/adapters/secrets';
 import { buildDeps, type Deps } from '../shared/app/deps';
 import type { EventQueue } from '../shared/app/events';
+import type { MailQueue } from '../shared/app/mail-ports';
 import type { Config } from '../shared/config';
 import { createActionsHandler } from '../functions/actions';
 import { createExpiryHandler } from '../functions/expiry';
 import { createIntakeHandler } from '../functions/intake';
+import { createMailerHandler } from '../functions/mailer';
+import { createProxyHandler } from '../functions/proxy';
+import { createAgentHandler } from '../functions/agent';
+import { LocalAgentAuth, withLocalAgentToken } from './agent-auth';
+import { DEMO_DOCS_DEFAULT_PORT, DEMO_DOCS_SECRET, startDemoDocs } from './demo-docs';
 import { ensureBucket, ensureTable, startDynamo, startS3, startSes, type Emulator } from './emulators';
 import { startHttpServer, type LambdaHttpHandler } from './http-server';
 import { LocalQueue } from './local-queue';
@@ -30,15 +37,24 @@ export interface LocalOptions {
   s3Port: number;
   sesPort: number;
   ttlSweepSeconds: number;
+  /** Port of the demo document server (started when the demo token secret exists); unset or 0: a random free port. */
+  demoDocsPort?: number;
   /** Keep DynamoDB data in memory instead of under dataDir (tests). */
   inMemoryDynamo?: boolean;
   /** Milliseconds before a failed queue message is retried. */
   retryDelayMs?: number;
+  /** The clock every handler reads (tests move it forward to reach expiry); default Date.now. */
+  now?: () => number;
 }
 
 export const TABLE_NAME = 'satchel';
 export const BUCKET_NAME = 'satchel-attachments';
 const SIGNING_KEY_SECRET = 'satchel-signing-key';
+/**
+ * aws-ses-v2-local reads request bodies of at most 25 MiB, and SES requests carry the MIME
+ * message in base64; larger messages get a /files link instead of the file, as over 40 MB on AWS.
+ */
+export const LOCAL_MAX_MESSAGE_BYTES = 18 * 1024 * 1024;
 
 /** A problem the user must fix before the runtime can start; printed without a stack trace. */
 export class StartupError extends Error {
@@ -65,14 +81,17 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env, cwd = proce
     s3Port: int(env.S3_PORT, 4568, 'S3_PORT'),
     sesPort: int(env.SES_PORT, 4569, 'SES_PORT'),
     ttlSweepSeconds: int(env.TTL_SWEEP_SECONDS, 5, 'TTL_SWEEP_SECONDS'),
+    demoDocsPort: int(env.DEMO_DOCS_PORT, DEMO_DOCS_DEFAULT_PORT, 'DEMO_DOCS_PORT'),
   };
 }
 
 export interface LocalRuntime {
-  urls: { app: string; chat: string; agent: string; mailbox: string; dynamodb: string; s3: string; ses: string };
+  urls: { app: string; chat: string; agent: string; mailbox: string; dynamodb: string; s3: string; ses: string; demoDocs?: string };
   config: Config;
   deps: Deps;
   events: LocalQueue;
+  /** The mail queue (standard: no order, delays honoured) feeding the mailer. */
+  mail: LocalQueue;
   sweeper: TtlSweeper;
   handlers: Record<string, unknown>;
   stop(): Promise<void>;
@@ -88,21 +107,34 @@ function signingKey(dataDir: string): string {
 /** Validates bots and secrets up front so a mistake stops start-up with a clear message. */
 function loadSecrets(opts: LocalOptions): StaticSecrets {
   const bots = loadBotsDir(opts.botsDir);
-  const example = resolve(opts.secretsFile, '..', 'secrets.example.json');
+  // The demo bot's secrets ship in the project's secrets.example.json.
+  const example = fileURLToPath(new URL('../secrets.example.json', import.meta.url));
   if (!existsSync(opts.secretsFile) && existsSync(example)) {
     copyFileSync(example, opts.secretsFile);
     console.log(`Created ${opts.secretsFile} from secrets.example.json (git-ignored; edit it for your own bots).`);
   }
-  let secrets: StaticSecrets;
-  try {
-    secrets = StaticSecrets.fromFile(opts.secretsFile, { [SIGNING_KEY_SECRET]: signingKey(opts.dataDir) });
-  } catch (err) {
-    throw new StartupError((err as Error).message);
-  }
-  for (const bot of bots) {
-    for (const name of secretNames(bot)) {
-      if (!secrets.has(name)) throw new StartupError(`Bot "${bot.id}" needs secret "${name}", which is not in ${opts.secretsFile}`);
+  const extra = { [SIGNING_KEY_SECRET]: signingKey(opts.dataDir) };
+  const load = (fallbacks: Record<string, string>) => {
+    try {
+      return StaticSecrets.fromFile(opts.secretsFile, { ...fallbacks, ...extra });
+    } catch (err) {
+      throw new StartupError((err as Error).message);
     }
+  };
+  const needed = bots.flatMap((bot) => secretNames(bot).map((name) => ({ bot, name })));
+  const fromFile = load({});
+  // A secrets file made before a demo secret was added: take the demo value, and say so.
+  const exampleValues = existsSync(example) ? StaticSecrets.fromFile(example) : new StaticSecrets({});
+  const fallbacks: Record<string, string> = {};
+  for (const { name } of needed) {
+    if (!fromFile.has(name) && exampleValues.has(name) && !(name in fallbacks)) {
+      fallbacks[name] = exampleValues.value(name);
+      console.log(`Secret "${name}" is not in ${opts.secretsFile}; using the demo value from secrets.example.json.`);
+    }
+  }
+  const secrets = Object.keys(fallbacks).length ? load(fallbacks) : fromFile;
+  for (const { bot, name } of needed) {
+    if (!secrets.has(name)) throw new StartupError(`Bot "${bot.id}" needs secret "${name}", which is not in ${opts.secretsFile}`);
   }
   return secrets;
 }
@@ -119,10 +151,15 @@ export async function startLocal(opts: LocalOptions): Promise<LocalRuntime> {
     started.push(s3);
     const ses = await startSes(opts.sesPort);
     started.push(ses);
+    // The demo bot's document endpoint: loopback, so it must be allowlisted for the fetcher.
+    const demoDocs = secrets.has(DEMO_DOCS_SECRET) ? await startDemoDocs(opts.demoDocsPort ?? 0, await secrets.get(DEMO_DOCS_SECRET)) : undefined;
+    if (demoDocs) stops.push(demoDocs.close);
 
     // The HTTP port is needed in the config (absolute links), so bind it first.
     const handlers: Partial<Record<'intake' | 'proxy' | 'agent', LambdaHttpHandler>> = {};
-    const http = await startHttpServer({ port: opts.port, handlers });
+    // Stands in for Cognito and API Gateway's JWT authorizer on the /agent routes.
+    const agentAuth = await LocalAgentAuth.load(opts.dataDir);
+    const http = await startHttpServer({ port: opts.port, handlers, authorizeJwt: agentAuth.verify });
     stops.push(http.close);
     const appUrl = `http://localhost:${http.port}`;
 
@@ -136,11 +173,12 @@ export async function startLocal(opts: LocalOptions): Promise<LocalRuntime> {
       SECRETS_PREFIX: '',
       SIGNING_KEY_SECRET,
       SENDER_EMAIL: opts.senderEmail,
-      FETCH_ALLOW_HOSTS: opts.fetchAllowHosts,
+      FETCH_ALLOW_HOSTS: [opts.fetchAllowHosts, demoDocs?.hostPort].filter(Boolean).join(','),
       MESSENGER_API_URL: opts.messengerApiUrl,
       DYNAMODB_ENDPOINT: dynamo.url,
       S3_ENDPOINT: s3.url,
       SES_ENDPOINT: ses.url,
+      AGENT_SIGN_IN: 'local',
       AWS_REGION: 'us-east-1',
     };
     const ddb = new DynamoDBClient({ region: config.AWS_REGION, endpoint: dynamo.url, credentials: LOCAL_CREDENTIALS });
@@ -162,9 +200,24 @@ export async function startLocal(opts: LocalOptions): Promise<LocalRuntime> {
     const eventQueue: EventQueue = {
       send: async (event, dedupId) => events.send(JSON.stringify(event), { group: event.sessionId, dedupId }),
     };
-    deps = await buildDeps(config, { secrets, events: eventQueue });
+    const mailer = createMailerHandler(depsReady, { maxMessageBytes: LOCAL_MAX_MESSAGE_BYTES });
+    const mail = new LocalQueue({
+      name: 'satchel-mail',
+      fifo: false,
+      maxReceiveCount: 5,
+      retryDelayMs: opts.retryDelayMs ?? 2000,
+      handler: (e) => mailer(e),
+      onDeadLetter: (_body, error) => console.error(`satchel-mail: message moved to the dead-letter list (${error})`),
+    });
+    stops.push(() => mail.close());
+    const mailQueue: MailQueue = {
+      send: async (job, delaySeconds) => mail.send(JSON.stringify(job), { delaySeconds }),
+    };
+    deps = await buildDeps(config, { secrets, events: eventQueue, mailQueue, ...(opts.now && { now: opts.now }) });
 
     handlers.intake = createIntakeHandler(depsReady) as LambdaHttpHandler;
+    handlers.proxy = createProxyHandler(depsReady) as LambdaHttpHandler;
+    handlers.agent = withLocalAgentToken(createAgentHandler(depsReady) as LambdaHttpHandler, agentAuth);
     const expiry = createExpiryHandler(depsReady);
     const sweeper = new TtlSweeper(ddb, TABLE_NAME, (e) => expiry(e), opts.ttlSweepSeconds * 1000);
     if (opts.ttlSweepSeconds > 0) sweeper.start();
@@ -179,12 +232,14 @@ export async function startLocal(opts: LocalOptions): Promise<LocalRuntime> {
         dynamodb: dynamo.url,
         s3: s3.url,
         ses: ses.url,
+        ...(demoDocs && { demoDocs: demoDocs.url }),
       },
       config,
       deps,
       events,
+      mail,
       sweeper,
-      handlers: { ...handlers, actions, expiry },
+      handlers: { ...handlers, actions, mailer, expiry },
       stop: async () => {
         for (const stop of stops.reverse()) await stop();
         for (const e of started.reverse()) await e.close();
@@ -194,7 +249,7 @@ export async function startLocal(opts: LocalOptions): Promise<LocalRuntime> {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
     for (const e of started.reverse()) await e.close().catch(() => undefined);
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw new StartupError(`A port is already in use (${(err as Error).message}); set PORT, DYNAMODB_PORT, S3_PORT or SES_PORT`);
+      throw new StartupError(`A port is already in use (${(err as Error).message}); set PORT, DYNAMODB_PORT, S3_PORT, SES_PORT or DEMO_DOCS_PORT`);
     }
     throw err;
   }

@@ -2,8 +2,14 @@ import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/li
 import type { AttachmentRecord } from '../domain/attachment';
 import { sessionPk } from './session-store';
 
-/** Attachment records live under their session: SESSION#<id> / ATT#<attachmentId>. */
-const attSk = (id: string) => `ATT#${id}`;
+/**
+ * Attachment records live under their session: SESSION#<id> / ATT#<attachmentId>.
+ * A record whose links expire on their own (`linkExpiresAt`, agent files) also carries the
+ * table's TTL attribute at that time: DynamoDB then deletes it, and the stream record of that
+ * deletion makes the expiry function delete its S3 object (functions/expiry.ts).
+ */
+export const ATTACHMENT_SK_PREFIX = 'ATT#';
+const attSk = (id: string) => `${ATTACHMENT_SK_PREFIX}${id}`;
 
 export class AttachmentStore {
   constructor(
@@ -12,7 +18,17 @@ export class AttachmentStore {
   ) {}
 
   async put(record: AttachmentRecord): Promise<void> {
-    await this.db.send(new PutCommand({ TableName: this.tableName, Item: { pk: sessionPk(record.sessionId), sk: attSk(record.id), ...record } }));
+    await this.db.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          pk: sessionPk(record.sessionId),
+          sk: attSk(record.id),
+          ...record,
+          ...(record.linkExpiresAt !== undefined && { expiresAt: record.linkExpiresAt }),
+        },
+      }),
+    );
   }
 
   async get(sessionId: string, attachmentId: string): Promise<AttachmentRecord | undefined> {
@@ -20,7 +36,7 @@ export class AttachmentStore {
       new GetCommand({ TableName: this.tableName, Key: { pk: sessionPk(sessionId), sk: attSk(attachmentId) }, ConsistentRead: true }),
     );
     if (!out.Item) return undefined;
-    const { pk: _pk, sk: _sk, ...rest } = out.Item;
+    const { pk: _pk, sk: _sk, expiresAt: _ttl, ...rest } = out.Item;
     return rest as AttachmentRecord;
   }
 }

@@ -46,6 +46,12 @@ export class StaticSecrets implements Secrets {
     return Object.hasOwn(this.values, id);
   }
 
+  /** Synchronous read for start-up checks; throws MissingSecret like `get`. */
+  value(id: string): string {
+    if (!this.has(id)) throw new MissingSecret(id);
+    return this.values[id]!;
+  }
+
   async get(id: string): Promise<string> {
     if (!this.has(id)) throw new MissingSecret(id);
     return this.values[id]!;

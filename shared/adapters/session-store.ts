@@ -145,18 +145,8 @@ export class SessionStore {
   }
 
   private async lastSeq(sessionId: string): Promise<number> {
-    const out = await this.db.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :msg)',
-        ExpressionAttributeValues: { ':pk': sessionPk(sessionId), ':msg': 'MSG#' },
-        ScanIndexForward: false,
-        Limit: 1,
-        ConsistentRead: true,
-      }),
-    );
-    const item = out.Items?.[0];
-    return item ? Number(item.seq) : 0;
+    const [last] = await this.latestMessages(sessionId, 1);
+    return last ? Number(last.seq) : 0;
   }
 
   /** Messages after the cursor (a sequence number), oldest first. */
@@ -186,6 +176,38 @@ export class SessionStore {
       }),
     );
     return (out.Items ?? []).map(fromMessageItem);
+  }
+
+  /** The newest transcript message, if any (agent console list). */
+  async lastMessage(sessionId: string): Promise<TranscriptMessage | undefined> {
+    const [last] = await this.latestMessages(sessionId, 1);
+    return last;
+  }
+
+
+  /**
+   * One page of conversations from GSI gsi1, most recent activity first, skipping sessions
+   * already past their expiry (TTL deletes lazily). `botId` narrows to one bot.
+   */
+  async pageByActivity(opts: {
+    nowSeconds: number;
+    botId?: string;
+    limit?: number;
+    startKey?: Record<string, unknown>;
+  }): Promise<{ sessions: Session[]; nextKey?: Record<string, unknown> }> {
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :c',
+        FilterExpression: ['expiresAt > :now', opts.botId !== undefined ? 'botId = :bot' : ''].filter(Boolean).join(' AND '),
+        ExpressionAttributeValues: { ':c': CONVERSATIONS, ':now': opts.nowSeconds, ...(opts.botId !== undefined && { ':bot': opts.botId }) },
+        ScanIndexForward: false,
+        Limit: opts.limit ?? 100,
+        ExclusiveStartKey: opts.startKey,
+      }),
+    );
+    return { sessions: (out.Items ?? []).map(fromItem), nextKey: out.LastEvaluatedKey };
   }
 
   /** Every item under the session's partition (used by expiry). */

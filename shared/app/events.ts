@@ -12,6 +12,17 @@ export type FlowEvent =
       buttonIndex?: number;
       /** Web upload slots to check and attach (SPEC section 3). */
       uploadIds?: string[];
+    }
+  | {
+      /** A Messenger user's message; unlike the web, its transcript entry is written by actions. */
+      type: 'messenger_message';
+      sessionId: string;
+      mid: string;
+      /** What the user wrote, or the title of the quick reply / button they pressed. */
+      text?: string;
+      buttonIndex?: number;
+      /** Files to download from Meta's CDN (`payload.url`) and check. */
+      media?: { type: string; url: string }[];
     };
 
 export interface EventQueue {

@@ -1,17 +1,26 @@
 import type { Bot } from '../bots/schema';
-import { enterInteraction, handleInput, render, resumeAfterAction, startFlow, type FileRef, type FlowStep } from '../domain/flow';
+import { enterInteraction, handleInput, render, resumeAfterAction, startFlow, type FileRef, type FlowStep, type PendingAction } from '../domain/flow';
 import { builtinsFor, isExpired, type Session } from '../domain/session';
 import { warningText } from '../domain/warnings';
-import type { AttachmentMeta, NewMessage, TranscriptMessage } from '../domain/transcript';
+import type { AttachmentMeta, NewMessage, TranscriptMessage, WarningCode } from '../domain/transcript';
 import { logger } from '../logger';
 import type { Deps } from './deps';
 import type { FlowEvent } from './events';
+import type { ActionOutcome } from './flow-ports';
+
+/** How many of the newest transcript messages a turn searches for those its earlier attempt wrote. */
+const RECENT_MESSAGES = 100;
 
 /**
  * Runs one queued event through the bot flow (the actions function).
  * Primary course: load the session, accept uploaded files, advance the flow, perform any
  * Send Attachment action, write the bot's replies, save the flow state.
- * Events arrive in order per session; `eventId` makes a redelivery a no-op.
+ * Events arrive in order per session; `eventId` makes a redelivery of a finished turn a
+ * no-op. A turn that failed part-way runs again from the saved state (unchanged until the
+ * turn finishes) and converges on one run's result: the ports give the same files back for
+ * the same event, messages an earlier attempt wrote are recognised by their `origin` and
+ * not written twice, and a Send Attachment action whose message is already written is not
+ * performed again.
  */
 export async function runFlowEvent(deps: Deps, event: FlowEvent & { eventId: string }): Promise<void> {
   const session = await deps.sessions.get(event.sessionId);
@@ -19,49 +28,91 @@ export async function runFlowEvent(deps: Deps, event: FlowEvent & { eventId: str
     logger.info('event for an expired session dropped', { sessionId: event.sessionId, type: event.type });
     return;
   }
-  if (session.flow.lastEventId === event.eventId) return;
+  if (session.flow.lastEventId === event.eventId) {
+    // The turn was saved; a retry may still owe the user its delivery (Send API failure).
+    await deps.ports.deliver?.(session, []);
+    return;
+  }
   const bot = deps.bots.get(session.botId);
   if (!bot) {
     logger.warn('event for a bot that no longer exists dropped', { sessionId: session.id, botId: session.botId });
     return;
   }
-  const turn = new Turn(deps, bot, session);
+  const turn = new Turn(deps, bot, session, event.eventId);
 
   if (event.type === 'session_started') {
     await turn.run(startFlow(bot, session.flow, builtinsFor(session)));
   } else {
-    const files = event.uploadIds?.length ? await turn.acceptUploads(event.uploadIds) : [];
+    // A Messenger session starts with the user's first message: the bot greets first, and
+    // that message is kept but not taken as the answer to anything.
+    const greeting = event.type === 'messenger_message' && session.flow.lastEventId === undefined;
+    const files =
+      event.type === 'messenger_message'
+        ? await turn.acceptChannelMessage(event.mid, event.text, event.media ?? [])
+        : event.uploadIds?.length
+          ? await turn.acceptUploads(event.uploadIds)
+          : [];
     if (session.operator) {
       // Taken over: the agent answers, the bot stays silent.
+    } else if (greeting) {
+      await turn.run(startFlow(bot, turn.session.flow, builtinsFor(turn.session)));
     } else if (event.text?.trim() || event.buttonIndex !== undefined || files.length) {
       await turn.run(
         handleInput(bot, turn.session.flow, { kind: 'message', text: event.text, buttonIndex: event.buttonIndex, files }, builtinsFor(turn.session)),
       );
     }
   }
-  await turn.finish(event.eventId);
+  await turn.finish();
 }
 
 class Turn {
   private readonly pending: NewMessage[] = [];
   private readonly written: TranscriptMessage[] = [];
+  /** Messages of this turn so far, written or not: the next one's `origin` is `<eventId>#<said>`. */
+  private said = 0;
+  /** What an earlier attempt at this event wrote, by origin. */
+  private readonly earlier: Promise<Map<string, TranscriptMessage>>;
   private waitingForAgentSince: number | undefined;
 
   constructor(
     private readonly deps: Deps,
     private readonly bot: Bot,
     public session: Session,
+    private readonly eventId: string,
   ) {
     this.waitingForAgentSince = session.waitingForAgentSince;
+    // Read while the files are checked, so a first attempt (the usual case) waits for nothing.
+    // Everything an earlier attempt wrote is there before this one starts.
+    const mine = `${eventId}#`;
+    this.earlier = deps.sessions
+      .latestMessages(session.id, RECENT_MESSAGES)
+      .then((latest) => new Map(latest.filter((m) => m.origin?.startsWith(mine)).map((m) => [m.origin!, m])));
+    this.earlier.catch(() => undefined); // awaited at the first write; a failure surfaces there
   }
 
   async acceptUploads(uploadIds: string[]): Promise<FileRef[]> {
     const { acceptUploads } = this.deps.ports;
     const result = acceptUploads
-      ? await acceptUploads(this.session, uploadIds)
+      ? await acceptUploads(this.session, uploadIds, this.eventId)
       : { accepted: [] as AttachmentMeta[], warnings: uploadIds.map(() => 'attachment_upload_failed' as const) };
-    if (result.accepted.length) this.pending.push({ from: 'user', attachments: result.accepted });
-    for (const code of result.warnings) this.pending.push({ from: 'bot', text: warningText(code, this.bot), warning: code });
+    return this.keepFiles(result);
+  }
+
+  /** A channel message (Messenger): its text joins the transcript here, then its media are fetched and checked. */
+  async acceptChannelMessage(mid: string, text: string | undefined, media: { type: string; url: string }[]): Promise<FileRef[]> {
+    if (text?.trim()) this.say({ from: 'user', text });
+    if (!media.length) return [];
+    const { acceptChannelMedia } = this.deps.ports;
+    const result = acceptChannelMedia
+      ? await acceptChannelMedia(this.session, media, mid)
+      : { accepted: [] as AttachmentMeta[], warnings: media.map(() => 'attachment_upload_failed' as const) };
+    return this.keepFiles(result);
+  }
+
+  /** Transcript entries for the files, then each accepted one to `onUserFile` (on every attempt). */
+  private async keepFiles(result: { accepted: AttachmentMeta[]; warnings: WarningCode[] }): Promise<FileRef[]> {
+    if (result.accepted.length) this.say({ from: 'user', attachments: result.accepted });
+    for (const code of result.warnings) this.say({ from: 'bot', text: warningText(code, this.bot), warning: code });
     await this.flush();
     for (const file of result.accepted) await this.deps.ports.onUserFile?.(this.session, file);
     return result.accepted.map((a) => ({ attachmentId: a.id, fileName: a.fileName }));
@@ -72,18 +123,32 @@ class Turn {
     let step: FlowStep | undefined = first;
     while (step) {
       this.session = { ...this.session, flow: step.state };
-      this.pending.push(...step.replies.map((r): NewMessage => ({ from: 'bot', text: r.text, ...(r.buttons && { buttons: r.buttons }) })));
+      this.say(...step.replies.map((r): NewMessage => ({ from: 'bot', text: r.text, ...(r.buttons && { buttons: r.buttons }) })));
       if (step.liveAgentRequested) step = await this.liveAgent();
       else if (step.pending) {
         // Let the user see what came before while a slow download runs.
         await this.flush();
-        const { performAction } = this.deps.ports;
-        const outcome = performAction ? await performAction(this.session, step.pending) : { ok: false as const, reason: 'no action runner' };
-        if (outcome.ok) this.pending.push({ from: 'bot', attachments: [outcome.attachment] });
+        const outcome = await this.performAction(step.pending);
+        if (outcome.ok) this.say({ from: 'bot', attachments: [outcome.attachment] });
         else logger.warn('action failed', { sessionId: this.session.id, interactionId: step.pending.interactionId, reason: outcome.reason });
         step = resumeAfterAction(this.bot, this.session.flow, step.pending.interactionId, outcome.ok, builtinsFor(this.session));
       } else step = undefined;
     }
+  }
+
+  /**
+   * Performs a Send Attachment action, unless an earlier attempt at this event got past it:
+   * the message at the place its file goes then tells the outcome (a bot file: it worked;
+   * anything else: it failed), and the flow follows the same path without fetching again.
+   */
+  private async performAction(pending: PendingAction): Promise<ActionOutcome> {
+    const before = (await this.earlier).get(this.nextOrigin());
+    if (before) {
+      const file = before.from === 'bot' ? before.attachments?.[0] : undefined;
+      return file ? { ok: true, attachment: file } : { ok: false, reason: 'failed in an earlier attempt' };
+    }
+    const { performAction } = this.deps.ports;
+    return performAction ? performAction(this.session, pending) : { ok: false, reason: 'no action runner' };
   }
 
   private async liveAgent(): Promise<FlowStep | undefined> {
@@ -91,21 +156,39 @@ class Turn {
     const online = (await this.deps.ports.agentsOnline?.()) ?? false;
     const { confirmationMessage, noAgentsInteraction } = this.bot.liveTakeover;
     if (!online && noAgentsInteraction) return enterInteraction(this.bot, this.session.flow, noAgentsInteraction, builtinsFor(this.session));
-    this.pending.push({ from: 'bot', text: render(confirmationMessage, this.session.flow, builtinsFor(this.session)) });
+    this.say({ from: 'bot', text: render(confirmationMessage, this.session.flow, builtinsFor(this.session)) });
     return undefined;
   }
 
-  private async flush(): Promise<void> {
-    if (!this.pending.length) return;
-    const written = await this.deps.sessions.appendMessages(this.session.id, this.pending.splice(0), this.deps.now());
-    this.written.push(...written);
+  private nextOrigin(): string {
+    return `${this.eventId}#${this.said}`;
   }
 
-  async finish(eventId: string): Promise<void> {
+  /** Queues messages for the transcript, each tagged with its place in the turn. */
+  private say(...messages: NewMessage[]): void {
+    for (const m of messages) {
+      this.pending.push({ ...m, origin: this.nextOrigin() });
+      this.said++;
+    }
+  }
+
+  /** Writes what is pending; messages an earlier attempt wrote are taken as written, not repeated. */
+  private async flush(): Promise<void> {
+    if (!this.pending.length) return;
+    const earlier = await this.earlier;
+    const batch = this.pending.splice(0);
+    this.written.push(...batch.flatMap((m) => earlier.get(m.origin!) ?? []));
+    const fresh = batch.filter((m) => !earlier.has(m.origin!));
+    if (fresh.length) this.written.push(...(await this.deps.sessions.appendMessages(this.session.id, fresh, this.deps.now())));
+  }
+
+  async finish(): Promise<void> {
     await this.flush();
     await this.deps.sessions.update(this.session.id, {
-      flow: { ...this.session.flow, lastEventId: eventId },
-      waitingForAgentSince: this.waitingForAgentSince,
+      flow: { ...this.session.flow, lastEventId: this.eventId },
+      // Written only when this turn asked for an agent: an agent taking over meanwhile
+      // clears it, and an unconditional write would bring it back.
+      ...(this.waitingForAgentSince !== this.session.waitingForAgentSince && { waitingForAgentSince: this.waitingForAgentSince }),
     });
     const outgoing = this.written.filter((m) => m.from === 'bot');
     if (outgoing.length) await this.deps.ports.deliver?.(this.session, outgoing);

@@ -55,7 +55,8 @@ const Attachments = z.strictObject({
     .array(z.string().regex(/^[a-z0-9]{1,10}$/, 'types are lower-case extensions without a dot'))
     .optional()
     .transform((t) => (t && t.length > 0 ? t : [...DEFAULT_ALLOWED_TYPES])),
-  sizeLimitBytes: z.number().int().positive().max(100 * 1024 * 1024 * 1024).default(DEFAULT_SIZE_LIMIT_BYTES),
+  // 5 GiB: the most one S3 POST upload (and one CopyObject) can carry.
+  sizeLimitBytes: z.number().int().positive().max(5 * 1024 * 1024 * 1024, 'at most 5 GiB (5368709120), the S3 single-upload limit').default(DEFAULT_SIZE_LIMIT_BYTES),
   limitPerConversation: z.number().int().positive().nullable().default(null),
 });
 

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { AttachmentMeta, Sender } from './transcript';
 
 /**
@@ -15,6 +15,22 @@ export interface AttachmentRecord extends AttachmentMeta {
 }
 
 export const newAttachmentKey = (sessionId: string) => `sessions/${sessionId}/${randomUUID()}`;
+
+/**
+ * A UUID-shaped id that is the same every time for the same `parts` (a name-based hash), for
+ * work a retry must find again instead of repeating: the attachment of a given upload slot or
+ * of a given Messenger media item.
+ */
+export function derivedId(...parts: string[]): string {
+  const hash = createHash('sha256').update(parts.join('\u0000')).digest();
+  hash[6] = (hash[6]! & 0x0f) | 0x50; // version 5 style: name-based
+  hash[8] = (hash[8]! & 0x3f) | 0x80; // RFC 4122 variant
+  const hex = hash.subarray(0, 16).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** The S3 key of an attachment whose id is derived: a retried store overwrites instead of adding. */
+export const attachmentKeyFor = (sessionId: string, attachmentId: string) => `sessions/${sessionId}/${attachmentId}`;
 
 export const extensionOf = (fileName: string): string => {
   const dot = fileName.lastIndexOf('.');

@@ -25,6 +25,11 @@ export interface NewMessage {
   warning?: WarningCode;
   /** Agent messages name who sent them. */
   agent?: { agentId: string; name: string };
+  /**
+   * Which turn wrote it, `<eventId>#<n>` (the n-th message of that turn), so a retried turn
+   * does not write it twice. Internal: never part of an API response.
+   */
+  origin?: string;
 }
 
 export interface TranscriptMessage extends NewMessage {

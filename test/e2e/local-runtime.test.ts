@@ -102,7 +102,7 @@ describe('local runtime end to end (npm start on random ports)', () => {
 function runStart(env: Record<string, string>, opts: { untilOutput?: RegExp; timeoutMs?: number } = {}) {
   return new Promise<{ code: number | null; output: string; signal?: () => void }>((resolvePromise, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', resolve('local/start.ts')], {
-      env: { ...process.env, DYNAMODB_PORT: '0', S3_PORT: '0', SES_PORT: '0', PORT: '0', ...env },
+      env: { ...process.env, DYNAMODB_PORT: '0', S3_PORT: '0', SES_PORT: '0', PORT: '0', DEMO_DOCS_PORT: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -136,6 +136,16 @@ describe('npm start as a process', () => {
     expect(res.output).toMatch(/Agent console\s+http:\/\/localhost:\d+\/agent/);
     expect(res.output).toMatch(/Mailbox \(SES\)\s+http:\/\/127\.0\.0\.1:\d+\//);
     expect(res.output).toMatch(/SIGINT: stopping/);
+    expect(res.output).toMatch(/Created .*none\.json from secrets\.example\.json/);
+    expect(res.code).toBe(0);
+  });
+
+  it('fills demo secrets missing from an older secrets file from the example, and says so', async () => {
+    const secretsFile = join(tmp, 'old-secrets.json');
+    writeFileSync(secretsFile, '{}');
+    const res = await runStart({ DATA_DIR: join(tmp, 'data4'), SECRETS_FILE: secretsFile }, { untilOutput: /Press Ctrl-C/ });
+    expect(res.output).toMatch(/Secret "demo-docs-token" is not in .*old-secrets\.json; using the demo value/);
+    expect(res.output).toMatch(/Web chat\s+http:\/\/localhost:\d+\//);
     expect(res.code).toBe(0);
   });
 

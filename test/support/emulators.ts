@@ -9,6 +9,7 @@ import { BotRegistry } from '../../shared/bots/loader';
 import { BotSchema, type Bot, type BotInput } from '../../shared/bots/schema';
 import { buildDeps, type Deps } from '../../shared/app/deps';
 import type { EventQueue, FlowEvent } from '../../shared/app/events';
+import type { MailJob, MailQueue } from '../../shared/app/mail-ports';
 import type { Config } from '../../shared/config';
 import { ensureBucket, ensureTable, startDynamo, startS3, startSes, type Emulator } from '../../local/emulators';
 
@@ -57,6 +58,14 @@ export class RecordingQueue implements EventQueue {
   }
 }
 
+/** A mail queue that records jobs (with their delay) instead of running the mailer. */
+export class RecordingMailQueue implements MailQueue {
+  readonly sent: { job: MailJob; delaySeconds: number }[] = [];
+  async send(job: MailJob, delaySeconds: number): Promise<void> {
+    this.sent.push({ job, delaySeconds });
+  }
+}
+
 export const testBot = (input: Partial<BotInput> & Pick<BotInput, 'interactions' | 'start'>): Bot =>
   BotSchema.parse({ id: 'test-bot', name: 'Test bot', ...input });
 
@@ -66,7 +75,7 @@ export const SIGNING_KEY = 'test-signing-key-0123456789abcdef';
 export async function freshDeps(
   emu: TestEmulators,
   opts: { bots: Bot[]; secrets?: Record<string, string>; config?: Partial<Config>; overrides?: Partial<Deps> },
-): Promise<Deps & { queue: RecordingQueue }> {
+): Promise<Deps & { queue: RecordingQueue; mailJobs: RecordingMailQueue }> {
   const suffix = randomUUID().slice(0, 8);
   const config: Config = {
     TABLE_NAME: `t-${suffix}`,
@@ -88,11 +97,14 @@ export async function freshDeps(
   await ensureTable(new DynamoDBClient({ region: 'us-east-1', endpoint: emu.dynamo.url, credentials: LOCAL_CREDENTIALS }), config.TABLE_NAME);
   await ensureBucket(s3Client(config), config.BUCKET_NAME);
   const queue = new RecordingQueue();
+  // Email jobs are recorded unless a test wires a mail queue of its own.
+  const mailJobs = new RecordingMailQueue();
   const deps = await buildDeps(config, {
+    mailQueue: mailJobs,
     bots: new BotRegistry(opts.bots),
     secrets: new StaticSecrets({ signing: SIGNING_KEY, ...opts.secrets }),
     events: queue,
     ...opts.overrides,
   });
-  return Object.assign(deps, { queue });
+  return Object.assign(deps, { queue, mailJobs });
 }

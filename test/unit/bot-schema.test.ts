@@ -83,6 +83,7 @@ describe('bot schema', () => {
     ['an unknown field', { ...minimal, colour: 'red' }, '$'],
     ['a bad answer format', { ...minimal, interactions: { hi: { type: 'question', text: 'q', variable: 'v', answerFormat: 'voice' } } }, '$.interactions.hi.answerFormat'],
     ['a negative size limit', { ...minimal, attachments: { sizeLimitBytes: -1 } }, '$.attachments.sizeLimitBytes'],
+    ['a size limit over what one S3 upload can carry', { ...minimal, attachments: { sizeLimitBytes: 6 * 1024 ** 3 } }, '$.attachments.sizeLimitBytes'],
     ['a bad recipient email', { ...minimal, attachments: { recipientEmail: 'not-an-email' } }, '$.attachments.recipientEmail'],
     ['a dangling noAgentsInteraction', { ...minimal, liveTakeover: { noAgentsInteraction: 'ghost' } }, '$.liveTakeover.noAgentsInteraction'],
   ])('rejects %s and names the JSON path', (_what, bot, path) => {
