@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 
 export interface LocalQueueOptions {
@@ -11,6 +13,12 @@ export interface LocalQueueOptions {
   retryDelayMs: number;
   handler: (event: SQSEvent) => Promise<SQSBatchResponse | void>;
   onDeadLetter?: (body: string, error: string) => void;
+  /**
+   * Keeps queued messages in this JSON file so they survive a restart, as they would in
+   * SQS. A message leaves the file only once handled (or dead-lettered), so one that was in
+   * flight when the process died is delivered again: at least once, like SQS.
+   */
+  persistFile?: string;
 }
 
 interface Message {
@@ -35,7 +43,32 @@ export class LocalQueue {
   private closed = false;
   readonly deadLetters: { body: string; error: string }[] = [];
 
-  constructor(private readonly opts: LocalQueueOptions) {}
+  constructor(private readonly opts: LocalQueueOptions) {
+    if (opts.persistFile && existsSync(opts.persistFile)) {
+      const saved = JSON.parse(readFileSync(opts.persistFile, 'utf8')) as { messages: Message[]; deadLetters: { body: string; error: string }[] };
+      for (const msg of saved.messages) {
+        const queue = this.groups.get(msg.group) ?? [];
+        queue.push(msg);
+        this.groups.set(msg.group, queue);
+      }
+      this.deadLetters.push(...saved.deadLetters);
+    }
+  }
+
+  /** Delivers messages kept from an earlier run; call once the handler can take them. */
+  start(): void {
+    for (const [group, queue] of this.groups) this.schedule(group, (queue[0]?.notBefore ?? 0) - Date.now());
+  }
+
+  private persist(): void {
+    const file = this.opts.persistFile;
+    if (!file) return;
+    mkdirSync(dirname(file), { recursive: true });
+    const messages = [...this.groups.values()].flat();
+    // Write then rename, so a crash mid-write never leaves a torn file.
+    writeFileSync(`${file}.tmp`, JSON.stringify({ messages, deadLetters: this.deadLetters }));
+    renameSync(`${file}.tmp`, file);
+  }
 
   send(body: string, opts: { group?: string; dedupId?: string; delaySeconds?: number } = {}): void {
     if (this.closed) throw new Error(`queue ${this.opts.name} is closed`);
@@ -51,6 +84,7 @@ export class LocalQueue {
     const queue = this.groups.get(group) ?? [];
     queue.push(msg);
     this.groups.set(group, queue);
+    this.persist();
     this.schedule(group, msg.notBefore - now);
   }
 
@@ -97,6 +131,7 @@ export class LocalQueue {
       msg.notBefore = Date.now() + this.opts.retryDelayMs;
       this.schedule(group, this.opts.retryDelayMs);
     }
+    this.persist();
   }
 
   private record(msg: Message): SQSRecord {

@@ -195,6 +195,7 @@ export async function startLocal(opts: LocalOptions): Promise<LocalRuntime> {
       retryDelayMs: opts.retryDelayMs ?? 2000,
       handler: (e) => actions(e),
       onDeadLetter: (_body, error) => console.error(`satchel-events: message moved to the dead-letter list (${error})`),
+      persistFile: join(opts.dataDir, 'queues', 'satchel-events.fifo.json'),
     });
     stops.push(() => events.close());
     const eventQueue: EventQueue = {
@@ -208,12 +209,16 @@ export async function startLocal(opts: LocalOptions): Promise<LocalRuntime> {
       retryDelayMs: opts.retryDelayMs ?? 2000,
       handler: (e) => mailer(e),
       onDeadLetter: (_body, error) => console.error(`satchel-mail: message moved to the dead-letter list (${error})`),
+      persistFile: join(opts.dataDir, 'queues', 'satchel-mail.json'),
     });
     stops.push(() => mail.close());
     const mailQueue: MailQueue = {
       send: async (job, delaySeconds) => mail.send(JSON.stringify(job), { delaySeconds }),
     };
     deps = await buildDeps(config, { secrets, events: eventQueue, mailQueue, ...(opts.now && { now: opts.now }) });
+    // Messages kept from the last run (a held email, a turn awaiting retry) go out now.
+    events.start();
+    mail.start();
 
     handlers.intake = createIntakeHandler(depsReady) as LambdaHttpHandler;
     handlers.proxy = createProxyHandler(depsReady) as LambdaHttpHandler;

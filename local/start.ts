@@ -12,17 +12,7 @@ const { optionsFromEnv, startLocal, StartupError } = await import('./runtime');
 
 try {
   const runtime = await startLocal(optionsFromEnv());
-  const { urls } = runtime;
-  console.log(`
-Satchel is running locally.
-
-  Web chat        ${urls.chat}
-  Agent console   ${urls.agent}
-  Mailbox (SES)   ${urls.mailbox}  (sent mail as JSON: ${urls.ses}/store)
-
-  DynamoDB ${urls.dynamodb}   S3 ${urls.s3}   data in ${process.env.DATA_DIR ?? '.satchel'}/
-Press Ctrl-C to stop.
-`);
+  // Handlers first: a Ctrl-C the moment the banner appears must still shut down cleanly.
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
@@ -38,6 +28,17 @@ Press Ctrl-C to stop.
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
+  const { urls } = runtime;
+  console.log(`
+Satchel is running locally.
+
+  Web chat        ${urls.chat}
+  Agent console   ${urls.agent}
+  Mailbox (SES)   ${urls.mailbox}  (sent mail as JSON: ${urls.ses}/store)${urls.demoDocs ? `\n  Demo documents  ${urls.demoDocs}  (token-protected; the demo bot's Send Attachment source)` : ''}
+
+  DynamoDB ${urls.dynamodb}   S3 ${urls.s3}   data in ${process.env.DATA_DIR ?? '.satchel'}/
+Press Ctrl-C to stop.
+`);
 } catch (err) {
   if (err instanceof BotFileError || err instanceof StartupError) {
     console.error(`Satchel could not start.\n${err.message}`);

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -88,6 +88,9 @@ describe('local runtime end to end (npm start on random ports)', () => {
     const created = await api(first.urls.app, 'POST', '/web/sessions', { botId: 'demo' });
     await first.events.drain();
     await first.stop();
+    // The queue state is on disk too (empty now: the greeting turn was handled).
+    const saved = JSON.parse(readFileSync(join(dataDir, 'queues', 'satchel-events.fifo.json'), 'utf8'));
+    expect(saved.messages).toEqual([]);
     mkdirSync(dataDir, { recursive: true });
 
     const second = await startTestRuntime({ dataDir, inMemoryDynamo: false });
