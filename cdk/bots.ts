@@ -12,6 +12,12 @@ export interface BotBundle {
   readonly secretNames: string[];
   /** The secrets needed to push messages to users: Messenger page access tokens. */
   readonly deliverySecretNames: string[];
+  /** The longest session timeout of any bot, in seconds. */
+  readonly maxSessionTimeoutSeconds: number;
+  /** The secrets that check Messenger webhooks: app secrets and verify tokens (intake). */
+  readonly webhookSecretNames: string[];
+  /** The secrets a bot turn uses: Send Attachment authorizations and page access tokens (actions). */
+  readonly turnSecretNames: string[];
 }
 
 /**
@@ -31,6 +37,14 @@ export function loadBotBundle(dir: string): BotBundle {
     botIds: bots.map((b) => b.id),
     secretNames: unique(bots.flatMap(secretNames)),
     deliverySecretNames: unique(bots.flatMap((b) => (b.channels.messenger ? [b.channels.messenger.pageAccessToken.secret] : []))),
+    maxSessionTimeoutSeconds: Math.max(0, ...bots.map((b) => b.sessionTimeoutSeconds)),
+    webhookSecretNames: unique(bots.flatMap((b) => (b.channels.messenger ? [b.channels.messenger.appSecret.secret, b.channels.messenger.verifyToken.secret] : []))),
+    turnSecretNames: unique(
+      bots.flatMap((b) => [
+        ...(b.channels.messenger ? [b.channels.messenger.pageAccessToken.secret] : []),
+        ...Object.values(b.interactions).flatMap((it) => (it.type === 'action' && it.action.authorization ? [it.action.authorization.secret] : [])),
+      ]),
+    ),
   };
 }
 

@@ -61,6 +61,15 @@ export class SatchelStack extends Stack {
     super(scope, id, props);
     const settings = readSettings(this);
     this.bots = loadBotBundle(props.botsDir ?? join(REPO_ROOT, 'bots'));
+    // The lifecycle rule is a backstop for files expiry missed; it must never be the first to
+    // act on a session that is still within its timeout.
+    if (settings.fileRetentionDays * 86400 < this.bots.maxSessionTimeoutSeconds) {
+      throw new Error(
+        `fileRetentionDays (${settings.fileRetentionDays}) is shorter than the longest bot sessionTimeoutSeconds ` +
+          `(${this.bots.maxSessionTimeoutSeconds} s): the S3 lifecycle rule would delete files of live sessions. ` +
+          `Raise it with -c fileRetentionDays=${Math.ceil(this.bots.maxSessionTimeoutSeconds / 86400)} or more.`,
+      );
+    }
 
     const monitoring = new Monitoring(this, 'Monitoring');
     this.storage = new Storage(this, 'Storage', {
@@ -141,10 +150,10 @@ export class SatchelStack extends Stack {
     const intake = define('intake', 'Satchel intake: web API, Messenger webhook and pages', { ...withBots, assetDirs: [join(REPO_ROOT, 'web')] })
       .withEnvironment({ AGENT_SIGN_IN: 'cognito', COGNITO_CLIENT_ID: this.auth.client.userPoolClientId })
       .bindTable(table, 'readWrite')
-      .bindBucket(bucket, ['get', 'put', 'delete'])
+      .bindBucket(bucket, ['put', 'delete'])
       .bindQueueSender(this.eventsQueue.queue, 'EVENTS_QUEUE_URL')
       .bindSigningKey(this.signingKey)
-      .bindBotSecrets(this.bots.secretNames);
+      .bindBotSecrets(this.bots.webhookSecretNames);
 
     const actions = define('actions', 'Satchel actions: runs bot flows per session, in order', withBots)
       .bindTable(table, 'readWrite')
@@ -152,7 +161,7 @@ export class SatchelStack extends Stack {
       .consumeQueue(this.eventsQueue.queue, { batchSize: 10 })
       .bindQueueSender(this.mailQueue.queue, 'MAIL_QUEUE_URL')
       .bindSigningKey(this.signingKey)
-      .bindBotSecrets(this.bots.secretNames);
+      .bindBotSecrets(this.bots.turnSecretNames);
 
     const proxy = define('proxy', 'Satchel file links: /files/{token} to presigned S3 URLs', withBots)
       .bindTable(table, 'read')

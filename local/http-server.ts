@@ -57,7 +57,27 @@ async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   return Buffer.concat(chunks);
 }
 
+/**
+ * The local server answers only requests addressed to this machine by name or loopback
+ * address: a web page that rebinds its own domain to 127.0.0.1 (DNS rebinding) would
+ * otherwise reach the API, and mint agent tokens, from the developer's browser.
+ */
+const LOCAL_HOSTNAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
+const isLocalHost = (host: string | undefined) => {
+  if (!host) return false;
+  try {
+    return LOCAL_HOSTNAMES.has(new URL(`http://${host}`).hostname);
+  } catch {
+    return false;
+  }
+};
+
 async function handle(req: IncomingMessage, res: ServerResponse, opts: LocalHttpOptions): Promise<void> {
+  if (!isLocalHost(req.headers.host)) {
+    res.writeHead(403, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ error: { code: 'forbidden_host', message: 'The local runtime only answers requests to localhost' } }));
+    return;
+  }
   const url = new URL(req.url ?? '/', 'http://localhost');
   const method = req.method ?? 'GET';
   const match = matchRoute(method, url.pathname, routes.filter((r) => r.method === method));

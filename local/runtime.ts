@@ -172,6 +172,8 @@ export async function startLocal(opts: LocalOptions): Promise<LocalRuntime> {
       SECRETS_FILE: opts.secretsFile,
       SECRETS_PREFIX: '',
       SIGNING_KEY_SECRET,
+      // Every bot secret was checked above, before any server started.
+      BOT_SECRETS: '',
       SENDER_EMAIL: opts.senderEmail,
       FETCH_ALLOW_HOSTS: [opts.fetchAllowHosts, demoDocs?.hostPort].filter(Boolean).join(','),
       MESSENGER_API_URL: opts.messengerApiUrl,

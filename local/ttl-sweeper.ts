@@ -13,6 +13,11 @@ export class TtlSweeper {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private sequence = 0;
+  /** Records the expiry function failed on; handed over again with the next sweep, as the stream retries. */
+  private retry: DynamoDBRecord[] = [];
+  private readonly attempts = new Map<string, number>();
+  /** Like the stream's maximum retry attempts, after which AWS hands records to the on-failure queue. */
+  static readonly MAX_ATTEMPTS = 5;
 
   constructor(
     private readonly ddb: DynamoDBClient,
@@ -64,11 +69,25 @@ export class TtlSweeper {
       }
       start = page.LastEvaluatedKey;
     } while (start);
-    if (!records.length) return;
+    const batch = [...this.retry, ...records].filter((r) => {
+      const n = (this.attempts.get(r.eventID!) ?? 0) + 1;
+      this.attempts.set(r.eventID!, n);
+      if (n <= TtlSweeper.MAX_ATTEMPTS) return true;
+      logger.error('expiry gave up on a swept record after retries', { sessionKey: r.dynamodb?.Keys?.pk?.S });
+      this.attempts.delete(r.eventID!);
+      return false;
+    });
+    this.retry = [];
+    if (!batch.length) return;
     try {
-      await this.onStream({ Records: records });
+      const result = (await this.onStream({ Records: batch })) as { batchItemFailures?: { itemIdentifier: string }[] } | undefined;
+      const failed = result?.batchItemFailures?.[0]?.itemIdentifier;
+      // Like the stream: retry from the first failed record on.
+      if (failed !== undefined) this.retry = batch.slice(Math.max(0, batch.findIndex((r) => r.dynamodb?.SequenceNumber === failed)));
+      for (const r of batch) if (!this.retry.includes(r)) this.attempts.delete(r.eventID!);
     } catch (err) {
-      logger.error('expiry handler failed on swept records', { error: err as Error });
+      this.retry = batch;
+      logger.error('expiry handler failed on swept records; retrying on the next sweep', { error: err as Error });
     }
   }
 

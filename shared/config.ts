@@ -18,6 +18,8 @@ const ConfigSchema = z.object({
   SECRETS_PREFIX: z.string().default('satchel/'),
   /** Name of the secret holding the HMAC key for session and file tokens. */
   SIGNING_KEY_SECRET: z.string().min(1),
+  /** Bot secret names this function may read; all are read at cold start (a missing one fails it, named). */
+  BOT_SECRETS: z.string().default(''),
   EVENTS_QUEUE_URL: z.string().optional(),
   MAIL_QUEUE_URL: z.string().optional(),
   SENDER_EMAIL: z.string().default('satchel@example.com'),

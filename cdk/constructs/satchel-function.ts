@@ -232,6 +232,8 @@ export class SatchelFunction extends Construct {
   bindBotSecrets(names: readonly string[]): this {
     this.fn.addEnvironment('SECRETS_SOURCE', 'secrets-manager');
     this.fn.addEnvironment('SECRETS_PREFIX', SECRETS_PREFIX);
+    // Read at cold start, so a secret nobody created fails the function naming it.
+    if (names.length > 0) this.fn.addEnvironment('BOT_SECRETS', names.join(','));
     if (names.length > 0) {
       this.role.addToPrincipalPolicy(
         new PolicyStatement({

@@ -93,6 +93,9 @@ export function isPublicAddress(address: string): boolean {
   } catch {
     return false;
   }
+  // Deprecated IPv4-compatible IPv6 (::a.b.c.d, i.e. the first 96 bits zero) embeds an IPv4
+  // address that ipaddr.js still calls unicast.
+  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).parts.slice(0, 6).every((p) => p === 0)) return false;
   return parsed.range() === 'unicast';
 }
 

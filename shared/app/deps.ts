@@ -6,7 +6,7 @@ import { TokenSigner } from '../domain/tokens';
 import { dynamoDocumentClient, s3Client } from '../adapters/clients';
 import { AttachmentStore } from '../adapters/attachment-store';
 import { FileStore } from '../adapters/file-store';
-import { SecretsManagerSecrets, StaticSecrets, type Secrets } from '../adapters/secrets';
+import { botSecret, SecretsManagerSecrets, StaticSecrets, type Secrets } from '../adapters/secrets';
 import { SessionStore } from '../adapters/session-store';
 import { PresenceStore } from '../adapters/presence-store';
 import { MessengerStore } from '../channels/messenger/messenger-store';
@@ -67,6 +67,9 @@ export async function buildDeps(config: Config, overrides: Partial<Deps> = {}): 
     overrides.secrets ??
     (config.SECRETS_SOURCE === 'file' ? StaticSecrets.fromFile(config.SECRETS_FILE) : new SecretsManagerSecrets());
   const tokens = overrides.tokens ?? new TokenSigner(await secrets.get(config.SIGNING_KEY_SECRET));
+  // SPEC 1: a missing secret is a start-up error naming it (MissingSecret), not a surprise later.
+  const botSecretNames = config.BOT_SECRETS.split(',').filter(Boolean);
+  await Promise.all(botSecretNames.map((name) => botSecret(secrets, config.SECRETS_PREFIX, name)));
   const db = dynamoDocumentClient(config);
   const deps: Deps = {
     config,

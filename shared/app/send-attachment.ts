@@ -1,3 +1,4 @@
+import { cleanFileName } from '../domain/attachment-rules';
 import { AbortMultipartUploadCommand, DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { parse as parseContentDisposition } from 'content-disposition';
@@ -183,10 +184,7 @@ function lastPathSegment(endpoint: string): string | undefined {
  */
 export function sanitizeFileName(name: string | undefined): string | undefined {
   if (name === undefined) return undefined;
-  const base = name.split(/[/\\]/).pop() ?? '';
-  const clean = base
-    // eslint-disable-next-line no-control-regex
-    .replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '')
+  const clean = cleanFileName(name)
     .replace(/^[\s.]+/, '')
     .trim()
     .slice(0, 200)

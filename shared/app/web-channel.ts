@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { stripInvisible } from '../domain/attachment-rules';
 import { expiresAtFor, newSession, type Session } from '../domain/session';
 import { badRequest, unauthorized } from '../http/errors';
 import type { Deps } from './deps';
@@ -8,7 +9,13 @@ const SESSION_TOKEN = 'st';
 
 export const CreateSessionBody = z.strictObject({
   botId: z.string().min(1).max(40),
-  userName: z.string().trim().min(1).max(100).optional(),
+  // No line breaks or bidi controls: the name is shown to agents and quoted in team emails.
+  userName: z
+    .string()
+    .max(100)
+    .transform((n) => stripInvisible(n).trim())
+    .pipe(z.string().min(1, 'userName must contain visible characters'))
+    .optional(),
 });
 
 export const PostMessageBody = z
@@ -77,14 +84,14 @@ export async function postWebMessage(deps: Deps, session: Session, input: PostMe
 }
 
 /**
- * The buttons the user was shown: those of the newest bot message, if it has any. Read from
- * the transcript rather than the flow state, which is saved a moment after the replies appear.
+ * The buttons the user can press: those of the newest bot message that has buttons. Read
+ * from the transcript rather than the flow state, which is saved a moment after the replies
+ * appear. Replies without buttons (a default answer, a warning, an agent's text) do not take
+ * them away; a press the flow no longer waits for gets the default answer from the engine.
  */
 async function offeredButtons(deps: Deps, sessionId: string): Promise<{ label: string }[]> {
-  const latest = await deps.sessions.latestMessages(sessionId, 20);
-  // Warnings and file messages do not replace the question the user was asked.
-  const lastBot = latest.find((m) => m.from !== 'user' && !m.warning && (m.text !== undefined || m.buttons));
-  return lastBot?.buttons ?? [];
+  const latest = await deps.sessions.latestMessages(sessionId, 50);
+  return latest.find((m) => m.from === 'bot' && m.buttons?.length)?.buttons ?? [];
 }
 
 /** `GET /web/sessions/{id}/messages?after=`: the transcript since the cursor. */

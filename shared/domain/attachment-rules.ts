@@ -161,10 +161,15 @@ export const isPlausibleContentType = (value: string): boolean => /^[a-z0-9][a-z
  * A file name safe to keep and show: the last path segment, no control characters, at most
  * 255 characters (the extension is kept when shortening). Empty when nothing usable is left.
  */
+/** Control, bidi-mark and bidi-override characters: they can disguise what a text says. */
+// eslint-disable-next-line no-control-regex
+const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+export const stripInvisible = (s: string): string => s.replace(INVISIBLE, '');
+
 export function cleanFileName(raw: string): string {
-  const base = raw.split(/[\\/]/).pop() ?? '';
-  // eslint-disable-next-line no-control-regex
-  let name = base.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, '').trim();
+  // toWellFormed: a lone surrogate cannot be encoded in a Content-Disposition header.
+  const base = (raw.split(/[\\/]/).pop() ?? '').toWellFormed();
+  let name = stripInvisible(base).trim();
   if (name === '.' || name === '..') name = '';
   if ([...name].length > 255) {
     const ext = extensionOf(name);

@@ -97,12 +97,28 @@ class Runner {
         case 'action': {
           const a = it.action;
           const { authorization, ...settings } = a;
-          const urlEncoded = (t: string) => fillPlaceholders(t, lookup(this.state, this.builtins), encodeURIComponent);
+          // A value of "." or ".." survives encoding and URL parsing turns it into a move up
+          // the path: the bot's credentials would go to another resource. Fail instead.
+          let dotSegment = false;
+          const urlEncoded = (t: string) =>
+            fillPlaceholders(t, lookup(this.state, this.builtins), (v) => {
+              if (v === '.' || v === '..') dotSegment = true;
+              return encodeURIComponent(v);
+            });
+          const endpoint = urlEncoded(a.endpoint);
+          if (dotSegment) {
+            if (it.onError) {
+              id = it.onError;
+              break;
+            }
+            this.defaultAnswer(false);
+            return this.wait(undefined, undefined);
+          }
           this.pending = {
             interactionId: id,
             settings: {
               ...settings,
-              endpoint: urlEncoded(a.endpoint),
+              endpoint,
               fileName: text(a.fileName),
               headers: Object.fromEntries(Object.entries(a.headers).map(([k, v]) => [k, text(v)])),
               authorizationSecret: authorization?.secret,

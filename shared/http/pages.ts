@@ -55,7 +55,7 @@ export function assemblePage(dir: string, file: string, pageConfig: unknown): As
       scriptHashes.push(sha256(js));
       return `<script>${js}</script>`;
     })
-    .replace('<!--page-config-->', `<script type="application/json" id="page-config">${configJson}</script>`);
+    .replace('<!--page-config-->', () => `<script type="application/json" id="page-config">${configJson}</script>`);
   return { html, scriptHashes, styleHashes };
 }
 

@@ -71,6 +71,9 @@ describe('functions', () => {
       AGENT_SIGN_IN: 'cognito',
       COGNITO_CLIENT_ID: { Ref: logicalId(s.stack.auth.client) },
     });
+    expect(env('actions').BOT_SECRETS).toBe('docs-token,fb-page');
+    expect(env('intake').BOT_SECRETS).toBe('fb-app-secret,fb-verify');
+    expect(env('proxy')).not.toHaveProperty('BOT_SECRETS');
     expect(env('expiry')).not.toHaveProperty('BOTS_DIR');
     expect(env('expiry')).not.toHaveProperty('SIGNING_KEY_SECRET');
     expect(env('actions')).toMatchObject({
@@ -117,6 +120,11 @@ describe('least privilege', () => {
         for (const resource of resourcesFor(name, action)) expect(resource).toBe(objects());
       }
     }
+  });
+
+  it('intake presigns uploads and removes stale ones but never reads files', () => {
+    expect(actionsOf(s, 'intake')).toEqual(expect.arrayContaining(['s3:PutObject', 's3:DeleteObject']));
+    expect(actionsOf(s, 'intake')).not.toContain('s3:GetObject');
   });
 
   it('proxy only reads: no writes, deletes, queues, mail or bot secrets', () => {
@@ -177,13 +185,16 @@ describe('least privilege', () => {
     expect(has('expiry', 'dynamodb:UpdateItem')).toBe(false);
   });
 
-  it('grants bot secrets by exact name: all to intake and actions, page tokens to agent, none to others', () => {
+  it('grants bot secrets by exact name: webhook secrets to intake, turn secrets to actions, page tokens to agent, none to others', () => {
     const arn = (n: string) => `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:satchel/${n}-??????`;
     const botSecretsOf = (name: SatchelFunctionName) =>
       resourcesFor(name, 'secretsmanager:GetSecretValue')
         .filter((r) => r.includes(':secret:satchel/'))
         .sort();
-    for (const name of ['intake', 'actions'] as const) expect(botSecretsOf(name)).toEqual(FIXTURE_SECRET_NAMES.map(arn).sort());
+    expect(FIXTURE_SECRET_NAMES).toEqual(['docs-token', 'fb-app-secret', 'fb-page', 'fb-verify']);
+    // Intake checks webhooks; it never fetches documents or sends replies.
+    expect(botSecretsOf('intake')).toEqual([arn('fb-app-secret'), arn('fb-verify')].sort());
+    expect(botSecretsOf('actions')).toEqual([arn('docs-token'), arn('fb-page')].sort());
     // Agent messages are pushed to Messenger with the page access token, and nothing else.
     expect(botSecretsOf('agent')).toEqual([arn('fb-page')]);
     for (const name of ['proxy', 'mailer', 'expiry'] as const) expect(botSecretsOf(name)).toEqual([]);

@@ -149,6 +149,16 @@ describe('bots at synth', () => {
     expect((error as Error).message).toContain('$.start');
   }, SYNTH_TIMEOUT);
 
+  it('stops synth when the lifecycle backstop would outrun a bot session timeout', () => {
+    const dir = botsDir('long-sessions', {
+      'slow.json': { id: 'slow', name: 'Slow', sessionTimeoutSeconds: 10 * 86400, start: 'hi', interactions: { hi: { type: 'message', text: 'Hi' } } },
+    });
+    const withRetention = (days: number) => () =>
+      new SatchelStack(new App({ context: { 'aws:cdk:bundling-stacks': [], fileRetentionDays: days } }), 'Satchel', { botsDir: dir });
+    expect(withRetention(7)).toThrow(/fileRetentionDays \(7\) is shorter than the longest bot sessionTimeoutSeconds \(864000 s\)/);
+    expect(withRetention(10)).not.toThrow();
+  }, SYNTH_TIMEOUT);
+
   it('stops synth on a file that is not JSON', () => {
     const dir = botsDir('not-json', { 'oops.json': '{ "id": ' });
     expect(() => stackWith(dir)).toThrow(/oops\.json/);

@@ -55,6 +55,20 @@ describe('local runtime end to end (npm start on random ports)', () => {
     const all = (await read()).body.messages as Msg[];
     expect(all.map((m) => Number(m.id))).toEqual(all.map((_, i) => i + 1));
 
+    // DNS rebinding: a request naming another host is refused before any handler runs.
+    const { request } = await import('node:http');
+    const rebound = await new Promise<{ status?: number; body: string }>((done, fail) => {
+      const req = request(`${base}/local/agent-token`, { method: 'POST', headers: { host: 'attacker.example', 'content-type': 'application/json' } }, (res) => {
+        let body = '';
+        res.on('data', (c) => (body += c));
+        res.on('end', () => done({ status: res.statusCode, body }));
+      });
+      req.on('error', fail);
+      req.end(JSON.stringify({ agentId: 'evil', name: 'Evil' }));
+    });
+    expect(rebound.status).toBe(403);
+    expect(JSON.parse(rebound.body).error.code).toBe('forbidden_host');
+
     // Error contract over real HTTP.
     expect((await api(base, 'GET', '/nope')).body.error.code).toBe('not_found');
     expect((await api(base, 'GET', `/web/sessions/${sessionId}/messages`)).status).toBe(401);

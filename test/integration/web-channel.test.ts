@@ -61,6 +61,15 @@ describe('web channel against DynamoDB (dynalite)', () => {
     expect(res.body).toEqual({ botId: 'shop', name: 'Shop', attachments: { allowedTypes: bot.attachments.allowedTypes, sizeLimitBytes: 8388608, limitPerConversation: null } });
   });
 
+  it('strips line breaks and bidi controls from user names, and refuses names with nothing visible', async () => {
+    const { intake, deps } = await setup();
+    const res = await invoke(intake, httpEvent('POST', '/web/sessions', { body: { botId: 'shop', userName: 'Eve\r\nFile: fake.pdf\u202e' } }));
+    expect(res.status).toBe(201);
+    expect((await deps.sessions.get(res.body.sessionId))!.userName).toBe('EveFile: fake.pdf');
+    const blank = await invoke(intake, httpEvent('POST', '/web/sessions', { body: { botId: 'shop', userName: '\u202e\n' } }));
+    expect(blank.status).toBe(400);
+  });
+
   it('holds a conversation: start, buttons, question, placeholders, cursor', async () => {
     const { start, read, post, drain, time } = await setup();
     const s = await start('Ann');
@@ -135,6 +144,17 @@ describe('web channel against DynamoDB (dynalite)', () => {
       expect(deps.queue.sent).toHaveLength(0);
     });
 
+    it('still takes a button press after the default answer (buttons of the newest message that has any)', async () => {
+      const { start, post, drain, read } = await setup();
+      const s = await start();
+      expect((await post(s, { text: 'hi' })).status).toBe(202);
+      await drain();
+      expect((await post(s, { buttonIndex: 0 })).status).toBe(202);
+      await drain();
+      const texts = (await read(s)).body.messages.map((m: { text?: string }) => m.text);
+      expect(texts).toEqual(['Hi ', 'hi', 'Pardon?', 'Name', 'Your name?']);
+    });
+
     it('400 for a button the bot is not offering', async () => {
       const { start, post } = await setup();
       const s = await start();
@@ -180,6 +200,15 @@ describe('web channel against DynamoDB (dynalite)', () => {
       expect(JSON.stringify(res.body)).not.toContain('secret table detail');
       expect(res.body.error.code).toBe('internal_error');
     });
+  });
+});
+
+describe('cold start', () => {
+  it('fails naming a bot secret the function was granted but nobody created (SPEC 1)', async () => {
+    await expect(freshDeps(emu, { bots: [bot], secrets: { 'satchel/fb-page': 'x' }, config: { BOT_SECRETS: 'fb-page,docs-token', SECRETS_PREFIX: 'satchel/' } })).rejects.toThrow(
+      'Missing secret "satchel/docs-token"',
+    );
+    await expect(freshDeps(emu, { bots: [bot], secrets: { 'satchel/docs-token': 'x', 'satchel/fb-page': 'x' }, config: { BOT_SECRETS: 'fb-page,docs-token', SECRETS_PREFIX: 'satchel/' } })).resolves.toBeDefined();
   });
 });
 

@@ -85,6 +85,7 @@ export async function freshDeps(
     SECRETS_SOURCE: 'file',
     SECRETS_PREFIX: '',
     SIGNING_KEY_SECRET: 'signing',
+    BOT_SECRETS: '',
     SENDER_EMAIL: 'satchel@example.com',
     FETCH_ALLOW_HOSTS: '',
     MESSENGER_API_URL: 'http://127.0.0.1:9/graph',

@@ -87,6 +87,9 @@ describe('names and declared types', () => {
     expect(cleanFileName('../../etc/passwd.txt')).toBe('passwd.txt');
     expect(cleanFileName('in\u0000voice\r\n.pdf')).toBe('invoice.pdf');
     expect(cleanFileName('evil\u202Efdp.exe')).toBe('evilfdp.exe');
+    // A lone surrogate would make the download's Content-Disposition header unencodable.
+    expect(cleanFileName('\ud800report.pdf')).toBe('\ufffdreport.pdf');
+    expect(() => encodeURIComponent(cleanFileName('\ud800report.pdf'))).not.toThrow();
     expect(cleanFileName('Résumé – 履歴書.pdf')).toBe('Résumé – 履歴書.pdf');
     expect(cleanFileName('..')).toBe('');
     const long = cleanFileName(`${'ä'.repeat(400)}.pdf`);

@@ -136,6 +136,20 @@ describe('flow engine', () => {
       expect(step.replies).toEqual([]);
     });
 
+    it.each(['..', '.'])('never fetches when a placeholder value is the path segment %s: goes to onError instead', (value) => {
+      const step = startFlow(actionBot, { ...state, variables: { ...state.variables, claimType: value } }, builtins);
+      expect(step.pending).toBeUndefined();
+      expect(texts(step)).toEqual(['Unavailable']);
+      const bare = enterInteraction(
+        bot({ start: 'x', interactions: { x: { type: 'action', action: { type: 'sendAttachment', endpoint: 'https://x.example/{v}/f' } } } }),
+        { ...initialFlowState(), variables: { v: '..' } },
+        'x',
+        builtins,
+      );
+      expect(bare.pending).toBeUndefined();
+      expect(bare.replies).toHaveLength(1);
+    });
+
     it('goes to next on success and to onError on failure', () => {
       expect(texts(resumeAfterAction(actionBot, state, 'fetch', true, builtins))).toEqual(['Here it is']);
       expect(texts(resumeAfterAction(actionBot, state, 'fetch', false, builtins))).toEqual(['Unavailable']);

@@ -48,6 +48,8 @@ describe('isPublicAddress', () => {
     ['::ffff:169.254.169.254', 'IPv4-mapped metadata'],
     ['::ffff:7f00:1', 'IPv4-mapped loopback, hex form'],
     ['::ffff:0:7f00:1', 'IPv4-translated loopback'],
+    ['::7f00:1', 'IPv4-compatible loopback (deprecated ::/96)'],
+    ['::a9fe:a9fe', 'IPv4-compatible metadata address'],
     ['64:ff9b::7f00:1', 'NAT64 of loopback'],
     ['64:ff9b:1::a00:1', 'local-use NAT64'],
     ['2002:7f00:1::1', '6to4 of loopback'],
@@ -91,6 +93,7 @@ describe('safeFetch refuses before connecting', () => {
     'http://[0:0:0:0:0:ffff:7f00:1]/',
     'http://[64:ff9b::7f00:1]/',
     'http://[2002:7f00:1::1]/',
+    'http://[::127.0.0.1]/', // IPv4-compatible; the URL parser rewrites it to [::7f00:1]
     'http://2130706433/', // decimal 127.0.0.1
     'http://0177.0.0.1/', // octal
     'http://0x7f.0.0.1/', // hex

@@ -1,0 +1,52 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBStreamEvent } from 'aws-lambda';
+import { LOCAL_CREDENTIALS } from '../../shared/adapters/clients';
+import { newSession } from '../../shared/domain/session';
+import { TtlSweeper } from '../../local/ttl-sweeper';
+import { freshDeps, startTestEmulators, testBot, type TestEmulators } from '../support/emulators';
+
+let emu: TestEmulators;
+beforeAll(async () => {
+  emu = await startTestEmulators();
+});
+afterAll(async () => {
+  await emu?.close();
+});
+
+const bot = testBot({ sessionTimeoutSeconds: 60, start: 'x', interactions: { x: { type: 'message', text: 'x' } } });
+
+describe('local TTL sweeper', () => {
+  it('sends AWS-shaped TTL records and hands failed ones over again on the next sweep, as the stream retries', async () => {
+    const deps = await freshDeps(emu, { bots: [bot] });
+    const ddb = new DynamoDBClient({ region: 'us-east-1', endpoint: emu.dynamo.url, credentials: LOCAL_CREDENTIALS });
+    const t0 = Date.now();
+    await deps.sessions.create(newSession({ id: 'gone', bot, channel: 'web', userId: 'u', now: t0 }));
+    await deps.sessions.create(newSession({ id: 'kept', bot, channel: 'web', userId: 'u', now: t0 + 3_600_000 }));
+
+    const calls: DynamoDBStreamEvent[] = [];
+    let fail = 2;
+    const sweeper = new TtlSweeper(ddb, deps.config.TABLE_NAME, async (e) => {
+      calls.push(e);
+      if (fail-- > 0) throw new Error('expiry down');
+      return { batchItemFailures: [] };
+    }, 60_000);
+
+    await sweeper.sweep(t0 + 61_000);
+    expect(calls).toHaveLength(1);
+    const record = calls[0]!.Records[0]!;
+    expect(record).toMatchObject({
+      eventName: 'REMOVE',
+      userIdentity: { type: 'Service', principalId: 'dynamodb.amazonaws.com' },
+      dynamodb: { Keys: { pk: { S: 'SESSION#gone' }, sk: { S: 'META' } }, OldImage: expect.objectContaining({ botId: { S: 'test-bot' } }) },
+    });
+    expect(calls[0]!.Records).toHaveLength(1); // 'kept' has not expired
+    expect(await deps.sessions.get('gone')).toBeUndefined();
+
+    await sweeper.sweep(t0 + 62_000); // fails again, still owed
+    await sweeper.sweep(t0 + 63_000); // succeeds
+    await sweeper.sweep(t0 + 64_000); // nothing left
+    expect(calls.map((c) => c.Records.map((r) => r.eventID))).toEqual([[record.eventID], [record.eventID], [record.eventID]]);
+    expect(await deps.sessions.get('kept')).toBeDefined();
+  });
+});
