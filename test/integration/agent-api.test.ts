@@ -14,6 +14,7 @@ import { freshDeps, startTestEmulators, testBot, type TestEmulators } from '../s
 import { bearer, httpEvent, invoke } from '../support/http-events';
 import * as samples from '../support/samples';
 import { postToS3 } from '../support/web-user';
+import { clock } from '../support/clock';
 
 /**
  * The agent API (SPEC 6 and 7) against dynalite and s3rver through the real SDK, with the
@@ -55,11 +56,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await emu?.close();
 });
-
-function clock(start = Date.UTC(2026, 10, 25, 12)) {
-  let t = start;
-  return { now: () => t, advance: (ms: number) => (t += ms) };
-}
 
 interface WebSession {
   sessionId: string;

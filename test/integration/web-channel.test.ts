@@ -7,6 +7,7 @@ import type { Deps } from '../../shared/app/deps';
 import { runFlowEvent } from '../../shared/app/run-flow';
 import { freshDeps, startTestEmulators, testBot, type TestEmulators } from '../support/emulators';
 import { bearer, httpEvent, invoke } from '../support/http-events';
+import { clock } from '../support/clock';
 
 const bot = testBot({
   id: 'shop',
@@ -28,12 +29,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await emu?.close();
 });
-
-/** A clock tests can move. */
-function clock(start = Date.UTC(2026, 10, 25, 12)) {
-  let t = start;
-  return { now: () => t, advance: (ms: number) => (t += ms) };
-}
 
 async function setup() {
   const time = clock();
