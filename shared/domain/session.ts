@@ -23,6 +23,13 @@ export interface Session {
   flow: FlowState;
   /** Files accepted from the user, for `limitPerConversation`. */
   attachmentCount: number;
+  /**
+   * Written only by the upload slot store with conditional updates: places taken by open
+   * upload slots plus accepted files, and which files already took or gave back a place.
+   */
+  fileReservations?: number;
+  fileHolds?: string[];
+  filesSettled?: string[];
   waitingForAgentSince?: number;
   operator?: Operator;
   messenger?: { pageId: string; psid: string };
