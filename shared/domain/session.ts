@@ -28,8 +28,8 @@ export interface Session {
    * upload slots plus accepted files, and which files already took or gave back a place.
    */
   fileReservations?: number;
-  fileHolds?: string[];
-  filesSettled?: string[];
+  fileHolds?: Set<string>;
+  filesSettled?: Set<string>;
   waitingForAgentSince?: number;
   operator?: Operator;
   messenger?: { pageId: string; psid: string };
