@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import type { SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMailerHandler } from '../../functions/mailer';
 import { sessionPrefix } from '../../shared/adapters/file-store';
@@ -19,6 +18,7 @@ import { startGraphApi, type FakeGraphApi } from '../support/graph-api';
 import { mailTo } from '../support/mailbox';
 import * as samples from '../support/samples';
 import { postToS3 } from '../support/web-user';
+import { sqsRecord } from '../support/sqs';
 
 /**
  * A turn the queue redelivers after it failed part-way converges on the result of one
@@ -114,17 +114,6 @@ async function storedState(deps: Deps, sessionId: string) {
   };
 }
 
-const sqsRecord = (body: unknown): SQSRecord => ({
-  messageId: randomUUID(),
-  receiptHandle: 'r',
-  body: JSON.stringify(body),
-  attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 'test', ApproximateFirstReceiveTimestamp: '0' },
-  messageAttributes: {},
-  md5OfBody: '',
-  eventSource: 'aws:sqs',
-  eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:satchel-mail',
-  awsRegion: 'us-east-1',
-});
 
 /** Runs the real mailer over every recorded email job; returns what reached the team's inbox. */
 async function mailAll(deps: TestDeps, recipient: string) {

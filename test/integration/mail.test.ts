@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMailerHandler } from '../../functions/mailer';
 import { takeOver, release } from '../../shared/app/agent-takeover';
@@ -15,6 +14,7 @@ import { freshDeps, startTestEmulators, testBot, type TestEmulators } from '../s
 import { attachmentBytes, mailTo, parsedMail, waitForMail } from '../support/mailbox';
 import * as samples from '../support/samples';
 import { postToS3 } from '../support/web-user';
+import { sqsRecord } from '../support/sqs';
 
 let emu: TestEmulators;
 beforeAll(async () => {
@@ -28,17 +28,6 @@ const SENDER = 'satchel@example.com';
 const LEASE_MS = 5 * 60_000;
 const never = () => new Promise<never>(() => undefined);
 
-const sqsRecord = (job: MailJob, messageId: string = randomUUID()): SQSRecord => ({
-  messageId,
-  receiptHandle: messageId,
-  body: JSON.stringify(job),
-  attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 'test', ApproximateFirstReceiveTimestamp: '0' },
-  messageAttributes: {},
-  md5OfBody: '',
-  eventSource: 'aws:sqs',
-  eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:satchel-mail',
-  awsRegion: 'us-east-1',
-});
 
 type File = { fileName: string; contentType: string; body: Buffer };
 const claimPdf: File = { fileName: 'claim.pdf', contentType: 'application/pdf', body: samples.pdf('My claim') };

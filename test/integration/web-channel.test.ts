@@ -8,6 +8,7 @@ import { runFlowEvent } from '../../shared/app/run-flow';
 import { freshDeps, startTestEmulators, testBot, type TestEmulators } from '../support/emulators';
 import { bearer, httpEvent, invoke } from '../support/http-events';
 import { clock } from '../support/clock';
+import { sqsRecord } from '../support/sqs';
 
 const bot = testBot({
   id: 'shop',
@@ -208,17 +209,8 @@ describe('cold start', () => {
 });
 
 describe('actions handler (SQS FIFO consumer)', () => {
-  const record = (id: string, group: string, body: unknown) => ({
-    messageId: id,
-    receiptHandle: id,
-    body: JSON.stringify(body),
-    attributes: { MessageGroupId: group, MessageDeduplicationId: id, ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 'x', ApproximateFirstReceiveTimestamp: '0' },
-    messageAttributes: {},
-    md5OfBody: '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: 'arn',
-    awsRegion: 'us-east-1',
-  });
+  const record = (id: string, group: string, body: unknown) => sqsRecord(body, { messageId: id, group, queue: 'satchel-events.fifo' });
+
 
   it('applies a redelivered event once', async () => {
     const { deps, start } = await setup();
