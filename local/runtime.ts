@@ -21,7 +21,7 @@ import { LocalAgentAuth, withLocalAgentToken } from './agent-auth';
 import { DEMO_DOCS_DEFAULT_PORT, DEMO_DOCS_SECRET, startDemoDocs } from './demo-docs';
 import { ensureBucket, ensureTable, startDynamo, startS3, startSes, type Emulator } from './emulators';
 import { startHttpServer, type LambdaHttpHandler } from './http-server';
-import { LocalQueue } from './local-queue';
+import { LocalQueue, type LocalQueueOptions } from './local-queue';
 import { TtlSweeper } from './ttl-sweeper';
 
 /** Settings of the local runtime; `fromEnv` reads them as SPEC section 8 names them. */
@@ -189,31 +189,27 @@ export async function startLocal(opts: LocalOptions): Promise<LocalRuntime> {
 
     let deps!: Deps;
     const depsReady = () => Promise.resolve(deps);
+    // Both queues as the stack configures them: 5 receives before the dead-letter list, kept on disk.
+    const localQueue = (name: string, fifo: boolean, handler: LocalQueueOptions['handler']) => {
+      const queue = new LocalQueue({
+        name,
+        fifo,
+        maxReceiveCount: 5,
+        retryDelayMs: opts.retryDelayMs ?? 2000,
+        handler,
+        onDeadLetter: (_body, error) => console.error(`${name}: message moved to the dead-letter list (${error})`),
+        persistFile: join(opts.dataDir, 'queues', `${name}.json`),
+      });
+      stops.push(() => queue.close());
+      return queue;
+    };
     const actions = createActionsHandler(depsReady);
-    const events = new LocalQueue({
-      name: 'satchel-events.fifo',
-      fifo: true,
-      maxReceiveCount: 5,
-      retryDelayMs: opts.retryDelayMs ?? 2000,
-      handler: (e) => actions(e),
-      onDeadLetter: (_body, error) => console.error(`satchel-events: message moved to the dead-letter list (${error})`),
-      persistFile: join(opts.dataDir, 'queues', 'satchel-events.fifo.json'),
-    });
-    stops.push(() => events.close());
+    const events = localQueue('satchel-events.fifo', true, (e) => actions(e));
     const eventQueue: EventQueue = {
       send: async (event, dedupId) => events.send(JSON.stringify(event), { group: event.sessionId, dedupId }),
     };
     const mailer = createMailerHandler(depsReady, { maxMessageBytes: LOCAL_MAX_MESSAGE_BYTES });
-    const mail = new LocalQueue({
-      name: 'satchel-mail',
-      fifo: false,
-      maxReceiveCount: 5,
-      retryDelayMs: opts.retryDelayMs ?? 2000,
-      handler: (e) => mailer(e),
-      onDeadLetter: (_body, error) => console.error(`satchel-mail: message moved to the dead-letter list (${error})`),
-      persistFile: join(opts.dataDir, 'queues', 'satchel-mail.json'),
-    });
-    stops.push(() => mail.close());
+    const mail = localQueue('satchel-mail', false, (e) => mailer(e));
     const mailQueue: MailQueue = {
       send: async (job, delaySeconds) => mail.send(JSON.stringify(job), { delaySeconds }),
     };
