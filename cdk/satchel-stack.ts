@@ -4,9 +4,10 @@ import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cd
 import { FilterCriteria, FilterRule } from 'aws-cdk-lib/aws-lambda';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { ATTACHMENT_SK_PREFIX } from '../shared/adapters/attachment-store';
-import { META as SESSION_META_SK } from '../shared/adapters/session-store';
+import { ATTACHMENT_SK_PREFIX, META as SESSION_META_SK } from '../shared/adapters/table-layout';
+import type { ConfigKey } from '../shared/config';
 import { defaultRouteFn, routes } from '../shared/http/routes';
+import { FUNCTION_CONFIG } from '../functions/config-keys';
 import { type BotBundle, loadBotBundle } from './bots';
 import { SatchelApi } from './constructs/api';
 import { AgentAuth } from './constructs/auth';
@@ -128,26 +129,31 @@ export class SatchelStack extends Stack {
       removalPolicy: settings.removalPolicy,
     });
 
-    const define = (name: SatchelFunctionName, description: string, extra: Partial<SatchelFunctionProps> = {}) =>
-      new SatchelFunction(this, capitalize(name), {
-        entry: join(REPO_ROOT, 'functions', `${name}.ts`),
+    // Plain settings (no grant attached); each function gets only those its wiring reads.
+    const plainSettings: Partial<Record<ConfigKey, string>> = {
+      PUBLIC_BASE_URL: this.api.url,
+      SENDER_EMAIL: settings.senderEmail,
+      FETCH_ALLOW_HOSTS: settings.fetchAllowHosts,
+      MESSENGER_API_URL: settings.messengerApiUrl,
+    };
+    const define = (name: SatchelFunctionName, description: string, extra: Partial<SatchelFunctionProps> = {}) => {
+      const reads = new Set<ConfigKey>(FUNCTION_CONFIG[name]);
+      return new SatchelFunction(this, capitalize(name), {
+        entry: join(REPO_ROOT, 'functions', name, 'index.ts'),
         description,
         ...FUNCTION_SIZES[name],
         logLevel: settings.logLevel,
         logRetention: settings.logRetention,
         removalPolicy: settings.removalPolicy,
-        environment: {
-          PUBLIC_BASE_URL: this.api.url,
-          SENDER_EMAIL: settings.senderEmail,
-          FETCH_ALLOW_HOSTS: settings.fetchAllowHosts,
-          MESSENGER_API_URL: settings.messengerApiUrl,
-        },
+        environment: Object.fromEntries(Object.entries(plainSettings).filter(([key]) => reads.has(key as ConfigKey))),
+        // Bot files only for the functions whose wiring loads them.
+        ...(reads.has('BOTS_DIR') && { bots: this.bots }),
         ...extra,
       });
-    const withBots = { bots: this.bots };
+    };
 
     // The pages (web/) ship inside intake's bundle; the console signs agents in with Cognito.
-    const intake = define('intake', 'Satchel intake: web API, Messenger webhook and pages', { ...withBots, assetDirs: [join(REPO_ROOT, 'web')] })
+    const intake = define('intake', 'Satchel intake: web API, Messenger webhook and pages', { assetDirs: [join(REPO_ROOT, 'web')] })
       .withEnvironment({ AGENT_SIGN_IN: 'cognito', COGNITO_CLIENT_ID: this.auth.client.userPoolClientId })
       .bindTable(table, 'readWrite')
       .bindBucket(bucket, ['put', 'delete'])
@@ -155,7 +161,7 @@ export class SatchelStack extends Stack {
       .bindSigningKey(this.signingKey)
       .bindBotSecrets(this.bots.webhookSecretNames);
 
-    const actions = define('actions', 'Satchel actions: runs bot flows per session, in order', withBots)
+    const actions = define('actions', 'Satchel actions: runs bot flows per session, in order')
       .bindTable(table, 'readWrite')
       .bindBucket(bucket, ['get', 'put', 'delete', 'probe'])
       .consumeQueue(this.eventsQueue.queue, { batchSize: 10 })
@@ -163,28 +169,25 @@ export class SatchelStack extends Stack {
       .bindSigningKey(this.signingKey)
       .bindBotSecrets(this.bots.turnSecretNames);
 
-    const proxy = define('proxy', 'Satchel file links: /files/{token} to presigned S3 URLs', withBots)
+    const proxy = define('proxy', 'Satchel file links: /files/{token} to presigned S3 URLs')
       .bindTable(table, 'read')
       .bindBucket(bucket, ['get'])
-      .bindSigningKey(this.signingKey)
-      .bindBotSecrets([]);
+      .bindSigningKey(this.signingKey);
 
     // Agents' files go through upload slots like users' (copied to a fresh key, slot deleted),
     // and agent messages are pushed to Messenger directly, hence the page access tokens.
-    const agent = define('agent', 'Satchel Live Takeover agent API', withBots)
+    const agent = define('agent', 'Satchel Live Takeover agent API')
       .bindTable(table, 'readWrite')
       .bindBucket(bucket, ['get', 'put', 'delete', 'probe'])
-      .bindQueueSender(this.eventsQueue.queue, 'EVENTS_QUEUE_URL')
       .bindSigningKey(this.signingKey)
       .bindBotSecrets(this.bots.deliverySecretNames);
 
-    const mailer = define('mailer', 'Satchel mailer: one SES email per attachment', withBots)
+    const mailer = define('mailer', 'Satchel mailer: one SES email per attachment')
       .bindTable(table, 'readWrite')
       .bindBucket(bucket, ['get'])
       .consumeQueue(this.mailQueue.queue, { batchSize: 5 })
       .bindSender(sender)
-      .bindSigningKey(this.signingKey)
-      .bindBotSecrets([]);
+      .bindSigningKey(this.signingKey);
 
     // Only TTL deletions (made by the DynamoDB service itself) of a session's META record or of
     // an attachment record with its own link lifetime (agent files): a user or agent deleting

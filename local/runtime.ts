@@ -1,22 +1,30 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Context } from 'aws-lambda';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { loadBotsDir, secretNames } from '../shared/bots/loader';
-import { s3Client, LOCAL_CREDENTIALS } from '../shared/adapters/clients';
+import { dynamoDocumentClient, s3Client, LOCAL_CREDENTIALS } from '../shared/adapters/clients';
+import { AttachmentStore } from '../shared/adapters/attachment-store';
+import { FileStore } from '../shared/adapters/file-store';
+import { SessionStore } from '../shared/adapters/session-store';
 import { StaticSecrets } from '../shared/adapters/secrets';
-import { buildDeps, type Deps } from '../shared/app/deps';
-import type { EventQueue } from '../shared/app/events';
-import type { MailQueue } from '../shared/app/mail-ports';
+import type { EventQueue, FlowPorts, MailQueue, Tokens } from '../shared/app/ports';
+import { MessengerStore } from '../shared/channels/messenger/messenger-store';
 import type { Config } from '../shared/config';
-import { createActionsHandler } from '../functions/actions';
-import { createExpiryHandler } from '../functions/expiry';
-import { createIntakeHandler } from '../functions/intake';
-import { createMailerHandler } from '../functions/mailer';
-import { createProxyHandler } from '../functions/proxy';
-import { createAgentHandler } from '../functions/agent';
+import { createActionsHandler } from '../functions/actions/handler';
+import { actionsWiring } from '../functions/actions/wiring';
+import { createAgentHandler } from '../functions/agent/handler';
+import { agentWiring } from '../functions/agent/wiring';
+import { createExpiryHandler } from '../functions/expiry/handler';
+import { expiryWiring } from '../functions/expiry/wiring';
+import { createIntakeHandler } from '../functions/intake/handler';
+import { intakeWiring } from '../functions/intake/wiring';
+import { createMailerHandler } from '../functions/mailer/handler';
+import { mailerWiring } from '../functions/mailer/wiring';
+import { createProxyHandler } from '../functions/proxy/handler';
+import { proxyWiring } from '../functions/proxy/wiring';
 import { LocalAgentAuth, withLocalAgentToken } from './agent-auth';
 import { DEMO_DOCS_DEFAULT_PORT, DEMO_DOCS_SECRET, startDemoDocs } from './demo-docs';
 import { ensureBucket, ensureTable, startDynamo, startS3, startSes, type Emulator } from './emulators';
@@ -85,10 +93,21 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env, cwd = proce
   };
 }
 
+/** Stores on the runtime's servers, and the actions function's flow ports, for looking inside (tests, tools). */
+export interface LocalInspection {
+  sessions: SessionStore;
+  attachments: AttachmentStore;
+  files: FileStore;
+  messenger: MessengerStore;
+  secrets: StaticSecrets;
+  tokens: Tokens;
+  ports: FlowPorts;
+}
+
 export interface LocalRuntime {
   urls: { app: string; chat: string; agent: string; mailbox: string; dynamodb: string; s3: string; ses: string; demoDocs?: string };
   config: Config;
-  deps: Deps;
+  deps: LocalInspection;
   events: LocalQueue;
   /** The mail queue (standard: no order, delays honoured) feeding the mailer. */
   mail: LocalQueue;
@@ -96,6 +115,10 @@ export interface LocalRuntime {
   handlers: Record<string, unknown>;
   stop(): Promise<void>;
 }
+
+/** The Lambda context of one local invocation: each log line carries its function and request id. */
+const invocation = (fn: string): Context =>
+  ({ functionName: `satchel-${fn}`, functionVersion: '$LATEST', awsRequestId: randomUUID(), memoryLimitInMB: '0', invokedFunctionArn: `local:${fn}` }) as unknown as Context;
 
 /** The signing key survives restarts so tokens handed out stay valid. */
 function signingKey(dataDir: string): string {
@@ -187,8 +210,6 @@ export async function startLocal(opts: LocalOptions): Promise<LocalRuntime> {
     await ensureTable(ddb, TABLE_NAME);
     await ensureBucket(s3Client(config), BUCKET_NAME);
 
-    let deps!: Deps;
-    const depsReady = () => Promise.resolve(deps);
     // Both queues as the stack configures them: 5 receives before the dead-letter list, kept on disk.
     const localQueue = (name: string, fifo: boolean, handler: LocalQueueOptions['handler']) => {
       const queue = new LocalQueue({
@@ -203,26 +224,40 @@ export async function startLocal(opts: LocalOptions): Promise<LocalRuntime> {
       stops.push(() => queue.close());
       return queue;
     };
-    const actions = createActionsHandler(depsReady);
-    const events = localQueue('satchel-events.fifo', true, (e) => actions(e));
-    const eventQueue: EventQueue = {
-      send: async (event, dedupId) => events.send(JSON.stringify(event), { group: event.sessionId, dedupId }),
-    };
-    const mailer = createMailerHandler(depsReady, { maxMessageBytes: LOCAL_MAX_MESSAGE_BYTES });
-    const mail = localQueue('satchel-mail', false, (e) => mailer(e));
-    const mailQueue: MailQueue = {
-      send: async (job, delaySeconds) => mail.send(JSON.stringify(job), { delaySeconds }),
-    };
-    deps = await buildDeps(config, { secrets, events: eventQueue, mailQueue, ...(opts.now && { now: opts.now }) });
+    // Each function is built by its own composition root from the same settings it gets on
+    // AWS; only the queues (local ones), the secrets (the checked file) and the clock differ.
+    const env = config as unknown as Record<string, string | undefined>;
+    const clock = opts.now && { now: opts.now };
+    let eventQueue: EventQueue | undefined;
+    let mailQueue: MailQueue | undefined;
+    const actionsPorts = actionsWiring(env, { secrets, mailQueue: { send: (job, delay) => mailQueue!.send(job, delay) }, ...clock });
+    const actions = createActionsHandler(actionsPorts);
+    const events = localQueue('satchel-events.fifo', true, (e) => actions(e, invocation('actions')));
+    eventQueue = { send: async (event, dedupId) => events.send(JSON.stringify(event), { group: event.sessionId, dedupId }) };
+    const mailer = createMailerHandler(mailerWiring(env, { secrets, ...clock }), { maxMessageBytes: LOCAL_MAX_MESSAGE_BYTES });
+    const mail = localQueue('satchel-mail', false, (e) => mailer(e, invocation('mailer')));
+    mailQueue = { send: async (job, delaySeconds) => mail.send(JSON.stringify(job), { delaySeconds }) };
+    // Cold starts now, as on AWS: a missing secret stops start-up here, naming it.
+    const world = await actionsPorts();
     // Messages kept from the last run (a held email, a turn awaiting retry) go out now.
     events.start();
     mail.start();
 
-    handlers.intake = createIntakeHandler(depsReady) as LambdaHttpHandler;
-    handlers.proxy = createProxyHandler(depsReady) as LambdaHttpHandler;
-    handlers.agent = withLocalAgentToken(createAgentHandler(depsReady) as LambdaHttpHandler, agentAuth);
-    const expiry = createExpiryHandler(depsReady);
-    const sweeper = new TtlSweeper(ddb, TABLE_NAME, (e) => expiry(e), opts.ttlSweepSeconds * 1000);
+    handlers.intake = createIntakeHandler(intakeWiring(env, { secrets, events: eventQueue, ...clock })) as LambdaHttpHandler;
+    handlers.proxy = createProxyHandler(proxyWiring(env, { secrets, ...clock })) as LambdaHttpHandler;
+    handlers.agent = withLocalAgentToken(createAgentHandler(agentWiring(env, { secrets, ...clock })) as LambdaHttpHandler, agentAuth);
+    const expiry = createExpiryHandler(expiryWiring(env));
+    const db = dynamoDocumentClient(config);
+    const deps: LocalInspection = {
+      sessions: new SessionStore(db, TABLE_NAME),
+      attachments: new AttachmentStore(db, TABLE_NAME),
+      files: new FileStore(s3Client(config), BUCKET_NAME),
+      messenger: new MessengerStore(db, TABLE_NAME),
+      secrets,
+      tokens: world.tokens,
+      ports: world.ports,
+    };
+    const sweeper = new TtlSweeper(ddb, TABLE_NAME, (e) => expiry(e, invocation('expiry')), opts.ttlSweepSeconds * 1000);
     if (opts.ttlSweepSeconds > 0) sweeper.start();
     stops.push(() => sweeper.stop());
 

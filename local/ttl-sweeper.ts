@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DeleteItemCommand, ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { TTL_ATTRIBUTE } from '../shared/adapters/table-layout';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { logger } from '../shared/logger';
@@ -44,7 +45,7 @@ export class TtlSweeper {
       const page = await this.ddb.send(
         new ScanCommand({
           TableName: this.tableName,
-          FilterExpression: 'expiresAt <= :now',
+          FilterExpression: `${TTL_ATTRIBUTE} <= :now`,
           ExpressionAttributeValues: { ':now': { N: String(nowSeconds) } },
           ProjectionExpression: 'pk, sk',
           ExclusiveStartKey: start,
@@ -57,7 +58,7 @@ export class TtlSweeper {
             new DeleteItemCommand({
               TableName: this.tableName,
               Key: { pk: key.pk!, sk: key.sk! },
-              ConditionExpression: 'expiresAt <= :now',
+              ConditionExpression: `${TTL_ATTRIBUTE} <= :now`,
               ExpressionAttributeValues: { ':now': { N: String(nowSeconds) } },
               ReturnValues: 'ALL_OLD',
             }),

@@ -40,18 +40,25 @@ const ConfigSchema = z.object({
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
+export type ConfigKey = keyof Config;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = ConfigSchema.safeParse(env);
+/**
+ * The settings one function reads, validated once at cold start: each function's wiring
+ * names exactly the keys it uses, so its environment (set by the CDK from the same wiring's
+ * needs) carries nothing else, and a missing one fails with its name.
+ */
+export function loadConfig<K extends ConfigKey>(keys: readonly K[], env: Record<string, string | undefined> = process.env): Pick<Config, K> {
+  const mask = Object.fromEntries(keys.map((k) => [k, true])) as { [key in ConfigKey]?: true };
+  const parsed = ConfigSchema.pick(mask).safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new ConfigError(`Invalid configuration: ${problems}`);
   }
-  return parsed.data;
+  return parsed.data as unknown as Pick<Config, K>;
 }
 
 /** `FETCH_ALLOW_HOSTS` is a comma-separated list of `host:port` entries. */
@@ -61,24 +68,3 @@ export const allowHosts = (config: Pick<Config, 'FETCH_ALLOW_HOSTS'>): Set<strin
       .map((s) => s.trim().toLowerCase())
       .filter(Boolean),
   );
-
-/**
- * The subset a storage-only function (expiry) needs. Its role can read neither bots nor the
- * signing key, so it must not ask for them at cold start.
- */
-const StorageConfigSchema = ConfigSchema.pick({
-  TABLE_NAME: true,
-  BUCKET_NAME: true,
-  DYNAMODB_ENDPOINT: true,
-  S3_ENDPOINT: true,
-  AWS_REGION: true,
-});
-export type StorageConfig = z.infer<typeof StorageConfigSchema>;
-
-export function loadStorageConfig(env: NodeJS.ProcessEnv = process.env): StorageConfig {
-  const parsed = StorageConfigSchema.safeParse(env);
-  if (!parsed.success) {
-    throw new ConfigError(`Invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  }
-  return parsed.data;
-}

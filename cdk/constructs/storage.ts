@@ -8,12 +8,10 @@ import {
   ObjectOwnership,
 } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { SESSION_FILES_PREFIX, TABLE_DEFINITION, TTL_ATTRIBUTE } from '../../shared/adapters/table-layout';
 
-/** S3 prefix every session file lives under (`sessions/<sessionId>/<random>`). */
-export const SESSION_FILES_PREFIX = 'sessions/';
-/** The one GSI: conversations by last activity, for the agent console. */
-export const CONVERSATIONS_INDEX = 'gsi1';
-export const TTL_ATTRIBUTE = 'expiresAt';
+/** The layout lives in shared/adapters/table-layout.ts, shared with the adapters and the local runtime. */
+export { CONVERSATIONS_INDEX, SESSION_FILES_PREFIX, TTL_ATTRIBUTE } from '../../shared/adapters/table-layout';
 
 export interface StorageProps {
   readonly removalPolicy: RemovalPolicy;
@@ -41,8 +39,8 @@ export class Storage extends Construct {
     const retain = props.removalPolicy === RemovalPolicy.RETAIN;
 
     this.table = new Table(this, 'Table', {
-      partitionKey: { name: 'pk', type: AttributeType.STRING },
-      sortKey: { name: 'sk', type: AttributeType.STRING },
+      partitionKey: { name: TABLE_DEFINITION.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: TABLE_DEFINITION.sortKey, type: AttributeType.STRING },
       billingMode: BillingMode.PAY_PER_REQUEST,
       timeToLiveAttribute: TTL_ATTRIBUTE,
       stream: StreamViewType.NEW_AND_OLD_IMAGES,
@@ -50,12 +48,14 @@ export class Storage extends Construct {
       deletionProtection: retain,
       removalPolicy: props.removalPolicy,
     });
-    this.table.addGlobalSecondaryIndex({
-      indexName: CONVERSATIONS_INDEX,
-      partitionKey: { name: 'gsi1pk', type: AttributeType.STRING },
-      sortKey: { name: 'gsi1sk', type: AttributeType.STRING },
-      projectionType: ProjectionType.ALL,
-    });
+    for (const index of TABLE_DEFINITION.indexes) {
+      this.table.addGlobalSecondaryIndex({
+        indexName: index.name,
+        partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
+        sortKey: { name: index.sortKey, type: AttributeType.STRING },
+        projectionType: ProjectionType.ALL,
+      });
+    }
 
     // Server access logs for the attachments bucket. Object keys are random per session, so
     // the logs carry no user file names.

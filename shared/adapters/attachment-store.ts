@@ -1,6 +1,7 @@
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AttachmentRecord } from '../domain/attachment';
-import { sessionPk } from './session-store';
+import type { AttachmentRecords } from '../app/ports';
+import { ATTACHMENT_SK_PREFIX, attachmentSk as attSk, sessionPk } from './table-layout';
 
 /**
  * Attachment records live under their session: SESSION#<id> / ATT#<attachmentId>.
@@ -8,10 +9,9 @@ import { sessionPk } from './session-store';
  * table's TTL attribute at that time: DynamoDB then deletes it, and the stream record of that
  * deletion makes the expiry function delete its S3 object (functions/expiry.ts).
  */
-export const ATTACHMENT_SK_PREFIX = 'ATT#';
-const attSk = (id: string) => `${ATTACHMENT_SK_PREFIX}${id}`;
+export { ATTACHMENT_SK_PREFIX };
 
-export class AttachmentStore {
+export class AttachmentStore implements AttachmentRecords {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     readonly tableName: string,

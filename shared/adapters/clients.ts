@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Config } from '../config';
 
 /** The emulators accept fixed credentials; real ones are never sent to them. */
@@ -30,4 +31,8 @@ export function s3Client(config: Pick<Config, 'S3_ENDPOINT' | 'AWS_REGION'>): S3
     forcePathStyle: config.S3_ENDPOINT !== undefined,
     ...(config.S3_ENDPOINT && { credentials: S3RVER_CREDENTIALS }),
   });
+}
+
+export function sqsClient(config: Pick<Config, 'AWS_REGION'>): SQSClient {
+  return new SQSClient({ region: config.AWS_REGION });
 }

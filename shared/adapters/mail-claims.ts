@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { ClaimOutcome, MailClaims } from '../app/mail-ports';
-import { sessionPk } from './session-store';
+import type { ClaimOutcome, MailClaims } from '../app/ports';
+import { mailSk, sessionPk } from './table-layout';
 
 /**
  * SESSION#<id> / MAIL#<attachmentId>: `state` claimed → sending → sent, `claimId` of the
@@ -11,7 +11,6 @@ import { sessionPk } from './session-store';
  * attribute as a backstop for the rare record written after expiry already ran: longer than
  * SQS can keep a job (14 days), so the record outlives every retry of its job.
  */
-const mailSk = (attachmentId: string) => `MAIL#${attachmentId}`;
 const BACKSTOP_TTL_SECONDS = 15 * 86400;
 
 export class DynamoMailClaims implements MailClaims {

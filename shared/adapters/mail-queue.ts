@@ -1,5 +1,5 @@
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { MailJob, MailQueue } from '../app/mail-ports';
+import type { MailJob, MailQueue } from '../app/ports';
 
 /** SQS allows message delays of 0 to 900 seconds. */
 export const MAX_DELAY_SECONDS = 900;

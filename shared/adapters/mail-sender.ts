@@ -1,7 +1,8 @@
 import { SendEmailCommand, SESv2Client } from '@aws-sdk/client-sesv2';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type { Config } from '../config';
-import { MailNotSent, type MailSender, type OutgoingMail } from '../app/mail-ports';
+import { MailNotSent } from '../domain/errors';
+import type { MailSender, OutgoingMail } from '../app/ports';
 import { LOCAL_CREDENTIALS } from './clients';
 
 /**

@@ -1,4 +1,6 @@
 import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Presence, PresenceRecord } from '../app/ports';
+import { PRESENCE_PK as PRESENCE, presenceSk as agentSk } from './table-layout';
 
 /**
  * Agent presence: PRESENCE / AGENT#<agentId>, one item per agent, rewritten on every agent
@@ -6,16 +8,9 @@ import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/
  * because DynamoDB deletes expired items lazily. Not under SESSION#, so the expiry function
  * (which only acts on SESSION#/META) ignores these deletions.
  */
-const PRESENCE = 'PRESENCE';
-const agentSk = (agentId: string) => `AGENT#${agentId}`;
+export type { PresenceRecord };
 
-export interface PresenceRecord {
-  agentId: string;
-  name: string;
-  onlineUntil: number;
-}
-
-export class PresenceStore {
+export class PresenceStore implements Presence {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     readonly tableName: string,

@@ -4,6 +4,7 @@ import https from 'node:https';
 import { isIP, type LookupFunction, type Socket } from 'node:net';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import ipaddr from 'ipaddr.js';
+import { FetchFailure, type FetchFailureReason } from '../domain/errors';
 
 /**
  * An HTTP GET for URLs that come from configuration or from users (Send Attachment
@@ -18,28 +19,7 @@ import ipaddr from 'ipaddr.js';
  * No connection is reused, so no socket checked for one request serves another.
  */
 
-export type FetchFailureReason =
-  | 'invalid_url'
-  | 'scheme_not_allowed'
-  | 'address_refused'
-  | 'too_many_redirects'
-  | 'connect_timeout'
-  | 'timeout'
-  | 'too_large'
-  | 'network_error';
-
-/** Every failure of `safeFetch` (and of reading its body) is one of these. Messages hold no URL paths, queries or headers. */
-export class FetchFailure extends Error {
-  override name = 'FetchFailure';
-  constructor(
-    readonly reason: FetchFailureReason,
-    message: string,
-    /** host:port the failure concerns, when known (safe to log). */
-    readonly host?: string,
-  ) {
-    super(message);
-  }
-}
+export { FetchFailure, type FetchFailureReason };
 
 export interface SafeFetchOptions {
   /** Request headers; sent to redirect targets only when they are on the same origin. */

@@ -1,17 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { MissingSecret } from '../domain/errors';
+import type { BotSecrets } from '../app/ports';
+
+export { MissingSecret };
 
 /** Named secrets. Values are cached for the container's life and never logged. */
 export interface Secrets {
   /** The value of secret `id`, or a MissingSecret error naming it. */
   get(id: string): Promise<string>;
-}
-
-export class MissingSecret extends Error {
-  override name = 'MissingSecret';
-  constructor(readonly secretName: string) {
-    super(`Missing secret "${secretName}"`);
-  }
 }
 
 /** Local mode: a git-ignored JSON file `{ "NAME": "value" }`, plus values the runtime adds. */
@@ -84,4 +81,4 @@ export class SecretsManagerSecrets implements Secrets {
 }
 
 /** Bot secrets live under a prefix (`satchel/NAME` on AWS, bare names locally). */
-export const botSecret = (secrets: Secrets, prefix: string, name: string) => secrets.get(`${prefix}${name}`);
+export const botSecrets = (secrets: Secrets, prefix: string): BotSecrets => ({ get: (name) => secrets.get(`${prefix}${name}`) });

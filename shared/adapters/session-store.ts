@@ -8,20 +8,20 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import type { Session } from '../domain/session';
+import type { Operator, Session } from '../domain/session';
 import type { NewMessage, TranscriptMessage } from '../domain/transcript';
+import type { SessionPage, SessionStorePort } from '../app/ports';
+import {
+  CONVERSATIONS_INDEX,
+  CONVERSATIONS_PARTITION as CONVERSATIONS,
+  MESSAGE_SK_PREFIX,
+  META,
+  messageSk as msgSk,
+  sessionPk,
+} from './table-layout';
 
-/**
- * One table holds everything, keyed by `pk`/`sk`:
- *   SESSION#<id> / META          the session (TTL `expiresAt`; GSI gsi1 lists by activity)
- *   SESSION#<id> / MSG#<seq>     transcript messages, gapless and ordered
- *   SESSION#<id> / ...           other per-session records added by later features
- * Only META carries the TTL; when it expires the expiry function removes the rest.
- */
-export const sessionPk = (id: string) => `SESSION#${id}`;
-export const META = 'META';
-const msgSk = (seq: number) => `MSG#${String(seq).padStart(10, '0')}`;
-const CONVERSATIONS = 'CONVERSATIONS';
+/** Sessions (SESSION#<id> / META) and their transcripts (SESSION#<id> / MSG#<seq>); see table-layout.ts. */
+export { META, sessionPk };
 
 export class SessionNotFound extends Error {
   override name = 'SessionNotFound';
@@ -49,7 +49,7 @@ function fromMessageItem(item: Record<string, unknown>): TranscriptMessage {
   return rest as unknown as TranscriptMessage;
 }
 
-export class SessionStore {
+export class SessionStore implements SessionStorePort {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     readonly tableName: string,
@@ -71,9 +71,13 @@ export class SessionStore {
   /**
    * Sets (or, for `undefined` values, removes) top-level session attributes. Each writer
    * touches only its own attributes so concurrent handlers do not overwrite each other.
-   * `condition` is an extra ConditionExpression; a failed one throws ConditionalCheckFailedException.
    */
-  async update(
+  update(id: string, changes: Partial<Omit<Session, 'id'>>): Promise<Session> {
+    return this.updateWhere(id, changes);
+  }
+
+  /** `update` with an extra ConditionExpression; a failed one throws ConditionalCheckFailedException. */
+  private async updateWhere(
     id: string,
     changes: Partial<Omit<Session, 'id'>>,
     opts: { condition?: string; values?: Record<string, unknown>; names?: Record<string, string> } = {},
@@ -112,6 +116,50 @@ export class SessionStore {
       if (err instanceof ConditionalCheckFailedException && !opts.condition) throw new SessionNotFound(id);
       throw err;
     }
+  }
+
+  /** Sets the operator unless one is set (one winner among concurrent takeovers). */
+  async claimOperator(
+    id: string,
+    operator: Operator,
+  ): Promise<{ outcome: 'claimed'; session: Session } | { outcome: 'held'; session: Session | undefined }> {
+    try {
+      const session = await this.updateWhere(
+        id,
+        { operator, waitingForAgentSince: undefined },
+        { condition: 'attribute_not_exists(#op)', names: { '#op': 'operator' } },
+      );
+      return { outcome: 'claimed', session };
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      return { outcome: 'held', session: await this.get(id) };
+    }
+  }
+
+  /** Removes the operator if it is `agentId`; undefined when it is not. */
+  async releaseOperator(id: string, agentId: string): Promise<Session | undefined> {
+    try {
+      return await this.updateWhere(
+        id,
+        { operator: undefined },
+        { condition: '#op.agentId = :me', names: { '#op': 'operator' }, values: { ':me': agentId } },
+      );
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return undefined;
+      throw err;
+    }
+  }
+
+  /** Deletes the session record itself (one created but never used). */
+  async discard(id: string): Promise<void> {
+    await this.deleteKeys([{ pk: sessionPk(id), sk: META }]);
+  }
+
+  /** Every record under the session's partition, deleted; returns how many. */
+  async deleteAll(id: string): Promise<number> {
+    const keys = await this.listKeys(id);
+    await this.deleteKeys(keys);
+    return keys.length;
   }
 
   /**
@@ -169,7 +217,7 @@ export class SessionStore {
       new QueryCommand({
         TableName: this.tableName,
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :msg)',
-        ExpressionAttributeValues: { ':pk': sessionPk(sessionId), ':msg': 'MSG#' },
+        ExpressionAttributeValues: { ':pk': sessionPk(sessionId), ':msg': MESSAGE_SK_PREFIX },
         ScanIndexForward: false,
         Limit: limit,
         ConsistentRead: true,
@@ -194,11 +242,11 @@ export class SessionStore {
     botId?: string;
     limit?: number;
     startKey?: Record<string, unknown>;
-  }): Promise<{ sessions: Session[]; nextKey?: Record<string, unknown> }> {
+  }): Promise<SessionPage> {
     const out = await this.db.send(
       new QueryCommand({
         TableName: this.tableName,
-        IndexName: 'gsi1',
+        IndexName: CONVERSATIONS_INDEX,
         KeyConditionExpression: 'gsi1pk = :c',
         FilterExpression: ['expiresAt > :now', opts.botId !== undefined ? 'botId = :bot' : ''].filter(Boolean).join(' AND '),
         ExpressionAttributeValues: { ':c': CONVERSATIONS, ':now': opts.nowSeconds, ...(opts.botId !== undefined && { ':bot': opts.botId }) },

@@ -1,48 +1,16 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { AttachmentMeta, Sender, WarningCode } from '../domain/transcript';
-import { META, sessionPk } from './session-store';
+import type { Sender } from '../domain/transcript';
+import type { SlotResult, UploadSlot, UploadSlots, UsedSlot } from '../app/ports';
+import { META, sessionPk, UPLOAD_SK_PREFIX, uploadSk as slotSk } from './table-layout';
 
-/** What using a slot gave: the kept file, or the warning for the user. */
-export type SlotResult = { ok: true; attachment: AttachmentMeta } | { ok: false; warning: WarningCode };
+export type { SlotResult, UploadSlot, UsedSlot };
 
 /**
- * A promise that one file may be uploaded to one key: SESSION#<id> / UPLOAD#<uploadId>.
- * Used once: the first use marks it (conditionally) with the use's key, and only a retry of
- * that same use (the same queued event) can take it again; it stays until its session is
- * deleted. Its deadline is not called `expiresAt`: that is the table's TTL attribute, and a
- * TTL deletion would lose the reservation the slot holds.
+ * Upload slots (SESSION#<id> / UPLOAD#<uploadId>, see UploadSlot in app/ports.ts) and the
+ * conversation's file places on META. A slot's deadline is not called `expiresAt`: that is
+ * the table's TTL attribute, and a TTL deletion would lose the reservation the slot holds.
  */
-export interface UploadSlot {
-  uploadId: string;
-  sessionId: string;
-  /** Where the browser uploads (random, session-scoped). */
-  key: string;
-  fileName: string;
-  declaredSize: number;
-  contentType: string;
-  from: Sender;
-  /** The slot holds one of the session's file reservations (user files count towards the limit). */
-  counted: boolean;
-  createdAt: number;
-  /** Epoch ms: the presigned POST stops working. */
-  postExpiresAt: number;
-  /** Epoch ms: after this the slot is void and its reservation may be reclaimed. */
-  usableUntil: number;
-  /** Set on first use: the idempotency key of the use (the flow event id, say). */
-  usedBy?: string;
-  /** Epoch ms of the first use; the deadline is judged at this time, also by a retry. */
-  usedAt?: number;
-  /** Where the checked file is kept; recorded at first use, before the copy, so a retry finds it. */
-  storedKey?: string;
-  /** Recorded once known; a retry of the use returns it instead of checking again. */
-  outcome?: SlotResult;
-}
-
-/** A slot as a use sees it: marked, with its stored key. */
-export type UsedSlot = UploadSlot & Required<Pick<UploadSlot, 'usedBy' | 'usedAt' | 'storedKey'>>;
-
-const slotSk = (id: string) => `UPLOAD#${id}`;
 /** On the session's META item: files accepted from the user plus reservations still open. */
 const RESERVED = 'fileReservations';
 /**
@@ -56,7 +24,7 @@ const SETTLED = 'filesSettled';
 
 const isConditionFailure = (err: unknown) => err instanceof ConditionalCheckFailedException;
 
-export class UploadSlotStore {
+export class UploadSlotStore implements UploadSlots {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     readonly tableName: string,
@@ -133,7 +101,7 @@ export class UploadSlotStore {
         TableName: this.tableName,
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :upload)',
         FilterExpression: 'usableUntil < :now AND attribute_not_exists(usedBy)',
-        ExpressionAttributeValues: { ':pk': sessionPk(sessionId), ':upload': 'UPLOAD#', ':now': now },
+        ExpressionAttributeValues: { ':pk': sessionPk(sessionId), ':upload': UPLOAD_SK_PREFIX, ':now': now },
         ConsistentRead: true,
       }),
     );
@@ -214,10 +182,9 @@ export class UploadSlotStore {
 
   /**
    * A reserved file was accepted: it now counts as a file of the conversation. With
-   * `settleKey`, at most once for that key. Throws ConditionalCheckFailedException when the
-   * session is gone.
+   * `settleKey`, at most once for that key. False when the session is gone.
    */
-  async countAcceptedFile(sessionId: string, settleKey?: string): Promise<void> {
+  async countAcceptedFile(sessionId: string, settleKey?: string): Promise<boolean> {
     try {
       await this.db.send(
         new UpdateCommand({
@@ -229,8 +196,12 @@ export class UploadSlotStore {
           ExpressionAttributeValues: { ':zero': 0, ':one': 1, ...(settleKey !== undefined && { ':key': settleKey, ':keys': new Set([settleKey]) }) },
         }),
       );
+      return true;
     } catch (err) {
-      if (isConditionFailure(err) && settleKey !== undefined && (await this.marks(sessionId))?.settled.has(settleKey)) return;
+      if (!isConditionFailure(err)) throw err;
+      const marks = await this.marks(sessionId);
+      if (!marks) return false;
+      if (settleKey !== undefined && marks.settled.has(settleKey)) return true;
       throw err;
     }
   }

@@ -1,11 +1,10 @@
 import { z } from 'zod';
+import { NotFound, SessionExpired } from '../domain/errors';
 import { conversationStatus, isExpired, type ConversationStatus, type Session } from '../domain/session';
-import type { TranscriptMessage } from '../domain/transcript';
-import { badRequest, notFound, sessionExpired } from '../http/errors';
+import { parseCursor, type TranscriptMessage } from '../domain/transcript';
 import { messageView, type MessageView } from './conversation';
-import type { Deps } from './deps';
-import { fileLink } from './file-links';
-import { AGENT_FILE_LINK_SECONDS } from './uploads';
+import { AGENT_FILE_LINK_SECONDS, fileLink } from './file-links';
+import type { Ports } from './ports';
 
 export const CONVERSATION_STATUSES = ['waiting_for_agent', 'action', 'live', 'stalled', 'abandoned', 'taken_over'] as const satisfies readonly ConversationStatus[];
 
@@ -46,7 +45,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 /** Image types a browser shows in an <img> without running anything (no SVG). */
 const INLINE_TYPES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/bmp', 'image/webp']);
 
-export function conversationView(deps: Pick<Deps, 'bots' | 'now'>, session: Session, last: TranscriptMessage | undefined): ConversationView {
+export function conversationView(deps: Pick<Ports, 'bots' | 'now'>, session: Session, last: TranscriptMessage | undefined): ConversationView {
   const bot = deps.bots.get(session.botId);
   return {
     sessionId: session.id,
@@ -54,7 +53,7 @@ export function conversationView(deps: Pick<Deps, 'bots' | 'now'>, session: Sess
     ...(bot && { botName: bot.name }),
     channel: session.channel,
     user: { id: session.userId, ...(session.userName && { name: session.userName }) },
-    status: bot ? conversationStatus(session, bot, deps.now()) : 'abandoned',
+    status: conversationStatus(session, bot, deps.now()),
     lastMessage: last
       ? {
           from: last.from,
@@ -82,7 +81,7 @@ const matches = (view: ConversationView, q: string): boolean => {
  * by the query), compute each status now, keep those matching `status`, fetch their last
  * message, keep those matching `q`, stop at LIST_LIMIT.
  */
-export async function listConversations(deps: Pick<Deps, 'sessions' | 'bots' | 'now'>, input: ListConversationsInput): Promise<ConversationView[]> {
+export async function listConversations(deps: Pick<Ports, 'sessions' | 'bots' | 'now'>, input: ListConversationsInput): Promise<ConversationView[]> {
   const now = deps.now();
   const found: ConversationView[] = [];
   let startKey: Record<string, unknown> | undefined;
@@ -91,7 +90,7 @@ export async function listConversations(deps: Pick<Deps, 'sessions' | 'bots' | '
     const page = await deps.sessions.pageByActivity({ nowSeconds: Math.floor(now / 1000), botId: input.botId, startKey, limit: LIST_LIMIT });
     examined += page.sessions.length;
     startKey = page.nextKey;
-    const wanted = page.sessions.filter((s) => !isExpired(s, now) && (!input.status || statusNow(deps, s, now) === input.status));
+    const wanted = page.sessions.filter((s) => !isExpired(s, now) && (!input.status || conversationStatus(s, deps.bots.get(s.botId), now) === input.status));
     const views = await Promise.all(wanted.map(async (s) => conversationView(deps, s, await deps.sessions.lastMessage(s.id))));
     for (const v of views) {
       if (found.length >= LIST_LIMIT) break;
@@ -101,16 +100,11 @@ export async function listConversations(deps: Pick<Deps, 'sessions' | 'bots' | '
   return found;
 }
 
-const statusNow = (deps: Pick<Deps, 'bots'>, s: Session, now: number): ConversationStatus => {
-  const bot = deps.bots.get(s.botId);
-  return bot ? conversationStatus(s, bot, now) : 'abandoned';
-};
-
 /** A conversation an agent may look at: it exists (404) and has not expired (410). */
-export async function requireConversation(deps: Pick<Deps, 'sessions' | 'now'>, sessionId: string): Promise<Session> {
+export async function requireConversation(deps: Pick<Ports, 'sessions' | 'now'>, sessionId: string): Promise<Session> {
   const session = await deps.sessions.get(sessionId);
-  if (!session) throw notFound('conversation_not_found', `No conversation "${sessionId}"`);
-  if (isExpired(session, deps.now())) throw sessionExpired();
+  if (!session) throw new NotFound('conversation_not_found', `No conversation "${sessionId}"`);
+  if (isExpired(session, deps.now())) throw new SessionExpired();
   return session;
 }
 
@@ -118,7 +112,7 @@ export async function requireConversation(deps: Pick<Deps, 'sessions' | 'now'>, 
  * Links in the agent's view. Files an agent sent carry their own 24-hour expiry in the
  * token (the proxy also checks the record's `linkExpiresAt`).
  */
-export function agentMessageView(deps: Pick<Deps, 'tokens'>, m: TranscriptMessage, session: Session): AgentMessageView {
+export function agentMessageView(deps: Pick<Ports, 'tokens'>, m: TranscriptMessage, session: Session): AgentMessageView {
   const exp = m.from === 'agent' ? Math.floor(m.at / 1000) + AGENT_FILE_LINK_SECONDS : undefined;
   const { attachments, ...view } = messageView(m, session, (s, aid) => fileLink(deps.tokens, s, aid, exp));
   return {
@@ -132,12 +126,11 @@ export function agentMessageView(deps: Pick<Deps, 'tokens'>, m: TranscriptMessag
  * cursor, without taking it over.
  */
 export async function openConversation(
-  deps: Pick<Deps, 'sessions' | 'bots' | 'tokens' | 'now'>,
+  deps: Pick<Ports, 'sessions' | 'bots' | 'tokens' | 'now'>,
   sessionId: string,
   after: string | undefined,
 ): Promise<{ conversation: ConversationView; messages: AgentMessageView[]; cursor: string }> {
-  const cursor = after === undefined || after === '' ? 0 : Number(after);
-  if (!Number.isSafeInteger(cursor) || cursor < 0) throw badRequest('after must be a cursor returned by this route');
+  const cursor = parseCursor(after);
   const session = await requireConversation(deps, sessionId);
   const messages: TranscriptMessage[] = [];
   for (let from = cursor; ; ) {

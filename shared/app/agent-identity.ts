@@ -1,4 +1,4 @@
-import { unauthorized } from '../http/errors';
+import { NotAuthorized } from '../domain/errors';
 
 /** Who is calling the agent API, from the claims the JWT authorizer verified. */
 export interface AgentIdentity {
@@ -18,7 +18,7 @@ const text = (v: unknown): string | undefined => (typeof v === 'string' && v.tri
  */
 export function agentFromClaims(claims: JwtClaims | undefined): AgentIdentity {
   const agentId = text(claims?.sub);
-  if (!claims || !agentId) throw unauthorized('Missing or invalid agent token');
+  if (!claims || !agentId) throw new NotAuthorized('Missing or invalid agent token');
   const name = text(claims.name) ?? text(claims['cognito:username']) ?? text(claims.email) ?? text(claims.username) ?? agentId;
   return { agentId, name: name.slice(0, 100) };
 }

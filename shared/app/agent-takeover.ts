@@ -1,18 +1,19 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { z } from 'zod';
+import { splitOutcomes } from '../domain/attachment';
+import { AlreadyTakenOver, AttachmentRefused, NotHolder } from '../domain/errors';
 import { render } from '../domain/flow';
 import { builtinsFor, type Session } from '../domain/session';
 import type { AttachmentMeta, NewMessage, TranscriptMessage, WarningCode } from '../domain/transcript';
 import { warningText } from '../domain/warnings';
-import { HttpError } from '../http/errors';
 import { logger } from '../logger';
-import { conflict, requireBot } from './conversation';
-import type { Deps } from './deps';
+import { requireBot } from './conversation';
 import type { AgentIdentity } from './agent-identity';
 import { requireConversation } from './agent-conversations';
-import { acceptUploadSlots, createUploadSlot, type UploadRequest, type UploadTicket } from './uploads';
+import type { Ports } from './ports';
+import { acceptUploadSlots, createUploadSlot, type SlotDeps, type UploadRequest, type UploadSlotDeps, type UploadTicket } from './uploads';
 
-const notHolder = () => conflict('not_holder', 'Only the agent who took over this conversation can do that');
+/** What the Live Takeover use cases touch. */
+export type TakeoverDeps = SlotDeps & Pick<Ports, 'ports'>;
 
 /**
  * `POST /agent/conversations/{id}/takeover`.
@@ -20,21 +21,15 @@ const notHolder = () => conflict('not_holder', 'Only the agent who took over thi
  * `waitingForAgentSince`, send the bot's `startMessage` to the user. Taking over again as
  * the holder is a no-op; anyone else gets 409 `already_taken_over`.
  */
-export async function takeOver(deps: Deps, sessionId: string, agent: AgentIdentity): Promise<{ session: Session; started: boolean }> {
+export async function takeOver(deps: TakeoverDeps, sessionId: string, agent: AgentIdentity): Promise<{ session: Session; started: boolean }> {
   await requireConversation(deps, sessionId);
-  let session: Session;
-  try {
-    session = await deps.sessions.update(
-      sessionId,
-      { operator: { agentId: agent.agentId, name: agent.name, since: deps.now() }, waitingForAgentSince: undefined },
-      { condition: 'attribute_not_exists(#op)', names: { '#op': 'operator' } },
-    );
-  } catch (err) {
-    if (!(err instanceof ConditionalCheckFailedException)) throw err;
+  const claim = await deps.sessions.claimOperator(sessionId, { agentId: agent.agentId, name: agent.name, since: deps.now() });
+  if (claim.outcome === 'held') {
     const current = await requireConversation(deps, sessionId);
     if (current.operator?.agentId === agent.agentId) return { session: current, started: false };
-    throw conflict('already_taken_over', `${current.operator?.name ?? 'Another agent'} has taken over this conversation`);
+    throw new AlreadyTakenOver(current.operator?.name);
   }
+  const { session } = claim;
   logger.info('conversation taken over', { sessionId, agentId: agent.agentId });
   const bot = deps.bots.get(session.botId);
   if (bot?.liveTakeover.startMessage.trim()) {
@@ -48,26 +43,18 @@ export async function takeOver(deps: Deps, sessionId: string, agent: AgentIdenti
  * `POST /agent/conversations/{id}/release`: the holder hands the conversation back to the
  * bot, which answers the user's next message from where its flow stood.
  */
-export async function release(deps: Deps, sessionId: string, agent: AgentIdentity): Promise<Session> {
+export async function release(deps: Pick<Ports, 'sessions' | 'now'>, sessionId: string, agent: AgentIdentity): Promise<Session> {
   await requireConversation(deps, sessionId);
-  try {
-    const session = await deps.sessions.update(
-      sessionId,
-      { operator: undefined },
-      { condition: '#op.agentId = :me', names: { '#op': 'operator' }, values: { ':me': agent.agentId } },
-    );
-    logger.info('conversation released', { sessionId, agentId: agent.agentId });
-    return session;
-  } catch (err) {
-    if (err instanceof ConditionalCheckFailedException) throw notHolder();
-    throw err;
-  }
+  const session = await deps.sessions.releaseOperator(sessionId, agent.agentId);
+  if (!session) throw new NotHolder();
+  logger.info('conversation released', { sessionId, agentId: agent.agentId });
+  return session;
 }
 
 /** The conversation, if `agent` holds it; 409 `not_holder` otherwise. */
-export async function requireHolder(deps: Pick<Deps, 'sessions' | 'now'>, sessionId: string, agent: AgentIdentity): Promise<Session> {
+export async function requireHolder(deps: Pick<Ports, 'sessions' | 'now'>, sessionId: string, agent: AgentIdentity): Promise<Session> {
   const session = await requireConversation(deps, sessionId);
-  if (session.operator?.agentId !== agent.agentId) throw notHolder();
+  if (session.operator?.agentId !== agent.agentId) throw new NotHolder();
   return session;
 }
 
@@ -84,7 +71,7 @@ export type AgentMessageInput = z.infer<typeof AgentMessageBody>;
  * (Messenger). The transcript is the record: a failed push is logged and reported, not
  * retried here, so the agent can see it and say it again.
  */
-export async function tell(deps: Deps, session: Session, messages: NewMessage[]): Promise<{ written: TranscriptMessage[]; delivered: boolean }> {
+export async function tell(deps: Pick<Ports, 'sessions' | 'now' | 'ports'>, session: Session, messages: NewMessage[]): Promise<{ written: TranscriptMessage[]; delivered: boolean }> {
   const written = await deps.sessions.appendMessages(session.id, messages, deps.now());
   if (!written.length || !deps.ports.deliver) return { written, delivered: true };
   try {
@@ -102,7 +89,7 @@ export async function tell(deps: Deps, session: Session, messages: NewMessage[])
  * the accepted files, push it to the user's channel.
  */
 export async function sendAgentMessage(
-  deps: Deps,
+  deps: TakeoverDeps,
   sessionId: string,
   agent: AgentIdentity,
   input: AgentMessageInput,
@@ -118,20 +105,12 @@ export async function sendAgentMessage(
 }
 
 /** Checks the agent's upload slots after arrival; refused files are reported to the agent only. */
-async function acceptAgentUploads(deps: Deps, session: Session, uploadIds: string[]): Promise<{ accepted: AttachmentMeta[]; warnings: WarningCode[] }> {
-  const accepted: AttachmentMeta[] = [];
-  const warnings: WarningCode[] = [];
+async function acceptAgentUploads(deps: TakeoverDeps, session: Session, uploadIds: string[]): Promise<{ accepted: AttachmentMeta[]; warnings: WarningCode[] }> {
   // An HTTP request is not redelivered like a queued event: each request is one use of its
   // slots, so a second request naming the same upload is refused (the agent sees the warning).
   const useKey = `agent-request#${deps.newId()}`;
-  for (const result of await acceptUploadSlots(deps, session, uploadIds, 'agent', useKey)) {
-    if (result.ok) accepted.push(result.attachment);
-    else warnings.push(result.warning);
-  }
-  return { accepted, warnings };
+  return splitOutcomes(await acceptUploadSlots(deps, session, uploadIds, 'agent', useKey));
 }
-
-const AGENT_REFUSAL_STATUS: Partial<Record<WarningCode, number>> = { attachment_too_large: 413, attachment_type_not_allowed: 415 };
 
 /**
  * `POST /agent/conversations/{id}/uploads` (holder only): an upload slot like the web
@@ -139,10 +118,15 @@ const AGENT_REFUSAL_STATUS: Partial<Record<WarningCode, number>> = { attachment_
  * per-conversation limit, and its link works for 24 hours. A refusal goes to the agent,
  * not into the user's transcript.
  */
-export async function createAgentUpload(deps: Deps, sessionId: string, agent: AgentIdentity, body: UploadRequest): Promise<UploadTicket> {
+export async function createAgentUpload(
+  deps: UploadSlotDeps,
+  sessionId: string,
+  agent: AgentIdentity,
+  body: UploadRequest,
+): Promise<UploadTicket> {
   const session = await requireHolder(deps, sessionId, agent);
   const bot = requireBot(deps, session.botId);
   const outcome = await createUploadSlot(deps, { session, bot, sender: 'agent', ...body });
   if (outcome.ok) return outcome.upload;
-  throw new HttpError(AGENT_REFUSAL_STATUS[outcome.warning] ?? 400, outcome.warning, warningText(outcome.warning, bot));
+  throw new AttachmentRefused(outcome.warning, warningText(outcome.warning, bot));
 }

@@ -1,8 +1,8 @@
 import type { Bot } from '../bots/schema';
-import { conversationStatus, isExpired, type Session } from '../domain/session';
+import { NotFound, SessionExpired } from '../domain/errors';
+import { conversationStatus, isExpired, type ConversationStatus, type Session } from '../domain/session';
 import type { TranscriptMessage } from '../domain/transcript';
-import { HttpError, notFound, sessionExpired } from '../http/errors';
-import type { Deps } from './deps';
+import type { Ports } from './ports';
 
 /** The public shape of a transcript message (SPEC section 7). */
 export interface MessageView {
@@ -31,22 +31,18 @@ export function messageView(m: TranscriptMessage, session: Session, link: FileLi
   };
 }
 
-export function requireBot(deps: Pick<Deps, 'bots'>, botId: string): Bot {
+export function requireBot(deps: Pick<Ports, 'bots'>, botId: string): Bot {
   const bot = deps.bots.get(botId);
-  if (!bot) throw notFound('bot_not_found', `No bot "${botId}"`);
+  if (!bot) throw new NotFound('bot_not_found', `No bot "${botId}"`);
   return bot;
 }
 
-/** Loads a live session; a missing or expired one is 410 (it may already be deleted by TTL). */
-export async function requireLiveSession(deps: Pick<Deps, 'sessions' | 'now'>, sessionId: string): Promise<Session> {
+/** Loads a live session; a missing or expired one is SessionExpired (it may already be deleted by TTL). */
+export async function requireLiveSession(deps: Pick<Ports, 'sessions' | 'now'>, sessionId: string): Promise<Session> {
   const session = await deps.sessions.get(sessionId);
-  if (!session || isExpired(session, deps.now())) throw sessionExpired();
+  if (!session || isExpired(session, deps.now())) throw new SessionExpired();
   return session;
 }
 
-export const statusOf = (deps: Pick<Deps, 'bots' | 'now'>, session: Session) => {
-  const bot = deps.bots.get(session.botId);
-  return bot ? conversationStatus(session, bot, deps.now()) : 'abandoned';
-};
-
-export const conflict = (code: string, message: string) => new HttpError(409, code, message);
+export const statusOf = (deps: Pick<Ports, 'bots' | 'now'>, session: Session): ConversationStatus =>
+  conversationStatus(session, deps.bots.get(session.botId), deps.now());

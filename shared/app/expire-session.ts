@@ -1,20 +1,17 @@
-import { deleteObject } from '../adapters/attachment-objects';
-import { sessionPrefix } from '../adapters/file-store';
 import { logger } from '../logger';
-import type { Deps } from './deps';
+import type { Ports } from './ports';
 
 /**
  * A session's TTL deletion: remove every file and every record left under it.
  * Files first: if this fails half-way, the records that name them are still there and the
  * retried stream batch finishes the job. Idempotent, so a retried batch is harmless.
- * Every session file lives under the session's prefix (`newAttachmentKey`), uploads and
- * agent files included. The bucket's lifecycle rule catches anything written after this ran.
+ * Every session file lives under the session's prefix, uploads and agent files included.
+ * The bucket's lifecycle rule catches anything written after this ran.
  */
-export async function expireSession(deps: Pick<Deps, 'sessions' | 'files'>, sessionId: string): Promise<void> {
-  const files = await deps.files.deletePrefix(sessionPrefix(sessionId));
-  const keys = await deps.sessions.listKeys(sessionId);
-  await deps.sessions.deleteKeys(keys);
-  logger.info('session expired and deleted', { sessionId, files, records: keys.length });
+export async function expireSession(deps: Pick<Ports, 'sessions' | 'files'>, sessionId: string): Promise<void> {
+  const files = await deps.files.deleteSessionFiles(sessionId);
+  const records = await deps.sessions.deleteAll(sessionId);
+  logger.info('session expired and deleted', { sessionId, files, records });
 }
 
 /**
@@ -22,11 +19,11 @@ export async function expireSession(deps: Pick<Deps, 'sessions' | 'files'>, sess
  * removed by TTL, so its object goes too. Only keys inside the session's prefix are touched,
  * whatever the stream record says.
  */
-export async function expireFile(deps: Pick<Deps, 'files'>, sessionId: string, key: string): Promise<void> {
-  if (!key.startsWith(sessionPrefix(sessionId))) {
+export async function expireFile(deps: Pick<Ports, 'files'>, sessionId: string, key: string): Promise<void> {
+  if (!deps.files.isSessionKey(sessionId, key)) {
     logger.warn('expired attachment record names a key outside its session; left alone', { sessionId });
     return;
   }
-  await deleteObject(deps.files, key);
+  await deps.files.delete(key);
   logger.info('expired attachment file deleted', { sessionId });
 }

@@ -1,16 +1,15 @@
 import { create as contentDisposition } from 'content-disposition';
-import { presignDownload } from '../adapters/attachment-objects';
+import { InvalidToken, SessionExpired } from '../domain/errors';
 import { isExpired } from '../domain/session';
-import { HttpError } from '../http/errors';
-import type { Deps } from './deps';
 import { FILE_TOKEN, type FileClaims } from './file-links';
+import type { Ports } from './ports';
 
 /** How long the S3 URL a /files hit redirects to stays valid. */
 export const DOWNLOAD_URL_SECONDS = 60;
 
-const invalidToken = () => new HttpError(403, 'invalid_token', 'This file link is not valid');
+const invalidToken = () => new InvalidToken();
 /** Every way a good link stops working looks the same to its holder. */
-const linkExpired = () => new HttpError(410, 'session_expired', 'This file link has expired');
+const linkExpired = () => new SessionExpired('This file link has expired');
 
 const isClaims = (c: unknown): c is FileClaims => {
   const v = c as Partial<FileClaims> | undefined;
@@ -29,7 +28,7 @@ const isClaims = (c: unknown): c is FileClaims => {
  * are all still alive, and presign a short GET that downloads the file under its name
  * (RFC 6266 / 5987, so non-ASCII names survive) with its stored content type.
  */
-export async function resolveFileLink(deps: Pick<Deps, 'tokens' | 'sessions' | 'attachments' | 'files' | 'now'>, token: string): Promise<string> {
+export async function resolveFileLink(deps: Pick<Ports, 'tokens' | 'sessions' | 'attachments' | 'presigner' | 'now'>, token: string): Promise<string> {
   const claims = deps.tokens.verify<unknown>(FILE_TOKEN, token);
   if (!isClaims(claims)) throw invalidToken();
   const now = deps.now();
@@ -38,7 +37,7 @@ export async function resolveFileLink(deps: Pick<Deps, 'tokens' | 'sessions' | '
   if (!session || isExpired(session, now)) throw linkExpired();
   const file = await deps.attachments.get(claims.sid, claims.aid);
   if (!file || (file.linkExpiresAt !== undefined && now >= file.linkExpiresAt * 1000)) throw linkExpired();
-  return presignDownload(deps.files, file.key, {
+  return deps.presigner.downloadUrl(file.key, {
     contentDisposition: contentDisposition(file.fileName, { type: 'attachment' }),
     contentType: file.contentType,
     expiresSeconds: DOWNLOAD_URL_SECONDS,

@@ -1,8 +1,5 @@
 import type { Readable } from 'node:stream';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { deleteObject, objectSize, ObjectTooLarge, openObject, uploadStream } from '../adapters/attachment-objects';
-import { sniffContent } from '../adapters/content-sniffer';
-import { attachmentKeyFor, extensionOf, newAttachmentKey, toMeta, type AttachmentRecord } from '../domain/attachment';
+import { extensionOf, toMeta, type AttachmentRecord, type FileOutcome } from '../domain/attachment';
 import {
   checkDeclaredFile,
   cleanFileName,
@@ -12,12 +9,16 @@ import {
   storedContentType,
   type AttachmentRules,
 } from '../domain/attachment-rules';
+import { ObjectTooLarge } from '../domain/errors';
 import type { Session } from '../domain/session';
-import type { AttachmentMeta, Sender, WarningCode } from '../domain/transcript';
+import type { Sender, WarningCode } from '../domain/transcript';
 import { logger } from '../logger';
-import type { Deps } from './deps';
+import type { Ports } from './ports';
 
-export type IncomingFileResult = { ok: true; attachment: AttachmentMeta } | { ok: false; warning: WarningCode };
+export type IncomingFileResult = FileOutcome;
+
+/** What checking and keeping a file touches. */
+export type FileCheckDeps = Pick<Ports, 'bots' | 'attachments' | 'files' | 'sniff' | 'uploads' | 'now' | 'newId'>;
 
 export interface IncomingFile {
   /** The name the sender gave the file; only its last path segment is kept. */
@@ -39,7 +40,7 @@ export interface IncomingFile {
 type Refusal = { ok: false; warning: WarningCode };
 const refuse = (warning: WarningCode): Refusal => ({ ok: false, warning });
 
-const rulesOf = (deps: Pick<Deps, 'bots'>, session: Session): AttachmentRules => {
+const rulesOf = (deps: Pick<Ports, 'bots'>, session: Session): AttachmentRules => {
   const bot = deps.bots.get(session.botId);
   if (!bot) throw new Error(`bot ${session.botId} of session ${session.id} no longer exists`);
   return bot.attachments;
@@ -55,7 +56,7 @@ const rulesOf = (deps: Pick<Deps, 'bots'>, session: Session): AttachmentRules =>
  * consumed or destroyed here).
  */
 export async function storeIncomingFile(
-  deps: Deps,
+  deps: FileCheckDeps,
   session: Session,
   file: IncomingFile,
 ): Promise<IncomingFileResult> {
@@ -72,12 +73,11 @@ export async function storeIncomingFile(
     discard(file.body);
     return logRefusal(session, fileName, 'attachment_limit_reached');
   }
-  const key = attachmentId ? attachmentKeyFor(session.id, attachmentId) : newAttachmentKey(session.id);
+  const key = attachmentId ? deps.files.keyFor(session.id, attachmentId) : deps.files.newKey(session.id);
   try {
-    await uploadStream(deps.files, key, file.body, { contentType: storedContentType(fileName), maxBytes: rules.sizeLimitBytes });
+    await deps.files.upload(key, file.body, { contentType: storedContentType(fileName), maxBytes: rules.sizeLimitBytes });
   } catch (err) {
     if (counted) await deps.uploads.release(session.id, attachmentId);
-    await deleteObject(deps.files, key).catch(() => undefined);
     if (err instanceof ObjectTooLarge) return logRefusal(session, fileName, 'attachment_too_large');
     logger.warn('incoming file could not be stored', { sessionId: session.id, error: err as Error });
     return refuse('attachment_upload_failed');
@@ -102,7 +102,7 @@ export async function storeIncomingFile(
  * the object is deleted (after that a retry could no longer tell why).
  */
 export async function checkAndKeep(
-  deps: Deps,
+  deps: FileCheckDeps,
   session: Session,
   rules: AttachmentRules,
   file: {
@@ -118,7 +118,7 @@ export async function checkAndKeep(
 ): Promise<IncomingFileResult> {
   const drop = async (warning: WarningCode) => {
     await file.onRefused?.(warning);
-    await deleteObject(deps.files, file.key);
+    await deps.files.delete(file.key);
   };
   const checked = await checkStoredObject(deps, rules, file.key, file.fileName);
   if (!checked.ok) {
@@ -126,15 +126,10 @@ export async function checkAndKeep(
     if (file.counted) await deps.uploads.release(session.id, file.placeKey);
     return logRefusal(session, file.fileName, checked.warning);
   }
-  if (file.counted) {
-    try {
-      await deps.uploads.countAcceptedFile(session.id, file.placeKey);
-    } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
-      // The session expired while the file was checked; its files are being deleted.
-      await drop('attachment_upload_failed');
-      return refuse('attachment_upload_failed');
-    }
+  if (file.counted && !(await deps.uploads.countAcceptedFile(session.id, file.placeKey))) {
+    // The session expired while the file was checked; its files are being deleted.
+    await drop('attachment_upload_failed');
+    return refuse('attachment_upload_failed');
   }
   const record: AttachmentRecord = {
     id: file.attachmentId ?? deps.newId(),
@@ -154,18 +149,18 @@ export async function checkAndKeep(
 
 /** Real size and content of an object in S3 against the rules (a refused one is left to the caller). */
 async function checkStoredObject(
-  deps: Pick<Deps, 'files'>,
+  deps: Pick<Ports, 'files' | 'sniff'>,
   rules: AttachmentRules,
   key: string,
   fileName: string,
 ): Promise<{ ok: true; size: number } | Refusal> {
-  const size = await objectSize(deps.files, key);
+  const size = await deps.files.size(key);
   if (size === undefined) return refuse('attachment_upload_failed');
   let verdict: WarningCode | undefined;
   const rule = contentRuleFor(extensionOf(fileName));
   if (size === 0) verdict = 'attachment_upload_failed';
   else if (!isSizeAllowed(rules, size)) verdict = 'attachment_too_large';
-  else if (!rule || !contentMatches(rule, await sniffContent(await openObject(deps.files, key), rule))) verdict = 'attachment_content_mismatch';
+  else if (!rule || !contentMatches(rule, await deps.sniff(await deps.files.open(key), rule))) verdict = 'attachment_content_mismatch';
   return verdict ? refuse(verdict) : { ok: true, size };
 }
 
@@ -175,7 +170,7 @@ async function checkStoredObject(
  * abandoned upload does not hold a place for ever.
  */
 export async function reservePlace(
-  deps: Pick<Deps, 'uploads' | 'files' | 'now'>,
+  deps: Pick<Ports, 'uploads' | 'files' | 'now'>,
   session: Session,
   rules: AttachmentRules,
   holdKey?: string,
@@ -184,7 +179,7 @@ export async function reservePlace(
   const stale = await deps.uploads.removeStale(session.id, deps.now());
   for (const slot of stale) {
     if (slot.counted) await deps.uploads.release(session.id, slot.uploadId);
-    await deleteObject(deps.files, slot.key);
+    await deps.files.delete(slot.key);
   }
   return stale.some((s) => s.counted) && deps.uploads.reserve(session.id, rules.limitPerConversation, holdKey);
 }

@@ -1,12 +1,13 @@
-import { openObject } from '../adapters/attachment-objects';
 import type { AttachmentRecord } from '../domain/attachment';
+import { MailBusy, MailNotSent } from '../domain/errors';
 import { isExpired, type Session } from '../domain/session';
 import type { AttachmentMeta, TranscriptMessage } from '../domain/transcript';
 import { logger } from '../logger';
-import type { Deps } from './deps';
 import { fileLink } from './file-links';
 import { attachmentEmail } from './mail-content';
-import { MailNotSent, type MailJob } from './mail-ports';
+import type { MailJob, Ports } from './ports';
+
+export { MailBusy };
 
 export interface MailerOptions {
   /** Largest MIME message sent with the file attached; above it the email carries a /files link. */
@@ -26,12 +27,8 @@ export const DEFAULT_MAILER_OPTIONS: MailerOptions = { maxMessageBytes: SES_MAX_
 /** Messages of the conversation shown above the file; earlier ones are counted, not shown. */
 const MAX_TRANSCRIPT_MESSAGES = 500;
 
-type MailDeps = Pick<Deps, 'config' | 'bots' | 'sessions' | 'attachments' | 'files' | 'tokens' | 'now' | 'mailQueue' | 'mail'>;
-
-/** Another attempt holds a live claim on this attachment's email; try again later. */
-export class MailBusy extends Error {
-  override name = 'MailBusy';
-}
+/** What the mailer touches. */
+export type MailDeps = Pick<Ports, 'bots' | 'sessions' | 'attachments' | 'files' | 'tokens' | 'now' | 'mail' | 'senderEmail' | 'publicBaseUrl'>;
 
 /**
  * The `onUserFile` port: queues one email job for a file the user sent.
@@ -39,7 +36,7 @@ export class MailBusy extends Error {
  * user is waiting for an agent and the bot sets `waitForAgentSeconds`, the job is delayed
  * that long so an agent who takes over meanwhile gets the file instead.
  */
-export async function queueAttachmentEmail(deps: Pick<Deps, 'bots' | 'mailQueue'>, session: Session, file: AttachmentMeta): Promise<void> {
+export async function queueAttachmentEmail(deps: Pick<Ports, 'bots' | 'mailQueue'>, session: Session, file: AttachmentMeta): Promise<void> {
   const bot = deps.bots.get(session.botId);
   if (!bot?.attachments.recipientEmail) return;
   if (session.operator) return; // taken over: the agent has the file
@@ -118,7 +115,7 @@ export async function sendAttachmentEmail(deps: MailDeps, job: MailJob, options:
 
   let messageId: string;
   try {
-    ({ messageId } = await deps.mail.sender.send({ from: deps.config.SENDER_EMAIL, to }, built.raw));
+    ({ messageId } = await deps.mail.sender.send({ from: deps.senderEmail, to }, built.raw));
   } catch (err) {
     if (err instanceof MailNotSent) await releaseQuietly(deps, sessionId, attachmentId, claimId);
     throw err;
@@ -158,15 +155,15 @@ async function buildEmail(
   const { transcript, omitted } = await transcriptUpTo(deps, session.id, record.id);
   const file: AttachmentMeta = { id: record.id, fileName: record.fileName, contentType: record.contentType, size: record.size };
   const base = { bot: { name: botName }, session, file, transcript, omitted };
-  const envelope = { from: deps.config.SENDER_EMAIL, to };
+  const envelope = { from: deps.senderEmail, to };
 
   const attached = attachmentEmail({ ...base, delivery: { kind: 'attached' } });
   if (estimateEncodedBytes(record.size, attached.text.length + attached.html.length + attached.subject.length) <= maxBytes) {
-    const content = await openObject(deps.files, record.key);
+    const content = await deps.files.open(record.key);
     const raw = await deps.mail.sender.encode({ ...envelope, ...attached, attachment: { fileName: record.fileName, contentType: record.contentType, content } });
     if (raw.byteLength <= maxBytes) return { raw, linked: false };
   }
-  const url = `${deps.config.PUBLIC_BASE_URL.replace(/\/+$/, '')}${fileLink(deps.tokens, session, record.id)}`;
+  const url = `${deps.publicBaseUrl.replace(/\/+$/, '')}${fileLink(deps.tokens, session, record.id)}`;
   const linked = attachmentEmail({ ...base, delivery: { kind: 'link', url } });
   return { raw: await deps.mail.sender.encode({ ...envelope, ...linked }), linked: true };
 }

@@ -1,5 +1,6 @@
 import type { Bot } from '../bots/schema';
 import type { Session } from '../domain/session';
+import { formatBytes } from '../domain/format';
 import type { AttachmentMeta, TranscriptMessage } from '../domain/transcript';
 
 /**
@@ -30,17 +31,6 @@ const oneLine = (s: string) => s.replace(CONTROL, ' ').trim();
 export const escapeHtml = (s: string): string =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KB', 'MB', 'GB'];
-  let v = bytes / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${Math.round(v * 10) / 10} ${units[i]}`;
-}
 
 const when = (at: number) => `${new Date(at).toISOString().slice(0, 19).replace('T', ' ')} UTC`;
 

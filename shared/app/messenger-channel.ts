@@ -1,21 +1,16 @@
-import { botSecret } from '../adapters/secrets';
-import { FetchFailure, safeFetch, type SafeResponse } from '../adapters/safe-fetch';
-import { sessionPk, META } from '../adapters/session-store';
 import type { Bot, SecretRef } from '../bots/schema';
 import { isValidSignature, secretsEqual } from '../channels/messenger/signature';
 import { sendsFor, type SendMessage } from '../channels/messenger/outbound';
-import { SendApi, SendApiError } from '../channels/messenger/send-api';
+import { SendApiError } from '../channels/messenger/send-api';
 import { inboundMessages, messageEventId, pageIdsIn, WebhookBody, type InboundMedia, type InboundMessage } from '../channels/messenger/webhook';
-import type { DeliveryCursor } from '../channels/messenger/messenger-store';
-import { allowHosts } from '../config';
-import { derivedId, extensionOf, toMeta } from '../domain/attachment';
+import { derivedId, extensionOf, splitOutcomes, toMeta, type FileOutcome } from '../domain/attachment';
+import { FetchFailure, InvalidRequest, InvalidSignature, VerificationRefused } from '../domain/errors';
 import { expiresAtFor, isExpired, newSession, type Session } from '../domain/session';
 import type { AttachmentMeta, WarningCode } from '../domain/transcript';
-import { HttpError, badRequest, forbidden } from '../http/errors';
 import { logger } from '../logger';
-import type { Deps } from './deps';
 import { fileLink } from './file-links';
-import { storeIncomingFile } from './incoming-files';
+import { storeIncomingFile, type FileCheckDeps } from './incoming-files';
+import type { DeliveryCursor, FetchedResponse, Ports } from './ports';
 import { chooseFileName } from './send-attachment';
 
 /**
@@ -33,21 +28,27 @@ const CURSOR_BACKSTOP_SECONDS = 30 * 86400;
 const SENT_FILE_LINK_SECONDS = 3600;
 const MEDIA_TIMEOUT_MS = 60_000;
 
-export const invalidSignature = () =>
-  new HttpError(401, 'invalid_signature', 'X-Hub-Signature-256 does not match the request body');
+export const invalidSignature = () => new InvalidSignature('X-Hub-Signature-256 does not match the request body');
+
+/** What receiving webhooks touches (intake). */
+export type MessengerIntakeDeps = Pick<Ports, 'bots' | 'botSecrets' | 'sessions' | 'messenger' | 'events' | 'now' | 'newId'>;
+/** What downloading media touches (actions). */
+export type MessengerMediaDeps = FileCheckDeps & Pick<Ports, 'fetch'>;
+/** What delivering through the Send API touches (actions, agent). */
+export type MessengerDeliveryDeps = Pick<Ports, 'bots' | 'botSecrets' | 'sessions' | 'messenger' | 'messengerApi' | 'tokens' | 'now' | 'publicBaseUrl'>;
 
 type MessengerBot = Bot & { channels: { messenger: NonNullable<Bot['channels']['messenger']> } };
 
 const hasMessenger = (bot: Bot | undefined): bot is MessengerBot => bot?.channels.messenger !== undefined;
-const messengerBots = (deps: Pick<Deps, 'bots'>): MessengerBot[] => deps.bots.all().filter(hasMessenger);
+const messengerBots = (deps: Pick<Ports, 'bots'>): MessengerBot[] => deps.bots.all().filter(hasMessenger);
 
-const secretOf = (deps: Pick<Deps, 'secrets' | 'config'>, ref: SecretRef) => botSecret(deps.secrets, deps.config.SECRETS_PREFIX, ref.secret);
+const secretOf = (deps: Pick<Ports, 'botSecrets'>, ref: SecretRef) => deps.botSecrets.get(ref.secret);
 
 /**
  * `GET /channels/messenger`: Meta's subscription handshake. The verify token must equal
  * (compared in constant time) the verifyToken secret of a bot with a Messenger channel.
  */
-export async function verifyMessengerSubscription(deps: Deps, query: Record<string, string | undefined>): Promise<string> {
+export async function verifyMessengerSubscription(deps: Pick<Ports, 'bots' | 'botSecrets'>, query: Record<string, string | undefined>): Promise<string> {
   const token = query['hub.verify_token'];
   const challenge = query['hub.challenge'];
   if (query['hub.mode'] === 'subscribe' && token && challenge && challenge.length <= 256) {
@@ -56,7 +57,7 @@ export async function verifyMessengerSubscription(deps: Deps, query: Record<stri
     }
   }
   logger.warn('messenger subscription refused', { mode: query['hub.mode'] });
-  throw forbidden('The verify token does not match');
+  throw new VerificationRefused('The verify token does not match');
 }
 
 /**
@@ -66,7 +67,7 @@ export async function verifyMessengerSubscription(deps: Deps, query: Record<stri
  * user's session, queue the turn (FIFO group = session, dedup id from the mid) and remember
  * the mid. Nothing is stored or queued unless the signature verified.
  */
-export async function receiveMessengerWebhook(deps: Deps, rawBody: Buffer, signature: string | undefined): Promise<{ queued: number }> {
+export async function receiveMessengerWebhook(deps: MessengerIntakeDeps, rawBody: Buffer, signature: string | undefined): Promise<{ queued: number }> {
   let json: unknown;
   let parsed = true;
   try {
@@ -75,9 +76,9 @@ export async function receiveMessengerWebhook(deps: Deps, rawBody: Buffer, signa
     parsed = false;
   }
   await verifySignature(deps, rawBody, signature, pageIdsIn(json));
-  if (!parsed) throw badRequest('Request body is not valid JSON');
+  if (!parsed) throw new InvalidRequest('Request body is not valid JSON');
   const body = WebhookBody.safeParse(json);
-  if (!body.success) throw badRequest('Request body is not a Messenger webhook event');
+  if (!body.success) throw new InvalidRequest('Request body is not a Messenger webhook event');
   if (body.data.object !== 'page') {
     logger.info('messenger webhook for another object ignored', { object: body.data.object });
     return { queued: 0 };
@@ -99,7 +100,7 @@ export async function receiveMessengerWebhook(deps: Deps, rawBody: Buffer, signa
  * known page (or not parseable) must verify with some Messenger bot's app secret, so a forged
  * request is a 401 whatever it contains and a genuine one for an unknown page is a quiet 200.
  */
-async function verifySignature(deps: Deps, rawBody: Buffer, signature: string | undefined, pageIds: string[]): Promise<void> {
+async function verifySignature(deps: Pick<Ports, 'bots' | 'botSecrets'>, rawBody: Buffer, signature: string | undefined, pageIds: string[]): Promise<void> {
   const owners = [...new Set(pageIds.map((id) => deps.bots.byMessengerPage(id)))].filter(hasMessenger);
   const check = async (bot: MessengerBot) => isValidSignature(rawBody, signature, await secretOf(deps, bot.channels.messenger.appSecret));
   let valid = false;
@@ -127,7 +128,7 @@ async function verifySignature(deps: Deps, rawBody: Buffer, signature: string | 
  * more than 5 minutes later after other messages of the session) can process a mid twice,
  * never zero times.
  */
-async function queueMessage(deps: Deps, bot: Bot, message: InboundMessage): Promise<boolean> {
+async function queueMessage(deps: MessengerIntakeDeps, bot: Bot, message: InboundMessage): Promise<boolean> {
   const eventId = messageEventId(message.pageId, message.mid);
   if (await deps.messenger.isMessageQueued(eventId)) {
     logger.info('repeated messenger message ignored', { pageId: message.pageId });
@@ -154,7 +155,7 @@ async function queueMessage(deps: Deps, bot: Bot, message: InboundMessage): Prom
  * The user's live session on the page, its expiry slid to now; a new one when there is none
  * or it expired (its first turn runs the bot's start interaction, see run-flow).
  */
-async function liveSession(deps: Deps, bot: Bot, pageId: string, psid: string, attempt = 0): Promise<Session> {
+async function liveSession(deps: MessengerIntakeDeps, bot: Bot, pageId: string, psid: string, attempt = 0): Promise<Session> {
   const now = deps.now();
   const currentId = await deps.messenger.currentSessionId(pageId, psid);
   const current = currentId ? await deps.sessions.get(currentId) : undefined;
@@ -171,7 +172,7 @@ async function liveSession(deps: Deps, bot: Bot, pageId: string, psid: string, a
     return session;
   }
   // Another delivery for the same user started a session at the same moment: use that one.
-  await deps.sessions.deleteKeys([{ pk: sessionPk(session.id), sk: META }]);
+  await deps.sessions.discard(session.id);
   if (attempt >= 3) throw new Error('could not settle the current Messenger session');
   return liveSession(deps, bot, pageId, psid, attempt + 1);
 }
@@ -184,29 +185,27 @@ async function liveSession(deps: Deps, bot: Bot, pageId: string, psid: string, a
  * turn finds the file it kept before instead of downloading (and emailing) it again.
  */
 export async function acceptMessengerMedia(
-  deps: Deps,
+  deps: MessengerMediaDeps,
   session: Session,
   media: InboundMedia[],
   mid: string,
 ): Promise<{ accepted: AttachmentMeta[]; warnings: WarningCode[] }> {
-  const accepted: AttachmentMeta[] = [];
-  const warnings: WarningCode[] = [];
+  const outcomes: FileOutcome[] = [];
   for (const [index, item] of media.entries()) {
     const outcome = await receiveMedia(deps, session, item, derivedId('messenger-media', session.id, mid, String(index)));
-    if (typeof outcome === 'string') warnings.push(outcome);
-    else accepted.push(outcome);
+    outcomes.push(typeof outcome === 'string' ? { ok: false, warning: outcome } : { ok: true, attachment: outcome });
   }
-  return { accepted, warnings };
+  return splitOutcomes(outcomes);
 }
 
-async function receiveMedia(deps: Deps, session: Session, item: InboundMedia, attachmentId: string): Promise<AttachmentMeta | WarningCode> {
+async function receiveMedia(deps: MessengerMediaDeps, session: Session, item: InboundMedia, attachmentId: string): Promise<AttachmentMeta | WarningCode> {
   const bot = deps.bots.get(session.botId);
   if (!bot) return 'attachment_upload_failed';
   const kept = await deps.attachments.get(session.id, attachmentId);
   if (kept) return toMeta(kept);
-  let res: SafeResponse;
+  let res: FetchedResponse;
   try {
-    res = await safeFetch(item.url, { allowHosts: allowHosts(deps.config), maxBytes: bot.attachments.sizeLimitBytes, timeoutMs: MEDIA_TIMEOUT_MS });
+    res = await deps.fetch(item.url, { maxBytes: bot.attachments.sizeLimitBytes, timeoutMs: MEDIA_TIMEOUT_MS });
   } catch (err) {
     const failure = err instanceof FetchFailure ? err : undefined;
     // The media URL is signed by Meta: only its host is logged.
@@ -251,12 +250,18 @@ const EXTENSION_FOR_TYPE: Readonly<Record<string, string>> = {
 };
 
 /** The Content-Disposition name, else the URL's last path segment; an extension from the content type when it has none. */
-export function mediaFileName(item: InboundMedia, res: Pick<SafeResponse, 'headers' | 'url'>, contentType: string): string {
+export function mediaFileName(item: InboundMedia, res: Pick<FetchedResponse, 'headers' | 'url'>, contentType: string): string {
   const name = chooseFileName('', headerValue(res.headers['content-disposition']), res.url.href || item.url);
   if (extensionOf(name)) return name;
   const ext = EXTENSION_FOR_TYPE[contentType.split(';')[0]!.trim().toLowerCase()];
   return ext ? `${name}.${ext}` : name;
 }
+
+/** The `deliver` flow port: Messenger sessions get their messages pushed; the web reads its transcript. */
+export const channelDelivery =
+  (deps: MessengerDeliveryDeps) =>
+  async (session: Session): Promise<void> =>
+    session.channel === 'messenger' ? deliverToMessenger(deps, session) : undefined;
 
 /**
  * The `deliver` port for Messenger sessions: sends every bot and agent message the user has
@@ -267,7 +272,7 @@ export function mediaFileName(item: InboundMedia, res: Pick<SafeResponse, 'heade
  * still pending also goes out with the session's next delivery. A send Meta will never
  * accept (e.g. the user blocked the page) is logged and skipped so it cannot block the rest.
  */
-export async function deliverToMessenger(deps: Deps, session: Session): Promise<void> {
+export async function deliverToMessenger(deps: MessengerDeliveryDeps, session: Session): Promise<void> {
   const target = session.messenger;
   const channel = deps.bots.get(session.botId)?.channels.messenger;
   if (!target || !channel) {
@@ -275,8 +280,7 @@ export async function deliverToMessenger(deps: Deps, session: Session): Promise<
     return;
   }
   const token = await secretOf(deps, channel.pageAccessToken);
-  const api = new SendApi(deps.config.MESSENGER_API_URL);
-  const send = (message: SendMessage) => api.send(token, target.psid, message);
+  const send = (message: SendMessage) => deps.messengerApi.send(token, target.psid, message);
   // A concurrent delivery (an agent's message while a bot turn delivers) moves the cursor
   // under us; start again from where it left it.
   for (let round = 0; round < 5; round++) {
@@ -285,9 +289,9 @@ export async function deliverToMessenger(deps: Deps, session: Session): Promise<
   logger.warn('messenger delivery gave way to concurrent deliveries', { sessionId: session.id });
 }
 
-async function deliverPending(deps: Deps, session: Session, send: (m: SendMessage) => Promise<unknown>): Promise<boolean> {
+async function deliverPending(deps: MessengerDeliveryDeps, session: Session, send: (m: SendMessage) => Promise<unknown>): Promise<boolean> {
   let cursor: DeliveryCursor = await deps.messenger.deliveryCursor(session.id);
-  const base = deps.config.PUBLIC_BASE_URL.replace(/\/+$/, '');
+  const base = deps.publicBaseUrl.replace(/\/+$/, '');
   const linkExp = Math.floor(deps.now() / 1000) + SENT_FILE_LINK_SECONDS;
   const fileUrl = (a: AttachmentMeta) => `${base}${fileLink(deps.tokens, session, a.id, linkExp)}`;
   let after = cursor.seq;

@@ -4,9 +4,13 @@ import { builtinsFor, isExpired, type Session } from '../domain/session';
 import { warningText } from '../domain/warnings';
 import type { AttachmentMeta, NewMessage, TranscriptMessage, WarningCode } from '../domain/transcript';
 import { logger } from '../logger';
-import type { Deps } from './deps';
-import type { FlowEvent } from './events';
-import type { ActionOutcome } from './flow-ports';
+import type { ActionOutcome, FlowEvent, Ports } from './ports';
+
+/**
+ * A turn's ports, explicitly: the bots, the session store and clock, and the flow's
+ * channel-facing ports (uploads, media, actions, delivery, presence, email).
+ */
+export type TurnDeps = Pick<Ports, 'bots' | 'sessions' | 'now' | 'ports'>;
 
 /** How many of the newest transcript messages a turn searches for those its earlier attempt wrote. */
 const RECENT_MESSAGES = 100;
@@ -22,7 +26,7 @@ const RECENT_MESSAGES = 100;
  * not written twice, and a Send Attachment action whose message is already written is not
  * performed again.
  */
-export async function runFlowEvent(deps: Deps, event: FlowEvent & { eventId: string }): Promise<void> {
+export async function runFlowEvent(deps: TurnDeps, event: FlowEvent & { eventId: string }): Promise<void> {
   const session = await deps.sessions.get(event.sessionId);
   if (!session || isExpired(session, deps.now())) {
     logger.info('event for an expired session dropped', { sessionId: event.sessionId, type: event.type });
@@ -75,7 +79,7 @@ class Turn {
   private waitingForAgentSince: number | undefined;
 
   constructor(
-    private readonly deps: Deps,
+    private readonly deps: TurnDeps,
     private readonly bot: Bot,
     public session: Session,
     private readonly eventId: string,

@@ -1,16 +1,14 @@
-import { cleanFileName } from '../domain/attachment-rules';
-import { AbortMultipartUploadCommand, DeleteObjectCommand } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { parse as parseContentDisposition } from 'content-disposition';
-import { botSecret, MissingSecret } from '../adapters/secrets';
-import { FetchFailure, safeFetch, type SafeFetchOptions, type SafeResponse } from '../adapters/safe-fetch';
-import { allowHosts } from '../config';
-import { newAttachmentKey, toMeta, type AttachmentRecord } from '../domain/attachment';
+import { toMeta, type AttachmentRecord } from '../domain/attachment';
+import { cleanFileName } from '../domain/attachment-rules';
+import { FetchFailure, MissingSecret, ObjectTooLarge } from '../domain/errors';
 import type { PendingAction } from '../domain/flow';
 import type { Session } from '../domain/session';
 import { logger } from '../logger';
-import type { Deps } from './deps';
-import type { ActionOutcome } from './flow-ports';
+import type { ActionOutcome, FetchedResponse, FetchOptions, Ports } from './ports';
+
+/** What a Send Attachment action touches. */
+export type SendAttachmentDeps = Pick<Ports, 'bots' | 'botSecrets' | 'fetch' | 'files' | 'attachments' | 'now' | 'newId'>;
 
 /** Limits of the Send Attachment fetch; the size cap is the bot's `sizeLimitBytes`. */
 export interface SendAttachmentLimits {
@@ -40,10 +38,8 @@ const CONTENT_TYPE = /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+(\s*;\s*[a-z0-9!#$&
  * random session-scoped key (cut off past the bot's size limit), record the attachment
  * and report it. Any failure is an `{ok: false}` outcome, logged without the token.
  */
-export function createSendAttachment(deps: Deps, limits: SendAttachmentLimits = DEFAULT_SEND_ATTACHMENT_LIMITS) {
-  const allowed = allowHosts(deps.config);
-  return (session: Session, pending: PendingAction): Promise<ActionOutcome> =>
-    sendAttachment(deps, session, pending, { ...limits, allowHosts: allowed });
+export function createSendAttachment(deps: SendAttachmentDeps, limits: SendAttachmentLimits = DEFAULT_SEND_ATTACHMENT_LIMITS) {
+  return (session: Session, pending: PendingAction): Promise<ActionOutcome> => sendAttachment(deps, session, pending, limits);
 }
 
 /** A failure with a short reason code, safe to log and to report to the flow. */
@@ -56,33 +52,39 @@ class ActionFailed extends Error {
   }
 }
 
-async function sendAttachment(deps: Deps, session: Session, pending: PendingAction, options: SafeFetchOptions): Promise<ActionOutcome> {
+async function sendAttachment(deps: SendAttachmentDeps, session: Session, pending: PendingAction, options: FetchOptions): Promise<ActionOutcome> {
   const { settings, interactionId } = pending;
   const host = hostOf(settings.endpoint);
   const context = { sessionId: session.id, botId: session.botId, interactionId, host };
   const bot = deps.bots.get(session.botId);
   if (!bot) return { ok: false, reason: 'unknown_bot' };
 
-  let response: SafeResponse | undefined;
+  let response: FetchedResponse | undefined;
   try {
     const headers = await requestHeaders(deps, settings.headers, settings.authorizationSecret);
-    response = await safeFetch(settings.endpoint, { ...options, headers, maxBytes: bot.attachments.sizeLimitBytes });
+    response = await deps.fetch(settings.endpoint, { ...options, headers, maxBytes: bot.attachments.sizeLimitBytes });
     if (response.status < 200 || response.status > 299) throw new ActionFailed(`http_${response.status}`, response.status);
 
     const record: AttachmentRecord = {
       id: deps.newId(),
       sessionId: session.id,
-      key: newAttachmentKey(session.id),
+      key: deps.files.newKey(session.id),
       from: 'bot',
       fileName: chooseFileName(settings.fileName, response.headers['content-disposition'], settings.endpoint),
       contentType: chooseContentType(settings.contentType, response.headers['content-type']),
       size: 0,
       createdAt: deps.now(),
     };
-    await streamToS3(deps, record, response);
-    record.size = response.bytesRead();
+    // Memory held is about (queueSize + 1) × partSize, whatever the file size. The fetcher
+    // already caps the body at the same limit and fails it with its own reason.
+    ({ size: record.size } = await deps.files.upload(record.key, response.body, {
+      contentType: record.contentType,
+      maxBytes: bot.attachments.sizeLimitBytes,
+      partSize: UPLOAD_PART_SIZE,
+      queueSize: UPLOAD_QUEUE_SIZE,
+    }));
     await deps.attachments.put(record).catch(async (err: unknown) => {
-      await deps.files.s3.send(new DeleteObjectCommand({ Bucket: deps.files.bucket, Key: record.key })).catch(() => undefined);
+      await deps.files.delete(record.key).catch(() => undefined);
       throw err;
     });
     logger.info('attachment sent', { ...context, attachmentId: record.id, size: record.size, contentType: record.contentType });
@@ -96,47 +98,17 @@ async function sendAttachment(deps: Deps, session: Session, pending: PendingActi
 }
 
 /** The action's headers plus the secret, verbatim, as Authorization (which the headers cannot override). */
-async function requestHeaders(deps: Deps, extra: Record<string, string>, secretName: string | undefined): Promise<Record<string, string>> {
+async function requestHeaders(deps: Pick<Ports, 'botSecrets'>, extra: Record<string, string>, secretName: string | undefined): Promise<Record<string, string>> {
   const headers = Object.fromEntries(Object.entries(extra).filter(([name]) => name.toLowerCase() !== 'authorization' || !secretName));
-  if (secretName) headers.Authorization = await botSecret(deps.secrets, deps.config.SECRETS_PREFIX, secretName);
+  if (secretName) headers.Authorization = await deps.botSecrets.get(secretName);
   return headers;
-}
-
-/**
- * Streams the body into S3. On any failure the multipart upload is aborted and the key
- * deleted, so no partial file outlives it (the bucket's lifecycle rule is the backstop).
- * The body's own failure (too large, timeout) is reported rather than the upload's.
- */
-async function streamToS3(deps: Deps, record: AttachmentRecord, response: SafeResponse): Promise<void> {
-  const { s3, bucket } = deps.files;
-  let bodyError: unknown;
-  response.body.once('error', (err) => (bodyError = err));
-  const upload = new Upload({
-    client: s3,
-    params: { Bucket: bucket, Key: record.key, Body: response.body, ContentType: record.contentType },
-    partSize: UPLOAD_PART_SIZE,
-    queueSize: UPLOAD_QUEUE_SIZE,
-    // Aborted below, so a failing abort cannot hide why the upload failed.
-    leavePartsOnError: true,
-  });
-  try {
-    await upload.done();
-  } catch (err) {
-    const cleanup = (what: string) => (cleanupErr: unknown) =>
-      logger.error(`could not ${what} a partial attachment`, { sessionId: record.sessionId, key: record.key, error: (cleanupErr as Error).name });
-    if (upload.uploadId) {
-      await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: record.key, UploadId: upload.uploadId })).catch(cleanup('abort the upload of'));
-    }
-    // A body that failed mid-way may already be in S3 when it fitted in one part.
-    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: record.key })).catch(cleanup('delete'));
-    throw bodyError ?? err;
-  }
 }
 
 function describe(err: unknown): { reason: string; status?: number } {
   if (err instanceof ActionFailed) return { reason: err.reason, status: err.status };
   if (err instanceof FetchFailure) return { reason: err.reason };
   if (err instanceof MissingSecret) return { reason: 'missing_secret' };
+  if (err instanceof ObjectTooLarge) return { reason: 'too_large' };
   return { reason: 'storage_error' };
 }
 

@@ -1,24 +1,26 @@
 import { z } from 'zod';
-import { copyObject, deleteObject, objectSize, presignUpload } from '../adapters/attachment-objects';
-import type { SlotResult, UploadSlot, UsedSlot } from '../adapters/upload-slot-store';
 import type { Bot } from '../bots/schema';
-import { derivedId, extensionOf, newAttachmentKey, toMeta } from '../domain/attachment';
+import { derivedId, extensionOf, splitOutcomes, toMeta } from '../domain/attachment';
 import { checkDeclaredFile, cleanFileName, isPlausibleContentType, storedContentType } from '../domain/attachment-rules';
+import { AttachmentRefused } from '../domain/errors';
 import type { Session } from '../domain/session';
 import type { AttachmentMeta, Sender, WarningCode } from '../domain/transcript';
 import { warningText } from '../domain/warnings';
-import { HttpError } from '../http/errors';
 import { logger } from '../logger';
 import { requireBot } from './conversation';
-import type { Deps } from './deps';
-import { checkAndKeep, reservePlace, type IncomingFileResult } from './incoming-files';
+import { AGENT_FILE_LINK_SECONDS } from './file-links';
+import { checkAndKeep, reservePlace, type FileCheckDeps, type IncomingFileResult } from './incoming-files';
+import type { Ports, SlotResult, UploadSlot, UsedSlot } from './ports';
 
 /** How long the browser has to POST the file to S3. */
 export const UPLOAD_POST_SECONDS = 300;
 /** After the POST window, how long the uploaded file waits for the message that sends it. */
 const SLOT_GRACE_MS = 10 * 60_000;
-/** Files an agent sends can be downloaded for 24 h (or until the session expires). */
-export const AGENT_FILE_LINK_SECONDS = 24 * 3600;
+
+/** What opening an upload slot touches (intake, agent): no content checks, no file reads. */
+export type UploadSlotDeps = Pick<Ports, 'bots' | 'sessions' | 'uploads' | 'files' | 'presigner' | 'now' | 'newId'>;
+/** What using upload slots touches: the checks after arrival too. */
+export type SlotDeps = FileCheckDeps & Pick<Ports, 'sessions' | 'newId'>;
 
 export const UploadRequestBody = z.strictObject({
   fileName: z.string().trim().min(1).max(1000),
@@ -37,13 +39,6 @@ export interface UploadTicket {
 
 export type SlotOutcome = { ok: true; upload: UploadTicket } | { ok: false; warning: WarningCode };
 
-/** HTTP status of each refusal at upload time. */
-const REFUSAL_STATUS: Partial<Record<WarningCode, number>> = {
-  attachment_too_large: 413,
-  attachment_type_not_allowed: 415,
-  attachment_limit_reached: 409,
-};
-
 /**
  * Opens an upload slot for one file (web users; agents through the agent API).
  * Primary course: check the name and declared size against the bot's rules, take a place
@@ -51,7 +46,7 @@ const REFUSAL_STATUS: Partial<Record<WarningCode, number>> = {
  * exact key, size range and content type.
  */
 export async function createUploadSlot(
-  deps: Deps,
+  deps: UploadSlotDeps,
   args: { session: Session; bot: Bot; sender: Sender } & UploadRequest,
 ): Promise<SlotOutcome> {
   const { session, bot, sender } = args;
@@ -67,7 +62,7 @@ export async function createUploadSlot(
   const slot: UploadSlot = {
     uploadId: deps.newId(),
     sessionId: session.id,
-    key: newAttachmentKey(session.id),
+    key: deps.files.newKey(session.id),
     fileName,
     declaredSize: args.size,
     contentType: args.contentType,
@@ -83,7 +78,7 @@ export async function createUploadSlot(
     if (counted) await deps.uploads.release(session.id);
     throw err;
   }
-  const post = await presignUpload(deps.files, {
+  const post = await deps.presigner.uploadForm({
     key: slot.key,
     contentType: slot.contentType,
     maxBytes: rules.sizeLimitBytes,
@@ -97,13 +92,13 @@ export async function createUploadSlot(
  * `POST /web/sessions/{id}/uploads`. A refusal is also told in the transcript, from the
  * bot, so the user sees why even if the client ignores the error body.
  */
-export async function requestWebUpload(deps: Deps, session: Session, body: UploadRequest): Promise<UploadTicket> {
+export async function requestWebUpload(deps: UploadSlotDeps, session: Session, body: UploadRequest): Promise<UploadTicket> {
   const bot = requireBot(deps, session.botId);
   const outcome = await createUploadSlot(deps, { session, bot, sender: 'user', ...body });
   if (outcome.ok) return outcome.upload;
   const text = warningText(outcome.warning, bot);
   await deps.sessions.appendMessages(session.id, [{ from: 'bot', text, warning: outcome.warning }], deps.now());
-  throw new HttpError(REFUSAL_STATUS[outcome.warning] ?? 400, outcome.warning, text);
+  throw new AttachmentRefused(outcome.warning, text);
 }
 
 /**
@@ -112,18 +107,12 @@ export async function requestWebUpload(deps: Deps, session: Session, body: Uploa
  * flow event's id, so a retried event gets the same answer (see acceptUploadSlots).
  */
 export async function acceptUploads(
-  deps: Deps,
+  deps: SlotDeps,
   session: Session,
   uploadIds: string[],
   useKey?: string,
 ): Promise<{ accepted: AttachmentMeta[]; warnings: WarningCode[] }> {
-  const accepted: AttachmentMeta[] = [];
-  const warnings: WarningCode[] = [];
-  for (const result of await acceptUploadSlots(deps, session, uploadIds, 'user', useKey)) {
-    if (result.ok) accepted.push(result.attachment);
-    else warnings.push(result.warning);
-  }
-  return { accepted, warnings };
+  return splitOutcomes(await acceptUploadSlots(deps, session, uploadIds, 'user', useKey));
 }
 
 /**
@@ -139,7 +128,7 @@ export async function acceptUploads(
  * slot's place counted or given back once. Another key never gets a used slot.
  */
 export async function acceptUploadSlots(
-  deps: Deps,
+  deps: SlotDeps,
   session: Session,
   uploadIds: string[],
   from: Sender,
@@ -148,7 +137,7 @@ export async function acceptUploadSlots(
   const rules = requireBot(deps, session.botId).attachments;
   const results: IncomingFileResult[] = [];
   for (const uploadId of new Set(uploadIds)) {
-    const used = await deps.uploads.consume(session.id, uploadId, from, { by: useKey, at: deps.now(), storedKey: newAttachmentKey(session.id) });
+    const used = await deps.uploads.consume(session.id, uploadId, from, { by: useKey, at: deps.now(), storedKey: deps.files.newKey(session.id) });
     if (!used) {
       logger.info('unknown or used upload slot', { sessionId: session.id, uploadId });
       results.push({ ok: false, warning: 'attachment_upload_failed' });
@@ -159,7 +148,7 @@ export async function acceptUploadSlots(
   return results;
 }
 
-async function useSlot(deps: Deps, session: Session, rules: Bot['attachments'], slot: UsedSlot, again: boolean): Promise<SlotResult> {
+async function useSlot(deps: SlotDeps, session: Session, rules: Bot['attachments'], slot: UsedSlot, again: boolean): Promise<SlotResult> {
   if (slot.outcome) {
     // A retry: the outcome stands. A refusal's clean-up may not have finished.
     if (!slot.outcome.ok) await discardSlot(deps, session, slot);
@@ -202,15 +191,15 @@ async function useSlot(deps: Deps, session: Session, rules: Bot['attachments'], 
  * file is there to keep. The deadline is judged at first use. A retry that finds the copy
  * keeps it rather than copying again: the upload key may hold something posted since.
  */
-async function moveUpload(deps: Deps, slot: UsedSlot, again: boolean): Promise<boolean> {
-  let arrived = again && (await objectSize(deps.files, slot.storedKey)) !== undefined;
-  if (!arrived && slot.usedAt <= slot.usableUntil) arrived = await copyObject(deps.files, slot.key, slot.storedKey, storedContentType(slot.fileName));
-  await deleteObject(deps.files, slot.key);
+async function moveUpload(deps: Pick<Ports, 'files'>, slot: UsedSlot, again: boolean): Promise<boolean> {
+  let arrived = again && (await deps.files.size(slot.storedKey)) !== undefined;
+  if (!arrived && slot.usedAt <= slot.usableUntil) arrived = await deps.files.copy(slot.key, slot.storedKey, storedContentType(slot.fileName));
+  await deps.files.delete(slot.key);
   return arrived;
 }
 
 /** A refused slot leaves nothing behind and gives its place back (once). */
-async function discardSlot(deps: Deps, session: Session, slot: UsedSlot): Promise<void> {
-  await Promise.all([deleteObject(deps.files, slot.key), deleteObject(deps.files, slot.storedKey)]);
+async function discardSlot(deps: Pick<Ports, 'files' | 'uploads'>, session: Session, slot: UsedSlot): Promise<void> {
+  await Promise.all([deps.files.delete(slot.key), deps.files.delete(slot.storedKey)]);
   if (slot.counted) await deps.uploads.release(session.id, slot.uploadId);
 }

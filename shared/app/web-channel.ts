@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { stripInvisible } from '../domain/attachment-rules';
+import { InvalidRequest, NotAuthorized } from '../domain/errors';
 import { expiresAtFor, newSession, type Session } from '../domain/session';
-import { badRequest, unauthorized } from '../http/errors';
-import type { Deps } from './deps';
+import { parseCursor } from '../domain/transcript';
 import { messageView, requireBot, requireLiveSession, statusOf, type FileLinker, type MessageView } from './conversation';
+import type { Ports } from './ports';
 
 const SESSION_TOKEN = 'st';
 
@@ -33,7 +34,7 @@ export const PostMessageBody = z
 export type PostMessageInput = z.infer<typeof PostMessageBody>;
 
 /** `GET /web/bots/{botId}/config`: what a client needs to know before it talks to the bot. */
-export function botConfig(deps: Pick<Deps, 'bots'>, botId: string) {
+export function botConfig(deps: Pick<Ports, 'bots'>, botId: string) {
   const bot = requireBot(deps, botId);
   const { allowedTypes, sizeLimitBytes, limitPerConversation } = bot.attachments;
   return { botId: bot.id, name: bot.name, attachments: { allowedTypes, sizeLimitBytes, limitPerConversation } };
@@ -43,20 +44,23 @@ export function botConfig(deps: Pick<Deps, 'bots'>, botId: string) {
  * Starts a web conversation.
  * Primary course: create the session, sign its token, queue the bot's first turn.
  */
-export async function createWebSession(deps: Deps, input: z.infer<typeof CreateSessionBody>) {
+export async function createWebSession(
+  deps: Pick<Ports, 'bots' | 'sessions' | 'events' | 'tokens' | 'now' | 'newId'>,
+  input: z.infer<typeof CreateSessionBody>,
+) {
   const bot = requireBot(deps, input.botId);
   const id = deps.newId();
   const session = newSession({ id, bot, channel: 'web', userId: `web:${id}`, userName: input.userName, now: deps.now() });
-  if (!bot.channels.web) throw badRequest(`Bot "${bot.id}" does not have the web channel`);
+  if (!bot.channels.web) throw new InvalidRequest(`Bot "${bot.id}" does not have the web channel`);
   await deps.sessions.create(session);
   await deps.events.send({ type: 'session_started', sessionId: id }, `start-${id}`);
   return { sessionId: id, token: deps.tokens.sign(SESSION_TOKEN, { sid: id }), expiresAt: new Date(session.expiresAt * 1000).toISOString() };
 }
 
 /** Checks the bearer token belongs to this session, then that the session is still live. */
-export async function authorizeSession(deps: Deps, sessionId: string, token: string | undefined): Promise<Session> {
+export async function authorizeSession(deps: Pick<Ports, 'tokens' | 'sessions' | 'now'>, sessionId: string, token: string | undefined): Promise<Session> {
   const claims = deps.tokens.verify<{ sid: string }>(SESSION_TOKEN, token);
-  if (!claims || claims.sid !== sessionId) throw unauthorized('Missing or invalid session token');
+  if (!claims || claims.sid !== sessionId) throw new NotAuthorized('Missing or invalid session token');
   return requireLiveSession(deps, sessionId);
 }
 
@@ -64,11 +68,15 @@ export async function authorizeSession(deps: Deps, sessionId: string, token: str
  * A user's message on the web channel.
  * Primary course: keep the message in the transcript, slide the expiry, queue the turn.
  */
-export async function postWebMessage(deps: Deps, session: Session, input: PostMessageInput): Promise<void> {
+export async function postWebMessage(
+  deps: Pick<Ports, 'bots' | 'sessions' | 'events' | 'now' | 'newId'>,
+  session: Session,
+  input: PostMessageInput,
+): Promise<void> {
   const bot = requireBot(deps, session.botId);
   const now = deps.now();
   const label = input.buttonIndex !== undefined ? (await offeredButtons(deps, session.id))[input.buttonIndex]?.label : undefined;
-  if (input.buttonIndex !== undefined && label === undefined) throw badRequest('buttonIndex does not match a button the bot is offering');
+  if (input.buttonIndex !== undefined && label === undefined) throw new InvalidRequest('buttonIndex does not match a button the bot is offering');
   const [stored] = await deps.sessions.appendMessages(
     session.id,
     // Uploads join the transcript once they pass the checks; the text is kept now.
@@ -89,20 +97,19 @@ export async function postWebMessage(deps: Deps, session: Session, input: PostMe
  * appear. Replies without buttons (a default answer, a warning, an agent's text) do not take
  * them away; a press the flow no longer waits for gets the default answer from the engine.
  */
-async function offeredButtons(deps: Deps, sessionId: string): Promise<{ label: string }[]> {
+async function offeredButtons(deps: Pick<Ports, 'sessions'>, sessionId: string): Promise<{ label: string }[]> {
   const latest = await deps.sessions.latestMessages(sessionId, 50);
   return latest.find((m) => m.from === 'bot' && m.buttons?.length)?.buttons ?? [];
 }
 
 /** `GET /web/sessions/{id}/messages?after=`: the transcript since the cursor. */
 export async function readWebMessages(
-  deps: Deps,
+  deps: Pick<Ports, 'sessions' | 'bots' | 'now'>,
   session: Session,
   after: string | undefined,
   link: FileLinker,
 ): Promise<{ messages: MessageView[]; cursor: string; status: string }> {
-  const cursor = after === undefined || after === '' ? 0 : Number(after);
-  if (!Number.isSafeInteger(cursor) || cursor < 0) throw badRequest('after must be a cursor returned by this route');
+  const cursor = parseCursor(after);
   const messages = await deps.sessions.listMessages(session.id, cursor);
   return {
     messages: messages.map((m) => messageView(m, session, link)),

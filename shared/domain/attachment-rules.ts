@@ -27,9 +27,14 @@ export const isTypeAllowed = (rules: Pick<AttachmentRules, 'allowedTypes'>, file
 export const isSizeAllowed = (rules: Pick<AttachmentRules, 'sizeLimitBytes'>, size: number): boolean =>
   Number.isSafeInteger(size) && size >= 1 && size <= rules.sizeLimitBytes;
 
-/** `counted` = files accepted plus slots still open, so parallel uploads cannot pass the limit. */
-export const isUnderConversationLimit = (rules: Pick<AttachmentRules, 'limitPerConversation'>, counted: number): boolean =>
-  rules.limitPerConversation === null || counted < rules.limitPerConversation;
+/**
+ * The per-conversation limit: another file may be taken while `taken` (files accepted plus
+ * places still reserved by open uploads, so parallel uploads cannot pass the limit) is below
+ * it. The storage adapter implements exactly this as the condition of one atomic update
+ * (UploadSlots.reserve), so concurrent requests cannot both take the last place.
+ */
+export const hasPlaceLeft = (rules: Pick<AttachmentRules, 'limitPerConversation'>, taken: number): boolean =>
+  rules.limitPerConversation === null || taken < rules.limitPerConversation;
 
 /**
  * The checks that need no content, in the order the user should hear about them:
@@ -93,8 +98,6 @@ const CONTENT_RULES: Readonly<Record<string, ContentRule>> = {
 export const contentRuleFor = (ext: string): ContentRule | undefined =>
   Object.hasOwn(CONTENT_RULES, ext) ? CONTENT_RULES[ext] : undefined;
 
-/** Extensions whose content Satchel can verify (documented limit for bot authors). */
-export const verifiableExtensions = (): string[] => Object.keys(CONTENT_RULES).sort();
 
 /** What the content sniffer found in a file's bytes. */
 export interface ContentFindings {

@@ -1,5 +1,5 @@
-import { createHash, randomUUID } from 'node:crypto';
-import type { AttachmentMeta, Sender } from './transcript';
+import { createHash } from 'node:crypto';
+import type { AttachmentMeta, Sender, WarningCode } from './transcript';
 
 /**
  * A stored file of a session. The S3 key is random and session-scoped: never the user's
@@ -14,8 +14,6 @@ export interface AttachmentRecord extends AttachmentMeta {
   linkExpiresAt?: number;
 }
 
-export const newAttachmentKey = (sessionId: string) => `sessions/${sessionId}/${randomUUID()}`;
-
 /**
  * A UUID-shaped id that is the same every time for the same `parts` (a name-based hash), for
  * work a retry must find again instead of repeating: the attachment of a given upload slot or
@@ -29,12 +27,23 @@ export function derivedId(...parts: string[]): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-/** The S3 key of an attachment whose id is derived: a retried store overwrites instead of adding. */
-export const attachmentKeyFor = (sessionId: string, attachmentId: string) => `sessions/${sessionId}/${attachmentId}`;
-
 export const extensionOf = (fileName: string): string => {
   const dot = fileName.lastIndexOf('.');
   return dot > 0 && dot < fileName.length - 1 ? fileName.slice(dot + 1).toLowerCase() : '';
 };
+
+/** What checking a file gave: the kept file, or the warning for whoever sent it. */
+export type FileOutcome = { ok: true; attachment: AttachmentMeta } | { ok: false; warning: WarningCode };
+
+/** Outcomes in order, split into the accepted files and one warning per refused file. */
+export function splitOutcomes(outcomes: readonly FileOutcome[]): { accepted: AttachmentMeta[]; warnings: WarningCode[] } {
+  const accepted: AttachmentMeta[] = [];
+  const warnings: WarningCode[] = [];
+  for (const o of outcomes) {
+    if (o.ok) accepted.push(o.attachment);
+    else warnings.push(o.warning);
+  }
+  return { accepted, warnings };
+}
 
 export const toMeta = (r: AttachmentRecord): AttachmentMeta => ({ id: r.id, fileName: r.fileName, contentType: r.contentType, size: r.size });

@@ -68,8 +68,12 @@ export function newSession(args: {
   };
 }
 
-/** Status for the agent console, computed on read so it is never stale (SPEC section 6). */
-export function conversationStatus(session: Session, bot: Pick<Bot, 'agentThreshold'>, now: number): ConversationStatus {
+/**
+ * Status for the agent console, computed on read so it is never stale (SPEC section 6). A
+ * session whose bot no longer exists is abandoned.
+ */
+export function conversationStatus(session: Session, bot: Pick<Bot, 'agentThreshold'> | undefined, now: number): ConversationStatus {
+  if (!bot) return 'abandoned';
   if (session.operator) return 'taken_over';
   if (session.waitingForAgentSince !== undefined) return 'waiting_for_agent';
   if (bot.agentThreshold > 0 && session.flow.defaultAnswers >= bot.agentThreshold) return 'action';

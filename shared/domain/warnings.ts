@@ -1,14 +1,13 @@
 import type { Bot } from '../bots/schema';
+import { formatBytes } from './format';
 import type { WarningCode } from './transcript';
-
-const mb = (bytes: number) => `${Math.round((bytes / (1024 * 1024)) * 10) / 10} MB`;
 
 /** What the user reads when a file is refused; the code travels alongside for clients. */
 export function warningText(code: WarningCode, bot: Pick<Bot, 'attachments'>): string {
   const a = bot.attachments;
   switch (code) {
     case 'attachment_too_large':
-      return `That file is too large. Files can be up to ${mb(a.sizeLimitBytes)}.`;
+      return `That file is too large. Files can be up to ${formatBytes(a.sizeLimitBytes)}.`;
     case 'attachment_type_not_allowed':
       return `That type of file is not accepted. Accepted types: ${a.allowedTypes.join(', ')}.`;
     case 'attachment_limit_reached':

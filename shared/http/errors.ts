@@ -1,6 +1,20 @@
 import type { z } from 'zod';
+import {
+  AlreadyTakenOver,
+  AttachmentRefused,
+  DomainError,
+  InvalidRequest,
+  InvalidSignature,
+  InvalidToken,
+  NotAuthorized,
+  NotFound,
+  NotHolder,
+  SessionExpired,
+  VerificationRefused,
+} from '../domain/errors';
+import type { WarningCode } from '../domain/transcript';
 
-/** An error meant for the client. Only 4xx carry their message out; 5xx say nothing. */
+/** An error raised at the edge itself (routing, body parsing). Only 4xx carry their message out. */
 export class HttpError extends Error {
   override name = 'HttpError';
   constructor(
@@ -17,10 +31,42 @@ export class HttpError extends Error {
 }
 
 export const badRequest = (message: string) => new HttpError(400, 'invalid_request', message);
-export const unauthorized = (message = 'Missing or invalid credentials') => new HttpError(401, 'unauthorized', message);
-export const forbidden = (message = 'Forbidden') => new HttpError(403, 'forbidden', message);
 export const notFound = (code: string, message: string) => new HttpError(404, code, message);
-export const sessionExpired = () => new HttpError(410, 'session_expired', 'This session has expired');
 
 export const zodMessage = (err: z.ZodError): string =>
   err.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
+
+/** A refused file's status, by its warning code. */
+const REFUSAL_STATUS: Partial<Record<WarningCode, number>> = {
+  attachment_too_large: 413,
+  attachment_type_not_allowed: 415,
+  attachment_limit_reached: 409,
+};
+
+/** The one table from the core's named errors to HTTP status codes. */
+const STATUS: [new (...args: never[]) => DomainError, (err: DomainError) => number][] = [
+  [InvalidRequest, () => 400],
+  [NotAuthorized, () => 401],
+  [InvalidSignature, () => 401],
+  [VerificationRefused, () => 403],
+  [InvalidToken, () => 403],
+  [NotFound, () => 404],
+  [NotHolder, () => 409],
+  [AlreadyTakenOver, () => 409],
+  [SessionExpired, () => 410],
+  [AttachmentRefused, (err) => REFUSAL_STATUS[(err as AttachmentRefused).warning] ?? 400],
+];
+
+/**
+ * What the client is told about an error: status, code and message for the errors meant for
+ * it (edge errors below 500 and the core's named errors), undefined for everything else,
+ * which is logged and answered with a bare 500.
+ */
+export function clientError(err: unknown): { statusCode: number; code: string; message: string; headers: Record<string, string> } | undefined {
+  if (err instanceof HttpError) return err.expose ? { statusCode: err.statusCode, code: err.code, message: err.message, headers: err.headers } : undefined;
+  if (err instanceof DomainError) {
+    const entry = STATUS.find(([type]) => err instanceof type);
+    if (entry) return { statusCode: entry[1](err), code: err.code, message: err.message, headers: {} };
+  }
+  return undefined;
+}

@@ -1,8 +1,9 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
 import { logger } from '../logger';
-import { HttpError, badRequest, notFound, zodMessage } from './errors';
+import { badRequest, clientError, notFound, zodMessage } from './errors';
 
 export type HttpEvent = APIGatewayProxyEventV2 & {
   requestContext: APIGatewayProxyEventV2['requestContext'] & {
@@ -47,8 +48,9 @@ export const bearerToken = (event: HttpEvent): string | undefined => {
 const httpErrorHandler = (): middy.MiddlewareObj<HttpEvent, HttpResult> => ({
   onError: async function httpErrorHandlerOnError(request) {
     const err = request.error;
-    if (err instanceof HttpError && err.expose) {
-      request.response = json(err.statusCode, errorBody(err.code, err.message), err.headers);
+    const known = clientError(err);
+    if (known) {
+      request.response = json(known.statusCode, errorBody(known.code, known.message), known.headers);
       return;
     }
     logger.error('request failed', { routeKey: request.event.routeKey, error: err as Error });
@@ -62,6 +64,8 @@ const httpErrorHandler = (): middy.MiddlewareObj<HttpEvent, HttpResult> => ({
  */
 export function httpHandler(routes: Record<string, RouteHandler>) {
   return middy<HttpEvent, HttpResult, Error, Context>()
+    // Every log line of the request carries its request id and the function's name.
+    .use(injectLambdaContext(logger))
     .use(httpErrorHandler())
     .handler(async function dispatchRoute(event) {
       const route = routes[event.routeKey];

@@ -2,8 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BotRegistry } from '../bots/loader';
-import type { Config } from '../config';
+import type { BotCatalog } from '../app/ports';
 import type { HttpResult } from './http-handler';
 
 /**
@@ -17,6 +16,21 @@ import type { HttpResult } from './http-handler';
  * it there); otherwise the repository's `web/`.
  */
 export type PageName = 'chat' | 'agent';
+
+/** How the pages are set up in this deployment. */
+export interface PageSettings {
+  /** `cognito` (the user pool app client), `local` (POST /local/agent-token); unset: a pasted token only. */
+  agentSignIn?: 'cognito' | 'local';
+  cognitoClientId?: string;
+  region: string;
+  /** The local S3 server's URL; unset on AWS. */
+  s3Endpoint?: string;
+}
+
+export interface PageDeps {
+  bots: BotCatalog;
+  pages: PageSettings;
+}
 
 const FILES: Record<PageName, string> = { chat: 'chat.html', agent: 'agent.html' };
 
@@ -60,14 +74,14 @@ export function assemblePage(dir: string, file: string, pageConfig: unknown): As
 }
 
 /** Origins the pages talk to besides their own: S3 (uploads, downloads) and Cognito sign-in. */
-function externalOrigins(config: Pick<Config, 'S3_ENDPOINT'>): string[] {
+function externalOrigins(settings: Pick<PageSettings, 's3Endpoint'>): string[] {
   const origins = ['https://*.amazonaws.com'];
-  if (config.S3_ENDPOINT) origins.push(new URL(config.S3_ENDPOINT).origin);
+  if (settings.s3Endpoint) origins.push(new URL(settings.s3Endpoint).origin);
   return origins;
 }
 
-export function contentSecurityPolicy(page: AssembledPage, config: Pick<Config, 'S3_ENDPOINT'>): string {
-  const external = externalOrigins(config).join(' ');
+export function contentSecurityPolicy(page: AssembledPage, settings: Pick<PageSettings, 's3Endpoint'>): string {
+  const external = externalOrigins(settings).join(' ');
   return [
     "default-src 'none'",
     `script-src ${page.scriptHashes.join(' ')}`,
@@ -81,13 +95,13 @@ export function contentSecurityPolicy(page: AssembledPage, config: Pick<Config, 
 }
 
 /** What each page needs to know before its first request. */
-export function pageConfig(name: PageName, deps: { config: Config; bots: BotRegistry }): unknown {
+export function pageConfig(name: PageName, deps: PageDeps): unknown {
   if (name === 'chat') {
     const bots = deps.bots.all().filter((b) => b.channels.web).sort((x, y) => x.name.localeCompare(y.name));
     const defaultBot = bots.find((b) => b.id === 'demo')?.id ?? bots[0]?.id ?? null;
     return { defaultBot, bots: bots.map((b) => ({ id: b.id, name: b.name })) };
   }
-  const { AGENT_SIGN_IN: signIn, COGNITO_CLIENT_ID: clientId, AWS_REGION: region } = deps.config;
+  const { agentSignIn: signIn, cognitoClientId: clientId, region } = deps.pages;
   if (signIn === 'cognito' && clientId) return { signIn, cognito: { region, clientId } };
   if (signIn === 'local') return { signIn };
   return { signIn: 'token' };
@@ -99,7 +113,7 @@ const cache = new Map<string, AssembledPage>();
  * The page as an HTTP response. In Lambda it is assembled once per container (the files
  * never change there); locally on every request, so edits to web/ show on reload.
  */
-export function pageResponse(name: PageName, deps: { config: Config; bots: BotRegistry }, dir = webDir()): HttpResult {
+export function pageResponse(name: PageName, deps: PageDeps, dir = webDir()): HttpResult {
   const config = pageConfig(name, deps);
   const key = `${dir}|${name}|${JSON.stringify(config)}`;
   let page = cache.get(key);
@@ -112,7 +126,7 @@ export function pageResponse(name: PageName, deps: { config: Config; bots: BotRe
     headers: {
       'content-type': 'text/html; charset=utf-8',
       'cache-control': 'no-cache',
-      'content-security-policy': contentSecurityPolicy(page, deps.config),
+      'content-security-policy': contentSecurityPolicy(page, deps.pages),
       'x-content-type-options': 'nosniff',
       // File links carry their token in the URL; never send it on as a Referer.
       'referrer-policy': 'no-referrer',

@@ -93,9 +93,9 @@ describe('HTTP API', () => {
     expect(stage.Properties.DefaultRouteSettings).toMatchObject({ ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 });
   });
 
-  it('gives every function the API endpoint as PUBLIC_BASE_URL', () => {
+  it('gives the functions that write absolute links the API endpoint as PUBLIC_BASE_URL', () => {
     const apiId = logicalId(s.stack.api.httpApi);
-    for (const name of ['intake', 'actions', 'proxy', 'agent', 'mailer'] as const) {
+    for (const name of ['actions', 'agent', 'mailer'] as const) {
       expect(functionProps(s, name).Environment.Variables.PUBLIC_BASE_URL).toEqual({ 'Fn::GetAtt': [apiId, 'ApiEndpoint'] });
     }
   });

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { SatchelFunctionName } from '../../cdk/satchel-stack';
+import { FUNCTION_CONFIG } from '../../functions/config-keys';
 import {
   actionsOf,
   FIXTURE_SECRET_NAMES,
@@ -50,10 +51,27 @@ describe('functions', () => {
     }
   });
 
-  it('bundles the bots into the functions that run flows and points BOTS_DIR at them', () => {
-    for (const name of ['intake', 'actions', 'proxy', 'agent', 'mailer'] as const) {
+  it('bundles the bots into the functions whose wiring loads them and points BOTS_DIR at them', () => {
+    for (const name of ['intake', 'actions', 'agent', 'mailer'] as const) {
       expect(env(name).BOTS_DIR).toBe('/var/task/bots');
     }
+    // The proxy serves /files links and expiry deletes; neither reads a bot.
+    for (const name of ['proxy', 'expiry'] as const) expect(env(name)).not.toHaveProperty('BOTS_DIR');
+  });
+
+  it("gives each function exactly the settings its wiring reads, and every one it requires", () => {
+    const always = new Set(['POWERTOOLS_SERVICE_NAME', 'LOG_LEVEL', 'NODE_OPTIONS']);
+    for (const name of ALL) {
+      const reads = new Set<string>(FUNCTION_CONFIG[name]);
+      const given = Object.keys(env(name)).filter((k) => !always.has(k));
+      expect(given.filter((k) => !reads.has(k)), name).toEqual([]);
+      // What the wiring cannot do without (no default, not optional) is there.
+      const required = FUNCTION_CONFIG[name].filter((k) => !['SECRETS_SOURCE', 'SECRETS_FILE', 'SECRETS_PREFIX', 'BOT_SECRETS', 'SENDER_EMAIL', 'FETCH_ALLOW_HOSTS', 'MESSENGER_API_URL', 'AWS_REGION', 'EVENTS_QUEUE_URL', 'MAIL_QUEUE_URL', 'AGENT_SIGN_IN', 'COGNITO_CLIENT_ID', 'DYNAMODB_ENDPOINT', 'S3_ENDPOINT', 'SES_ENDPOINT'].includes(k));
+      expect(required.filter((k) => !given.includes(k)), name).toEqual([]);
+    }
+    expect(env('proxy')).not.toHaveProperty('SECRETS_PREFIX');
+    expect(env('mailer')).not.toHaveProperty('BOT_SECRETS');
+    expect(env('mailer')).not.toHaveProperty('SECRETS_PREFIX');
   });
 
   it('sets the configuration shared/config.ts reads', () => {
@@ -67,7 +85,6 @@ describe('functions', () => {
       SECRETS_SOURCE: 'secrets-manager',
       SECRETS_PREFIX: 'satchel/',
       EVENTS_QUEUE_URL: { Ref: logicalId(s.stack.eventsQueue.queue) },
-      MESSENGER_API_URL: 'https://graph.facebook.com/v21.0',
       AGENT_SIGN_IN: 'cognito',
       COGNITO_CLIENT_ID: { Ref: logicalId(s.stack.auth.client) },
     });
@@ -79,7 +96,9 @@ describe('functions', () => {
     expect(env('actions')).toMatchObject({
       MAIL_QUEUE_URL: { Ref: logicalId(s.stack.mailQueue.queue) },
       FETCH_ALLOW_HOSTS: '',
+      MESSENGER_API_URL: 'https://graph.facebook.com/v21.0',
     });
+    expect(env('agent')).toMatchObject({ MESSENGER_API_URL: 'https://graph.facebook.com/v21.0' });
     expect(env('mailer')).toMatchObject({ SENDER_EMAIL: 'satchel@example.com', TABLE_NAME: table });
     expect(env('expiry')).toMatchObject({ TABLE_NAME: table, BUCKET_NAME: bucket });
   });
@@ -163,11 +182,12 @@ describe('least privilege', () => {
     expect(has('mailer', 's3:PutObject')).toBe(false);
   });
 
-  it('intake and agent send to the events queue; only actions sends mail', () => {
+  it('only intake sends to the events queue; only actions sends mail', () => {
     const events = `\${${logicalId(s.stack.eventsQueue.queue)}.Arn}`;
     const mail = `\${${logicalId(s.stack.mailQueue.queue)}.Arn}`;
     expect(resourcesFor('intake', 'sqs:SendMessage')).toEqual([events]);
-    expect(resourcesFor('agent', 'sqs:SendMessage')).toEqual([events]);
+    // The agent API writes the transcript and pushes to Messenger itself; it queues nothing.
+    expect(has('agent', 'sqs:SendMessage')).toBe(false);
     expect(resourcesFor('actions', 'sqs:SendMessage')).toEqual([mail]);
     expect(resourcesFor('actions', 'sqs:ReceiveMessage')).toEqual([events]);
     expect(resourcesFor('mailer', 'sqs:ReceiveMessage')).toEqual([mail]);
@@ -208,6 +228,25 @@ describe('least privilege', () => {
     }
     for (const name of ['intake', 'proxy', 'mailer'] as const) expect(listStatements(name)).toEqual([]);
     expect(listStatements('expiry')[0]!.condition).toEqual({ StringLike: { 's3:prefix': ['sessions/*'] } });
+  });
+});
+
+describe('source maps context', () => {
+  const nodeOptions = (x: Synthesized) => ALL.map((name) => functionProps(x, name).Environment.Variables.NODE_OPTIONS);
+
+  it('ships the map files but does not load them at cold start by default', () => {
+    expect(nodeOptions(s)).toEqual(ALL.map(() => undefined));
+  });
+
+  it('-c sourceMaps=true (or true in cdk.json) enables them in every function', () => {
+    for (const value of ['true', true]) {
+      expect(nodeOptions(synthSatchel({ context: { sourceMaps: value } }))).toEqual(ALL.map(() => '--enable-source-maps'));
+    }
+    expect(nodeOptions(synthSatchel({ context: { sourceMaps: 'false' } }))).toEqual(ALL.map(() => undefined));
+  }, SYNTH_TIMEOUT * 2);
+
+  it('refuses anything but true or false, naming the key', () => {
+    expect(() => synthSatchel({ context: { sourceMaps: 'yes' } })).toThrow(/Context "sourceMaps" is "yes"; expected true or false/);
   });
 });
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAgentHandler } from '../../functions/agent';
-import { createIntakeHandler } from '../../functions/intake';
+import { clientError } from '../../shared/http/errors';
+import { createAgentHandler } from '../../functions/agent/handler';
+import { createIntakeHandler } from '../../functions/intake/handler';
 import type { MessageView } from '../../shared/app/conversation';
 import type { ConversationView } from '../../shared/app/agent-conversations';
 import { FILE_TOKEN, type FileClaims } from '../../shared/app/file-links';
@@ -366,7 +367,7 @@ describe('takeover, agent messages and release', () => {
     }
     time.advance(24 * 3600 * 1000 + 1000);
     for (const url of [file.url, agentUrl]) {
-      await expect(resolveFileLink(deps, url.slice('/files/'.length))).rejects.toMatchObject({ statusCode: 410 });
+      await expect(resolveFileLink(deps, url.slice('/files/'.length)).catch((err: unknown) => clientError(err)?.statusCode)).resolves.toBe(410);
     }
   });
 

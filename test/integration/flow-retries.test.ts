@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMailerHandler } from '../../functions/mailer';
+import { createMailerHandler } from '../../functions/mailer/handler';
 import { sessionPrefix } from '../../shared/adapters/file-store';
-import type { Deps } from '../../shared/app/deps';
-import type { FlowEvent } from '../../shared/app/events';
+import type { Deps } from '../support/emulators';
+import type { FlowEvent } from '../../shared/app/ports';
 import { runFlowEvent } from '../../shared/app/run-flow';
 import { acceptUploads, createUploadSlot, UPLOAD_POST_SECONDS } from '../../shared/app/uploads';
 import { agentMessageView } from '../../shared/app/agent-conversations';

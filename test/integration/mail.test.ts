@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMailerHandler } from '../../functions/mailer';
+import { createMailerHandler } from '../../functions/mailer/handler';
 import { takeOver, release } from '../../shared/app/agent-takeover';
-import type { Deps } from '../../shared/app/deps';
+import type { Deps } from '../support/emulators';
 import { FILE_TOKEN, type FileClaims } from '../../shared/app/file-links';
 import type { MailerOptions } from '../../shared/app/mail-attachment';
-import { MailNotSent, type MailClaims, type MailJob, type MailSender } from '../../shared/app/mail-ports';
+import { MailNotSent } from '../../shared/domain/errors';
+import type { MailClaims, MailJob, MailSender } from '../../shared/app/ports';
 import { runFlowEvent } from '../../shared/app/run-flow';
 import { createUploadSlot } from '../../shared/app/uploads';
 import { createWebSession, postWebMessage } from '../../shared/app/web-channel';

@@ -112,7 +112,7 @@ describe('demo bot: Send me a sample document', () => {
     const rt = await demoRuntime();
     try {
       // The document server keeps the demo token; the bot now sends another one.
-      rt.deps.secrets = { get: async (name: string) => (name === DEMO_DOCS_SECRET ? 'Bearer not-the-demo-token' : '') };
+      rt.deps.secrets.get = async (name: string) => (name === DEMO_DOCS_SECRET ? 'Bearer not-the-demo-token' : '');
       const { messages, press } = await chat(rt.urls.app);
       await press('Send me a sample document');
       const all = await eventually(

@@ -3,7 +3,7 @@ import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sessionPrefix } from '../../shared/adapters/file-store';
 import type { BotInput } from '../../shared/bots/schema';
-import type { Deps } from '../../shared/app/deps';
+import type { Deps } from '../support/emulators';
 import { runFlowEvent } from '../../shared/app/run-flow';
 import { createSendAttachment } from '../../shared/app/send-attachment';
 import { createWebSession } from '../../shared/app/web-channel';

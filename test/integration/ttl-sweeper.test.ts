@@ -26,7 +26,7 @@ describe('local TTL sweeper', () => {
 
     const calls: DynamoDBStreamEvent[] = [];
     let fail = 2;
-    const sweeper = new TtlSweeper(ddb, deps.config.TABLE_NAME, async (e) => {
+    const sweeper = new TtlSweeper(ddb, deps.sessions.tableName, async (e) => {
       calls.push(e);
       if (fail-- > 0) throw new Error('expiry down');
       return { batchItemFailures: [] };

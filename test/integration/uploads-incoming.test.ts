@@ -1,9 +1,8 @@
 import { Readable } from 'node:stream';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openObject } from '../../shared/adapters/attachment-objects';
 import { sessionPrefix } from '../../shared/adapters/file-store';
-import type { Deps } from '../../shared/app/deps';
+import type { Deps } from '../support/emulators';
 import { storeIncomingFile } from '../../shared/app/incoming-files';
 import { newSession, type Session } from '../../shared/domain/session';
 import { freshDeps, startTestEmulators, testBot, type TestEmulators } from '../support/emulators';
@@ -59,7 +58,7 @@ describe('storeIncomingFile', () => {
     const record = (await deps.attachments.get(session.id, result.attachment.id))!;
     expect(record.key).toMatch(new RegExp(`^sessions/${session.id}/[0-9a-f-]{36}$`));
     expect(record).toMatchObject({ from: 'user', sessionId: session.id });
-    expect((await readAll(await openObject(deps.files, record.key))).equals(body)).toBe(true);
+    expect((await readAll(await deps.files.open(record.key))).equals(body)).toBe(true);
     expect((await deps.sessions.get(session.id))!.attachmentCount).toBe(1);
   });
 

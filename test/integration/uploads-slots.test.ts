@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { objectSize } from '../../shared/adapters/attachment-objects';
-import type { Deps } from '../../shared/app/deps';
+import type { Deps } from '../support/emulators';
 import { acceptUploads, acceptUploadSlots, createUploadSlot, UPLOAD_POST_SECONDS } from '../../shared/app/uploads';
 import { newSession, type Session } from '../../shared/domain/session';
 import { freshDeps, startTestEmulators, testBot, type TestEmulators } from '../support/emulators';
@@ -51,7 +50,7 @@ describe('upload slots over time', () => {
     const second = await pdfSlot(session);
     expect(second.ok).toBe(true);
     // ...and its uploaded object is gone, and the old slot no longer works.
-    expect(await objectSize(deps.files, first.upload.fields.key!)).toBeUndefined();
+    expect(await deps.files.size(first.upload.fields.key!)).toBeUndefined();
     expect(await acceptUploads(deps, session, [first.upload.uploadId])).toEqual({ accepted: [], warnings: ['attachment_upload_failed'] });
   });
 
@@ -62,7 +61,7 @@ describe('upload slots over time', () => {
     await postToS3(slot.upload, samples.pdf(), 'form.pdf');
     clock += 60 * 60 * 1000;
     expect(await acceptUploads(deps, session, [slot.upload.uploadId])).toEqual({ accepted: [], warnings: ['attachment_upload_failed'] });
-    expect(await objectSize(deps.files, slot.upload.fields.key!)).toBeUndefined();
+    expect(await deps.files.size(slot.upload.fields.key!)).toBeUndefined();
     // The place came back.
     expect((await pdfSlot(session)).ok).toBe(true);
   });

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SQSEvent } from 'aws-lambda';
-import { createActionsHandler } from '../../functions/actions';
-import { createExpiryHandler } from '../../functions/expiry';
-import { createIntakeHandler } from '../../functions/intake';
-import type { Deps } from '../../shared/app/deps';
+import { createActionsHandler } from '../../functions/actions/handler';
+import { createExpiryHandler } from '../../functions/expiry/handler';
+import { createIntakeHandler } from '../../functions/intake/handler';
+import type { Deps } from '../support/emulators';
 import { runFlowEvent } from '../../shared/app/run-flow';
 import { freshDeps, startTestEmulators, testBot, type TestEmulators } from '../support/emulators';
 import { bearer, httpEvent, invoke } from '../support/http-events';

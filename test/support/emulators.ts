@@ -3,14 +3,25 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { LOCAL_CREDENTIALS, s3Client } from '../../shared/adapters/clients';
+import { AttachmentStore } from '../../shared/adapters/attachment-store';
+import { dynamoDocumentClient, LOCAL_CREDENTIALS, s3Client } from '../../shared/adapters/clients';
+import { FileStore } from '../../shared/adapters/file-store';
+import { PresenceStore } from '../../shared/adapters/presence-store';
 import { StaticSecrets } from '../../shared/adapters/secrets';
+import { SessionStore } from '../../shared/adapters/session-store';
+import { UploadSlotStore } from '../../shared/adapters/upload-slot-store';
 import { BotRegistry } from '../../shared/bots/loader';
 import { BotSchema, type Bot, type BotInput } from '../../shared/bots/schema';
-import { buildDeps, type Deps } from '../../shared/app/deps';
-import type { EventQueue, FlowEvent } from '../../shared/app/events';
-import type { MailJob, MailQueue } from '../../shared/app/mail-ports';
+import type { EventQueue, FlowEvent, MailJob, MailQueue, Ports } from '../../shared/app/ports';
+import { MessengerStore } from '../../shared/channels/messenger/messenger-store';
 import type { Config } from '../../shared/config';
+import type { PageSettings } from '../../shared/http/pages';
+import { actionsWiring } from '../../functions/actions/wiring';
+import { agentWiring } from '../../functions/agent/wiring';
+import { expiryWiring } from '../../functions/expiry/wiring';
+import { intakeWiring } from '../../functions/intake/wiring';
+import { mailerWiring } from '../../functions/mailer/wiring';
+import { proxyWiring } from '../../functions/proxy/wiring';
 import { ensureBucket, ensureTable, startDynamo, startS3, startSes, type Emulator } from '../../local/emulators';
 
 /**
@@ -71,7 +82,23 @@ export const testBot = (input: Partial<BotInput> & Pick<BotInput, 'interactions'
 
 export const SIGNING_KEY = 'test-signing-key-0123456789abcdef';
 
-/** Deps wired to the emulators with a fresh table and bucket. */
+/** The concrete stores tests look into, and every port some function uses. */
+export type Deps = Omit<Ports, 'sessions' | 'attachments' | 'files' | 'uploads' | 'presence' | 'messenger'> & {
+  sessions: SessionStore;
+  attachments: AttachmentStore;
+  files: FileStore;
+  uploads: UploadSlotStore;
+  presence: PresenceStore;
+  messenger: MessengerStore;
+  pages: PageSettings;
+};
+
+/**
+ * Every function's composition root wired to the emulators with a fresh table and bucket,
+ * sharing one set of stores, merged into one object: what any handler or use case takes.
+ * `overrides` replace stores or ports in every function; `ports` (the flow ports) are the
+ * actions function's object, so a test that swaps one changes what turns use.
+ */
 export async function freshDeps(
   emu: TestEmulators,
   opts: { bots: Bot[]; secrets?: Record<string, string>; config?: Partial<Config>; overrides?: Partial<Deps> },
@@ -100,12 +127,31 @@ export async function freshDeps(
   const queue = new RecordingQueue();
   // Email jobs are recorded unless a test wires a mail queue of its own.
   const mailJobs = new RecordingMailQueue();
-  const deps = await buildDeps(config, {
-    mailQueue: mailJobs,
+  const db = dynamoDocumentClient(config);
+  const { ports: flowPorts, ...overrides } = opts.overrides ?? {};
+  const shared = {
     bots: new BotRegistry(opts.bots),
-    secrets: new StaticSecrets({ signing: SIGNING_KEY, ...opts.secrets }),
+    sessions: new SessionStore(db, config.TABLE_NAME),
+    attachments: new AttachmentStore(db, config.TABLE_NAME),
+    files: new FileStore(s3Client(config), config.BUCKET_NAME),
+    uploads: new UploadSlotStore(db, config.TABLE_NAME),
+    presence: new PresenceStore(db, config.TABLE_NAME),
+    messenger: new MessengerStore(db, config.TABLE_NAME),
     events: queue,
-    ...opts.overrides,
-  });
+    mailQueue: mailJobs,
+    ...overrides,
+  };
+  const env = config as unknown as Record<string, string | undefined>;
+  const secrets = new StaticSecrets({ signing: SIGNING_KEY, ...opts.secrets });
+  const withPorts = { ...shared, ...(flowPorts && { ports: flowPorts }), secrets };
+  const [proxy, expiry, mailer, intake, agent, actions] = await Promise.all([
+    proxyWiring(env, withPorts)(),
+    expiryWiring(env, withPorts)(),
+    mailerWiring(env, withPorts)(),
+    intakeWiring(env, withPorts)(),
+    agentWiring(env, withPorts)(),
+    actionsWiring(env, withPorts)(),
+  ]);
+  const deps = { ...proxy, ...expiry, ...mailer, ...intake, ...agent, ...actions, ...shared } as Deps;
   return Object.assign(deps, { queue, mailJobs });
 }

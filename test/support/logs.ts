@@ -12,9 +12,14 @@ export async function captureLogs(fn: () => Promise<void>): Promise<string[]> {
   process.stdout.write = tap as typeof process.stdout.write;
   process.stderr.write = tap as typeof process.stderr.write;
   logger.setLogLevel('DEBUG');
+  // injectLambdaContext resets the level to the configured one (SILENT in tests) on each
+  // invocation; keep DEBUG while capturing.
+  const refresh = logger.refreshSampleRateCalculation;
+  logger.refreshSampleRateCalculation = () => undefined;
   try {
     await fn();
   } finally {
+    logger.refreshSampleRateCalculation = refresh;
     logger.setLogLevel('SILENT');
     process.stdout.write = original.out;
     process.stderr.write = original.err;

@@ -9,7 +9,7 @@ import {
   contentRuleFor,
   isPlausibleContentType,
   isSizeAllowed,
-  isUnderConversationLimit,
+  hasPlaceLeft,
   storedContentType,
 } from '../../shared/domain/attachment-rules';
 import { testBot } from '../support/emulators';
@@ -40,9 +40,9 @@ describe('declared checks', () => {
   });
 
   it('count files plus open slots against the conversation limit; null is unlimited', () => {
-    expect(isUnderConversationLimit(strict, 1)).toBe(true);
-    expect(isUnderConversationLimit(strict, 2)).toBe(false);
-    expect(isUnderConversationLimit({ limitPerConversation: null }, 10_000)).toBe(true);
+    expect(hasPlaceLeft(strict, 1)).toBe(true);
+    expect(hasPlaceLeft(strict, 2)).toBe(false);
+    expect(hasPlaceLeft({ limitPerConversation: null }, 10_000)).toBe(true);
   });
 });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { estimateEncodedBytes } from '../../shared/app/mail-attachment';
-import { attachmentEmail, escapeHtml, formatBytes } from '../../shared/app/mail-content';
+import { attachmentEmail, escapeHtml } from '../../shared/app/mail-content';
+import { formatBytes } from '../../shared/domain/format';
 import type { TranscriptMessage } from '../../shared/domain/transcript';
 
 const at = Date.UTC(2026, 10, 25, 9, 30, 5);

@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { sessionPk } from '../../adapters/session-store';
+import type { DeliveryCursor, MessengerRecords } from '../../app/ports';
+import { MESSENGER_CURSOR_SK, messengerMidKey as midKey, messengerPointerKey as pointerKey, sessionPk } from '../../adapters/table-layout';
 
 /**
  * Messenger's records in the one table:
@@ -12,19 +13,13 @@ import { sessionPk } from '../../adapters/session-store';
  *                                         API (removed with the session)
  * The first two outlive a session on purpose, so they are not under SESSION#.
  */
-const pointerKey = (pageId: string, psid: string) => ({ pk: `MESSENGER#${pageId}#${psid}`, sk: 'SESSION' });
-const midKey = (eventId: string) => ({ pk: `MESSENGER_MID#${eventId}`, sk: 'MID' });
-const cursorKey = (sessionId: string) => ({ pk: sessionPk(sessionId), sk: 'MESSENGER#DELIVERED' });
+const cursorKey = (sessionId: string) => ({ pk: sessionPk(sessionId), sk: MESSENGER_CURSOR_SK });
 
-/** Delivery position: every message up to `seq` went out, plus the first `parts` sends of the next. */
-export interface DeliveryCursor {
-  seq: number;
-  parts: number;
-}
+export type { DeliveryCursor };
 
 const isConditionFailure = (err: unknown) => err instanceof ConditionalCheckFailedException;
 
-export class MessengerStore {
+export class MessengerStore implements MessengerRecords {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     readonly tableName: string,

@@ -1,0 +1,88 @@
+import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { z } from 'zod';
+import type { FlowEvent } from '../../shared/app/ports';
+import { runFlowEvent, type TurnDeps } from '../../shared/app/run-flow';
+import { logger } from '../../shared/logger';
+
+/** What actions uses: a turn's ports (the flow ports carry uploads, media, actions, delivery, email). */
+export type ActionsPorts = TurnDeps;
+
+const Media = z.array(z.object({ type: z.string(), url: z.string() })).max(20);
+
+/** A queued flow event, validated here at the edge. */
+const FlowEventBody: z.ZodType<FlowEvent> = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('session_started'), sessionId: z.string().min(1) }),
+  z.object({
+    type: z.literal('user_message'),
+    sessionId: z.string().min(1),
+    messageSeq: z.number().int().min(0),
+    text: z.string().optional(),
+    buttonIndex: z.number().int().min(0).optional(),
+    uploadIds: z.array(z.string()).optional(),
+  }),
+  z.object({
+    type: z.literal('messenger_message'),
+    sessionId: z.string().min(1),
+    mid: z.string().min(1),
+    text: z.string().optional(),
+    buttonIndex: z.number().int().min(0).optional(),
+    media: Media.optional(),
+  }),
+]);
+
+/** Retrying cannot fix a body that is not a flow event. */
+class MalformedEvent extends Error {
+  override name = 'MalformedEvent';
+}
+
+function parseEvent(record: SQSRecord): FlowEvent {
+  let json: unknown;
+  try {
+    json = JSON.parse(record.body);
+  } catch {
+    throw new MalformedEvent('not JSON');
+  }
+  const parsed = FlowEventBody.safeParse(json);
+  if (!parsed.success) throw new MalformedEvent('not a flow event');
+  return parsed.data;
+}
+
+/**
+ * Consumes the FIFO events queue with Powertools' FIFO batch processor. Records of one session
+ * arrive in order; when one fails, it and every later record of the same session are
+ * reported back (`skipGroupOnError`) so SQS retries them in order, while other sessions'
+ * records in the batch still complete.
+ */
+export function createActionsHandler(getPorts: () => Promise<ActionsPorts>) {
+  const runRecord = async (record: SQSRecord): Promise<void> => {
+    const sessionId = record.attributes.MessageGroupId ?? record.messageId;
+    let event: FlowEvent;
+    try {
+      event = parseEvent(record);
+    } catch (err) {
+      logger.error('malformed flow event dropped', { messageId: record.messageId, sessionId, reason: (err as Error).message });
+      return;
+    }
+    try {
+      await runFlowEvent(await getPorts(), { ...event, eventId: record.attributes.MessageDeduplicationId ?? record.messageId });
+    } catch (err) {
+      logger.error('flow event failed', { messageId: record.messageId, sessionId, error: err as Error });
+      throw err;
+    }
+  };
+  const handler = middy<SQSEvent, SQSBatchResponse, Error, Context>()
+    .use(injectLambdaContext(logger))
+    .handler(async function actionsHandler(event, context) {
+      // A processor per invocation: it holds the batch's state, and the local runtime may run two at once.
+      return processPartialResponse(event, runRecord, new SqsFifoPartialProcessorAsync(), {
+        context,
+        skipGroupOnError: true,
+        throwOnFullBatchFailure: false,
+      });
+    });
+  // The local runtime and tests may call it without a Lambda context.
+  return (event: SQSEvent, context?: Context): Promise<SQSBatchResponse> => handler(event, context ?? ({} as Context));
+}

@@ -1,0 +1,92 @@
+import { randomUUID } from 'node:crypto';
+import { AttachmentStore } from '../../shared/adapters/attachment-store';
+import { dynamoDocumentClient, s3Client, sqsClient } from '../../shared/adapters/clients';
+import { sniffContent } from '../../shared/adapters/content-sniffer';
+import { FileStore } from '../../shared/adapters/file-store';
+import { SqsMailQueue } from '../../shared/adapters/mail-queue';
+import { PresenceStore } from '../../shared/adapters/presence-store';
+import type { Secrets } from '../../shared/adapters/secrets';
+import { SessionStore } from '../../shared/adapters/session-store';
+import { UploadSlotStore } from '../../shared/adapters/upload-slot-store';
+import { checkedBotSecrets, once, secretsFrom, ssrfSafeFetcher, tokenSigner } from '../../shared/adapters/wiring-kit';
+import { queueAttachmentEmail } from '../../shared/app/mail-attachment';
+import { acceptMessengerMedia, channelDelivery } from '../../shared/app/messenger-channel';
+import type { Ports } from '../../shared/app/ports';
+import { anyAgentOnline } from '../../shared/app/presence';
+import { createSendAttachment } from '../../shared/app/send-attachment';
+import { acceptUploads } from '../../shared/app/uploads';
+import { BotRegistry } from '../../shared/bots/loader';
+import { MessengerStore } from '../../shared/channels/messenger/messenger-store';
+import { SendApi } from '../../shared/channels/messenger/send-api';
+import { loadConfig } from '../../shared/config';
+
+/** The settings actions reads: the secrets its bots' turns use (BOT_SECRETS), the mail queue, the fetcher's allowlist. */
+export const ACTIONS_CONFIG = [
+  'TABLE_NAME',
+  'BUCKET_NAME',
+  'BOTS_DIR',
+  'PUBLIC_BASE_URL',
+  'SIGNING_KEY_SECRET',
+  'SECRETS_SOURCE',
+  'SECRETS_FILE',
+  'SECRETS_PREFIX',
+  'BOT_SECRETS',
+  'MAIL_QUEUE_URL',
+  'FETCH_ALLOW_HOSTS',
+  'MESSENGER_API_URL',
+  'DYNAMODB_ENDPOINT',
+  'S3_ENDPOINT',
+  'AWS_REGION',
+] as const;
+
+/** Everything a turn reaches through its flow ports, besides the turn's own. */
+export type ActionsWorld = Omit<Ports, 'events' | 'mail' | 'presigner' | 'senderEmail'>;
+
+/**
+ * The actions function's composition root: the stores a turn touches, and the flow ports
+ * built on them (upload checks, Messenger media, Send Attachment, delivery, presence, email).
+ * An override of a flow port (even `undefined`) wins over the built one.
+ */
+export function actionsWiring(env: Record<string, string | undefined> = process.env, overrides: Partial<ActionsWorld> & { secrets?: Secrets } = {}) {
+  const config = loadConfig(ACTIONS_CONFIG, env);
+  const db = dynamoDocumentClient(config);
+  const secrets = overrides.secrets ?? secretsFrom(config);
+  const queueUrl = config.MAIL_QUEUE_URL;
+  const stores = {
+    bots: overrides.bots ?? BotRegistry.fromDir(config.BOTS_DIR),
+    sessions: overrides.sessions ?? new SessionStore(db, config.TABLE_NAME),
+    attachments: overrides.attachments ?? new AttachmentStore(db, config.TABLE_NAME),
+    files: overrides.files ?? new FileStore(s3Client(config), config.BUCKET_NAME),
+    sniff: overrides.sniff ?? sniffContent,
+    uploads: overrides.uploads ?? new UploadSlotStore(db, config.TABLE_NAME),
+    presence: overrides.presence ?? new PresenceStore(db, config.TABLE_NAME),
+    messenger: overrides.messenger ?? new MessengerStore(db, config.TABLE_NAME),
+    messengerApi: overrides.messengerApi ?? new SendApi(config.MESSENGER_API_URL),
+    mailQueue:
+      overrides.mailQueue ??
+      (queueUrl
+        ? new SqsMailQueue(sqsClient(config), queueUrl)
+        : { send: async () => Promise.reject(new Error('MAIL_QUEUE_URL is not set')) }),
+    fetch: overrides.fetch ?? ssrfSafeFetcher(config),
+    now: overrides.now ?? Date.now,
+    newId: overrides.newId ?? randomUUID,
+    publicBaseUrl: overrides.publicBaseUrl ?? config.PUBLIC_BASE_URL,
+  };
+  return once(async (): Promise<ActionsWorld> => {
+    const tokens = overrides.tokens ?? (await tokenSigner(secrets, config.SIGNING_KEY_SECRET));
+    const botSecrets = overrides.botSecrets ?? (await checkedBotSecrets(secrets, config));
+    const world = { ...stores, tokens, botSecrets };
+    return {
+      ...world,
+      ports: {
+        acceptUploads: (session, uploadIds, eventId) => acceptUploads(world, session, uploadIds, eventId),
+        acceptChannelMedia: (session, media, mid) => acceptMessengerMedia(world, session, media, mid),
+        performAction: createSendAttachment(world),
+        deliver: channelDelivery(world),
+        agentsOnline: () => anyAgentOnline(world),
+        onUserFile: (session, file) => queueAttachmentEmail(world, session, file),
+        ...overrides.ports,
+      },
+    };
+  });
+}

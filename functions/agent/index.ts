@@ -1,0 +1,4 @@
+import { createAgentHandler } from './handler';
+import { agentWiring } from './wiring';
+
+export const handler = createAgentHandler(agentWiring());

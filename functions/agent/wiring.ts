@@ -1,0 +1,66 @@
+import { randomUUID } from 'node:crypto';
+import { AttachmentStore } from '../../shared/adapters/attachment-store';
+import { dynamoDocumentClient, s3Client } from '../../shared/adapters/clients';
+import { sniffContent } from '../../shared/adapters/content-sniffer';
+import { S3FilePresigner } from '../../shared/adapters/file-presigner';
+import { FileStore } from '../../shared/adapters/file-store';
+import { PresenceStore } from '../../shared/adapters/presence-store';
+import type { Secrets } from '../../shared/adapters/secrets';
+import { SessionStore } from '../../shared/adapters/session-store';
+import { UploadSlotStore } from '../../shared/adapters/upload-slot-store';
+import { checkedBotSecrets, once, secretsFrom, tokenSigner } from '../../shared/adapters/wiring-kit';
+import { channelDelivery, type MessengerDeliveryDeps } from '../../shared/app/messenger-channel';
+import { BotRegistry } from '../../shared/bots/loader';
+import { MessengerStore } from '../../shared/channels/messenger/messenger-store';
+import { SendApi } from '../../shared/channels/messenger/send-api';
+import { loadConfig } from '../../shared/config';
+import type { AgentPorts } from './handler';
+
+/** The settings the agent API reads: page tokens (BOT_SECRETS) to push agent messages to Messenger. */
+export const AGENT_CONFIG = [
+  'TABLE_NAME',
+  'BUCKET_NAME',
+  'BOTS_DIR',
+  'PUBLIC_BASE_URL',
+  'SIGNING_KEY_SECRET',
+  'SECRETS_SOURCE',
+  'SECRETS_FILE',
+  'SECRETS_PREFIX',
+  'BOT_SECRETS',
+  'MESSENGER_API_URL',
+  'DYNAMODB_ENDPOINT',
+  'S3_ENDPOINT',
+  'AWS_REGION',
+] as const;
+
+/** The agent API's ports and what its delivery port is built on. */
+export type AgentWorld = AgentPorts & MessengerDeliveryDeps;
+
+/** The agent API's composition root. `ports.deliver` pushes agent messages to channels that are not polled. */
+export function agentWiring(env: Record<string, string | undefined> = process.env, overrides: Partial<AgentWorld> & { secrets?: Secrets } = {}) {
+  const config = loadConfig(AGENT_CONFIG, env);
+  const db = dynamoDocumentClient(config);
+  const s3 = s3Client(config);
+  const secrets = overrides.secrets ?? secretsFrom(config);
+  const stores = {
+    bots: overrides.bots ?? BotRegistry.fromDir(config.BOTS_DIR),
+    sessions: overrides.sessions ?? new SessionStore(db, config.TABLE_NAME),
+    attachments: overrides.attachments ?? new AttachmentStore(db, config.TABLE_NAME),
+    files: overrides.files ?? new FileStore(s3, config.BUCKET_NAME),
+    presigner: overrides.presigner ?? new S3FilePresigner(s3, config.BUCKET_NAME),
+    sniff: overrides.sniff ?? sniffContent,
+    uploads: overrides.uploads ?? new UploadSlotStore(db, config.TABLE_NAME),
+    presence: overrides.presence ?? new PresenceStore(db, config.TABLE_NAME),
+    messenger: overrides.messenger ?? new MessengerStore(db, config.TABLE_NAME),
+    messengerApi: overrides.messengerApi ?? new SendApi(config.MESSENGER_API_URL),
+    now: overrides.now ?? Date.now,
+    newId: overrides.newId ?? randomUUID,
+    publicBaseUrl: overrides.publicBaseUrl ?? config.PUBLIC_BASE_URL,
+  };
+  return once(async (): Promise<AgentWorld> => {
+    const tokens = overrides.tokens ?? (await tokenSigner(secrets, config.SIGNING_KEY_SECRET));
+    const botSecrets = overrides.botSecrets ?? (await checkedBotSecrets(secrets, config));
+    const delivery = { ...stores, tokens, botSecrets };
+    return { ...delivery, ports: { deliver: channelDelivery(delivery), ...overrides.ports } };
+  });
+}

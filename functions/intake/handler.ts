@@ -1,0 +1,68 @@
+import { fileLink } from '../../shared/app/file-links';
+import { receiveMessengerWebhook, verifyMessengerSubscription, type MessengerIntakeDeps } from '../../shared/app/messenger-channel';
+import type { Ports } from '../../shared/app/ports';
+import { requestWebUpload, UploadRequestBody, type UploadSlotDeps } from '../../shared/app/uploads';
+import {
+  authorizeSession,
+  botConfig,
+  createWebSession,
+  CreateSessionBody,
+  PostMessageBody,
+  postWebMessage,
+  readWebMessages,
+} from '../../shared/app/web-channel';
+import { pageResponse, type PageDeps } from '../../shared/http/pages';
+import { bearerToken, httpHandler, json, parseJsonBody, rawBody, type HttpEvent } from '../../shared/http/http-handler';
+
+/** What intake uses: the web API, upload forms, the Messenger webhook and the pages. */
+export type IntakePorts = UploadSlotDeps & MessengerIntakeDeps & PageDeps & Pick<Ports, 'tokens'>;
+
+/** Web API and channel webhooks: validate, persist what the user sent, queue the work. */
+export function createIntakeHandler(getPorts: () => Promise<IntakePorts>) {
+  const param = (e: HttpEvent, name: string) => e.pathParameters?.[name] ?? '';
+  const session = async (e: HttpEvent) => {
+    const ports = await getPorts();
+    return { ports, session: await authorizeSession(ports, param(e, 'sessionId'), bearerToken(e)) };
+  };
+  return httpHandler({
+    'GET /': async () => pageResponse('chat', await getPorts()),
+    'GET /agent': async () => pageResponse('agent', await getPorts()),
+
+    'GET /web/bots/{botId}/config': async (e) => json(200, botConfig(await getPorts(), param(e, 'botId'))),
+
+    'POST /web/sessions': async (e) => {
+      const body = parseJsonBody(e, CreateSessionBody);
+      return json(201, await createWebSession(await getPorts(), body));
+    },
+
+    'POST /web/sessions/{sessionId}/uploads': async (e) => {
+      const { ports, session: s } = await session(e);
+      return json(201, await requestWebUpload(ports, s, parseJsonBody(e, UploadRequestBody)));
+    },
+
+    'POST /web/sessions/{sessionId}/messages': async (e) => {
+      const { ports, session: s } = await session(e);
+      await postWebMessage(ports, s, parseJsonBody(e, PostMessageBody));
+      return json(202, { accepted: true });
+    },
+
+    'GET /web/sessions/{sessionId}/messages': async (e) => {
+      const { ports, session: s } = await session(e);
+      const link = (sess: { id: string }, aid: string) => fileLink(ports.tokens, sess, aid);
+      return json(200, await readWebMessages(ports, s, e.queryStringParameters?.after, link));
+    },
+
+    'GET /channels/messenger': async (e) => ({
+      statusCode: 200,
+      headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' },
+      body: await verifyMessengerSubscription(await getPorts(), e.queryStringParameters ?? {}),
+    }),
+
+    // Signature first, over the exact bytes Meta signed; the work itself runs in actions.
+    'POST /channels/messenger': async (e) => {
+      const signature = e.headers?.['x-hub-signature-256'] ?? e.headers?.['X-Hub-Signature-256'];
+      await receiveMessengerWebhook(await getPorts(), rawBody(e), signature);
+      return json(200, { received: true });
+    },
+  });
+}

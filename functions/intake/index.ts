@@ -1,0 +1,4 @@
+import { createIntakeHandler } from './handler';
+import { intakeWiring } from './wiring';
+
+export const handler = createIntakeHandler(intakeWiring());

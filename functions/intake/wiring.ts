@@ -1,0 +1,68 @@
+import { randomUUID } from 'node:crypto';
+import { dynamoDocumentClient, s3Client, sqsClient } from '../../shared/adapters/clients';
+import { SqsEventQueue } from '../../shared/adapters/event-queue';
+import { S3FilePresigner } from '../../shared/adapters/file-presigner';
+import { FileStore } from '../../shared/adapters/file-store';
+import type { Secrets } from '../../shared/adapters/secrets';
+import { SessionStore } from '../../shared/adapters/session-store';
+import { UploadSlotStore } from '../../shared/adapters/upload-slot-store';
+import { checkedBotSecrets, once, secretsFrom, tokenSigner } from '../../shared/adapters/wiring-kit';
+import { BotRegistry } from '../../shared/bots/loader';
+import { MessengerStore } from '../../shared/channels/messenger/messenger-store';
+import { loadConfig } from '../../shared/config';
+import type { IntakePorts } from './handler';
+
+/** The settings intake reads: webhook secrets only (BOT_SECRETS), the events queue, the console's sign-in. */
+export const INTAKE_CONFIG = [
+  'TABLE_NAME',
+  'BUCKET_NAME',
+  'BOTS_DIR',
+  'SIGNING_KEY_SECRET',
+  'SECRETS_SOURCE',
+  'SECRETS_FILE',
+  'SECRETS_PREFIX',
+  'BOT_SECRETS',
+  'EVENTS_QUEUE_URL',
+  'AGENT_SIGN_IN',
+  'COGNITO_CLIENT_ID',
+  'DYNAMODB_ENDPOINT',
+  'S3_ENDPOINT',
+  'AWS_REGION',
+] as const;
+
+/** Intake's composition root: clients and stores now; the signing key and webhook secrets on first use. */
+export function intakeWiring(env: Record<string, string | undefined> = process.env, overrides: Partial<IntakePorts> & { secrets?: Secrets } = {}) {
+  const config = loadConfig(INTAKE_CONFIG, env);
+  const db = dynamoDocumentClient(config);
+  const s3 = s3Client(config);
+  const secrets = overrides.secrets ?? secretsFrom(config);
+  const queueUrl = config.EVENTS_QUEUE_URL;
+  const ports = {
+    bots: overrides.bots ?? BotRegistry.fromDir(config.BOTS_DIR),
+    sessions: overrides.sessions ?? new SessionStore(db, config.TABLE_NAME),
+    uploads: overrides.uploads ?? new UploadSlotStore(db, config.TABLE_NAME),
+    files: overrides.files ?? new FileStore(s3, config.BUCKET_NAME),
+    presigner: overrides.presigner ?? new S3FilePresigner(s3, config.BUCKET_NAME),
+    messenger: overrides.messenger ?? new MessengerStore(db, config.TABLE_NAME),
+    events:
+      overrides.events ??
+      (queueUrl
+        ? new SqsEventQueue(sqsClient(config), queueUrl)
+        : { send: async () => Promise.reject(new Error('EVENTS_QUEUE_URL is not set')) }),
+    pages: overrides.pages ?? {
+      agentSignIn: config.AGENT_SIGN_IN,
+      cognitoClientId: config.COGNITO_CLIENT_ID,
+      region: config.AWS_REGION,
+      s3Endpoint: config.S3_ENDPOINT,
+    },
+    now: overrides.now ?? Date.now,
+    newId: overrides.newId ?? randomUUID,
+  };
+  return once(
+    async (): Promise<IntakePorts> => ({
+      ...ports,
+      tokens: overrides.tokens ?? (await tokenSigner(secrets, config.SIGNING_KEY_SECRET)),
+      botSecrets: overrides.botSecrets ?? (await checkedBotSecrets(secrets, config)),
+    }),
+  );
+}

@@ -1,0 +1,4 @@
+import { createMailerHandler } from './handler';
+import { mailerWiring } from './wiring';
+
+export const handler = createMailerHandler(mailerWiring());

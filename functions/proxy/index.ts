@@ -1,0 +1,4 @@
+import { createProxyHandler } from './handler';
+import { proxyWiring } from './wiring';
+
+export const handler = createProxyHandler(proxyWiring());

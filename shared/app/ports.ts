@@ -1,0 +1,408 @@
+/**
+ * The ports of the core: what use cases need from the outside world, as interfaces only.
+ * Nothing here runs; adapters (shared/adapters, shared/channels) implement these, and each
+ * function's composition root (functions/<name>/wiring.ts) builds exactly the ones it uses.
+ * Use cases take narrow slices (`Pick<Ports, ...>`), so a test can pass real adapters on
+ * the local servers or small fakes, and a function carries only what its use cases call.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { Bot } from '../bots/schema';
+import type { AttachmentRecord } from '../domain/attachment';
+import type { ContentFindings, ContentRule } from '../domain/attachment-rules';
+import type { PendingAction } from '../domain/flow';
+import type { Operator, Session } from '../domain/session';
+import type { AttachmentMeta, NewMessage, Sender, TranscriptMessage, WarningCode } from '../domain/transcript';
+import type { SendMessage } from '../channels/messenger/outbound';
+
+// ---------------------------------------------------------------------------------------
+// Bots, time, ids, tokens, secrets
+
+export interface BotCatalog {
+  get(id: string): Bot | undefined;
+  all(): Bot[];
+  /** The bot whose Messenger channel is the given page. */
+  byMessengerPage(pageId: string): Bot | undefined;
+}
+
+/** HMAC-signed, kind-bound tokens (shared/domain/tokens.ts implements it). */
+export interface Tokens {
+  sign(kind: string, data: unknown): string;
+  /** The signed data, or undefined for anything malformed or forged. */
+  verify<T>(kind: string, token: string | undefined): T | undefined;
+}
+
+/** Bot secrets by the name a bot file uses; a missing one rejects with MissingSecret. */
+export interface BotSecrets {
+  get(name: string): Promise<string>;
+}
+
+// ---------------------------------------------------------------------------------------
+// Sessions and transcripts
+
+export interface SessionPage {
+  sessions: Session[];
+  nextKey?: Record<string, unknown>;
+}
+
+export interface Sessions {
+  /** Fails if a session with the id exists. */
+  create(session: Session): Promise<void>;
+  get(id: string): Promise<Session | undefined>;
+  /**
+   * Sets (or, for `undefined` values, removes) top-level attributes of a live session record;
+   * throws SessionNotFound when the record is gone.
+   */
+  update(id: string, changes: Partial<Omit<Session, 'id'>>): Promise<Session>;
+  /**
+   * Makes `operator` the conversation's operator unless someone already is, and clears
+   * `waitingForAgentSince`: one writer wins. `held` returns the session as it stands.
+   */
+  claimOperator(id: string, operator: Operator): Promise<{ outcome: 'claimed'; session: Session } | { outcome: 'held'; session: Session | undefined }>;
+  /** Removes the operator if it is `agentId`; undefined when someone else (or nobody) holds it. */
+  releaseOperator(id: string, agentId: string): Promise<Session | undefined>;
+  /** Removes a session record that was created but never used (a lost race). */
+  discard(id: string): Promise<void>;
+  /** Deletes every record of the session; returns how many there were. */
+  deleteAll(id: string): Promise<number>;
+  /** One page of conversations, most recent activity first, skipping expired sessions. */
+  pageByActivity(opts: { nowSeconds: number; botId?: string; limit?: number; startKey?: Record<string, unknown> }): Promise<SessionPage>;
+}
+
+export interface Transcript {
+  /** Appends in order with gapless sequence numbers; returns what was written. */
+  appendMessages(sessionId: string, messages: NewMessage[], at: number): Promise<TranscriptMessage[]>;
+  /** Messages after the cursor (a sequence number), oldest first, at most `limit` (200). */
+  listMessages(sessionId: string, after?: number, limit?: number): Promise<TranscriptMessage[]>;
+  /** The newest messages, newest first. */
+  latestMessages(sessionId: string, limit: number): Promise<TranscriptMessage[]>;
+  lastMessage(sessionId: string): Promise<TranscriptMessage | undefined>;
+}
+
+/** The session store holds sessions and their transcripts. */
+export type SessionStorePort = Sessions & Transcript;
+
+export interface AttachmentRecords {
+  put(record: AttachmentRecord): Promise<void>;
+  get(sessionId: string, attachmentId: string): Promise<AttachmentRecord | undefined>;
+}
+
+// ---------------------------------------------------------------------------------------
+// Files
+
+export type ByteSource = Readable | AsyncIterable<Uint8Array>;
+
+/** Session files in object storage. Keys are opaque to the core; the store makes them. */
+export interface FileObjects {
+  /** A fresh key under the session's prefix. */
+  newKey(sessionId: string): string;
+  /** The key a file with a fixed attachment id is stored under (retries overwrite it). */
+  keyFor(sessionId: string, attachmentId: string): string;
+  /** The object's size in bytes, or undefined when there is none. */
+  size(key: string): Promise<number | undefined>;
+  /** A stream of the object's bytes; the caller destroys it when it has read enough. */
+  open(key: string): Promise<Readable>;
+  /** Server-side copy with a new content type; false when the source does not exist. */
+  copy(from: string, to: string, contentType: string): Promise<boolean>;
+  delete(key: string): Promise<void>;
+  /**
+   * Streams `body` in, failing with ObjectTooLarge past `maxBytes` or with the body's own
+   * error; a failed upload leaves nothing under `key`.
+   */
+  upload(key: string, body: ByteSource, opts: { contentType: string; maxBytes: number; partSize?: number; queueSize?: number }): Promise<{ size: number }>;
+  /** Deletes every file of the session; returns how many. */
+  deleteSessionFiles(sessionId: string): Promise<number>;
+  /** Whether `key` lies under the session's prefix. */
+  isSessionKey(sessionId: string, key: string): boolean;
+}
+
+/** Presigned browser access to session files. */
+export interface FilePresigner {
+  /** A browser upload form for exactly this key, size range and content type. */
+  uploadForm(opts: { key: string; contentType: string; maxBytes: number; expiresSeconds: number }): Promise<{ url: string; fields: Record<string, string> }>;
+  /** A short-lived GET answering with the given disposition and type. */
+  downloadUrl(key: string, opts: { contentDisposition: string; contentType: string; expiresSeconds: number }): Promise<string>;
+}
+
+/** Looks at a file's bytes for the rule of its extension (file-type); always consumes the source. */
+export type ContentSniffer = (source: ByteSource, rule: ContentRule) => Promise<ContentFindings>;
+
+// ---------------------------------------------------------------------------------------
+// Upload slots and the per-conversation limit
+
+/**
+ * A promise that one file may be uploaded to one key. Used once: the first use marks it with
+ * the use's key, and only a retry of that same use can take it again.
+ */
+export interface UploadSlot {
+  uploadId: string;
+  sessionId: string;
+  /** Where the browser uploads (random, session-scoped). */
+  key: string;
+  fileName: string;
+  declaredSize: number;
+  contentType: string;
+  from: Sender;
+  /** The slot holds one of the session's file places (user files count towards the limit). */
+  counted: boolean;
+  createdAt: number;
+  /** Epoch ms: the presigned POST stops working. */
+  postExpiresAt: number;
+  /** Epoch ms: after this the slot is void and its place may be reclaimed. */
+  usableUntil: number;
+  /** Set on first use: the idempotency key of the use (the flow event id, say). */
+  usedBy?: string;
+  /** Epoch ms of the first use; the deadline is judged at this time, also by a retry. */
+  usedAt?: number;
+  /** Where the checked file is kept; recorded at first use, before the copy, so a retry finds it. */
+  storedKey?: string;
+  /** Recorded once known; a retry of the use returns it instead of checking again. */
+  outcome?: SlotResult;
+}
+
+/** What using a slot gave: the kept file, or the warning for the user. */
+export type SlotResult = { ok: true; attachment: AttachmentMeta } | { ok: false; warning: WarningCode };
+
+/** A slot as a use sees it: marked, with its stored key. */
+export type UsedSlot = UploadSlot & Required<Pick<UploadSlot, 'usedBy' | 'usedAt' | 'storedKey'>>;
+
+export interface UploadSlots {
+  put(slot: UploadSlot): Promise<void>;
+  /** Marks the slot used by `use.by`; undefined when it is not there for this sender and key. */
+  consume(sessionId: string, uploadId: string, from: Sender, use: { by: string; at: number; storedKey: string }): Promise<{ slot: UsedSlot; again: boolean } | undefined>;
+  recordOutcome(sessionId: string, uploadId: string, usedBy: string, outcome: SlotResult): Promise<void>;
+  /** Deletes unused slots whose deadline passed; returns those this call deleted. */
+  removeStale(sessionId: string, now: number): Promise<UploadSlot[]>;
+  /**
+   * Takes one of the conversation's file places while fewer than `limit` are taken (the
+   * storage condition implementing `hasPlaceLeft`, shared/domain/attachment-rules.ts);
+   * with `holdKey`, once per key. False when none is left or the session is gone.
+   */
+  reserve(sessionId: string, limit: number | null, holdKey?: string): Promise<boolean>;
+  /** Gives a place back; with `settleKey`, at most once for that key. */
+  release(sessionId: string, settleKey?: string): Promise<void>;
+  /** A reserved file was accepted and now counts; false when the session is gone. */
+  countAcceptedFile(sessionId: string, settleKey?: string): Promise<boolean>;
+}
+
+// ---------------------------------------------------------------------------------------
+// Presence, queues, fetching
+
+export interface PresenceRecord {
+  agentId: string;
+  name: string;
+  onlineUntil: number;
+}
+
+export interface Presence {
+  put(record: PresenceRecord): Promise<void>;
+  /** Agents whose presence has not run out at `now`. */
+  online(now: number): Promise<PresenceRecord[]>;
+}
+
+/** Work queued from the intake side to the actions function, in order per session. */
+export type FlowEvent =
+  | { type: 'session_started'; sessionId: string }
+  | {
+      type: 'user_message';
+      sessionId: string;
+      /** Transcript position of the user's message, written by intake. */
+      messageSeq: number;
+      text?: string;
+      buttonIndex?: number;
+      /** Web upload slots to check and attach (SPEC section 3). */
+      uploadIds?: string[];
+    }
+  | {
+      /** A Messenger user's message; unlike the web, its transcript entry is written by actions. */
+      type: 'messenger_message';
+      sessionId: string;
+      mid: string;
+      /** What the user wrote, or the title of the quick reply / button they pressed. */
+      text?: string;
+      buttonIndex?: number;
+      /** Files to download from Meta's CDN (`payload.url`) and check. */
+      media?: { type: string; url: string }[];
+    };
+
+export interface EventQueue {
+  /** `dedupId` makes a redelivered send harmless (FIFO deduplication). */
+  send(event: FlowEvent, dedupId: string): Promise<void>;
+}
+
+/** One email to send: the file, and whether it was held while the user waited for an agent. */
+export interface MailJob {
+  sessionId: string;
+  attachmentId: string;
+  /** Set when the job was held: the `waitingForAgentSince` the user was waiting under. */
+  heldForAgentSince?: number;
+}
+
+export interface MailQueue {
+  /** `delaySeconds` (0-900) holds the job before the mailer sees it. */
+  send(job: MailJob, delaySeconds: number): Promise<void>;
+}
+
+export interface FetchOptions {
+  /** Request headers; sent to redirect targets only when they are on the same origin. */
+  headers?: Record<string, string>;
+  /** Connect (per connection) and whole-request timeouts. */
+  connectTimeoutMs?: number;
+  timeoutMs?: number;
+  /** Body cap in bytes; passing it fails the body with reason `too_large`. */
+  maxBytes?: number;
+}
+
+export interface FetchedResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  /** The URL that answered (after redirects). */
+  url: URL;
+  contentLength?: number;
+  /** The body, capped and timed; errors with a FetchFailure. Read it or call `discard()`. */
+  body: Readable;
+  bytesRead(): number;
+  discard(): void;
+}
+
+/** The SSRF-safe fetcher: public addresses only (plus the deployment's allowlist). Fails with FetchFailure. */
+export type Fetcher = (url: string, options: FetchOptions) => Promise<FetchedResponse>;
+
+// ---------------------------------------------------------------------------------------
+// Email
+
+export interface OutgoingMail {
+  from: string;
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+  /** Attached as is (base64), so the recipient gets the same bytes. */
+  attachment?: { fileName: string; contentType: string; content: Readable };
+}
+
+export interface MailSender {
+  /** The message as MIME (what SES calls raw content). */
+  encode(mail: OutgoingMail): Promise<Uint8Array>;
+  /**
+   * Sends raw MIME. Throws MailNotSent when it is certain the message did not go out; any
+   * other error leaves the outcome unknown.
+   */
+  send(envelope: { from: string; to: string }, raw: Uint8Array): Promise<{ messageId: string }>;
+}
+
+export type ClaimOutcome =
+  | { kind: 'claimed'; claimId: string; /** What a crashed earlier attempt had reached, if one left a stale claim. */ takenOverFrom?: 'claimed' | 'sending' }
+  | { kind: 'sent' }
+  | { kind: 'busy'; leaseUntil: number };
+
+/** The per-attachment record that makes sending exactly-once; see shared/app/mail-attachment.ts. */
+export interface MailClaims {
+  claim(sessionId: string, attachmentId: string, now: number, leaseMs: number): Promise<ClaimOutcome>;
+  /** Records that the send is about to be made; false if the claim was lost. */
+  markSending(sessionId: string, attachmentId: string, claimId: string, now: number): Promise<boolean>;
+  markSent(sessionId: string, attachmentId: string, claimId: string, details: { messageId: string; sentAt: number; linked: boolean }): Promise<void>;
+  /** Gives the claim up (nothing was sent), so a retry need not wait for the lease. */
+  release(sessionId: string, attachmentId: string, claimId: string): Promise<void>;
+}
+
+export interface MailDelivery {
+  sender: MailSender;
+  claims: MailClaims;
+}
+
+// ---------------------------------------------------------------------------------------
+// Messenger
+
+/** Delivery position: every message up to `seq` went out, plus the first `parts` sends of the next. */
+export interface DeliveryCursor {
+  seq: number;
+  parts: number;
+}
+
+export interface MessengerRecords {
+  currentSessionId(pageId: string, psid: string): Promise<string | undefined>;
+  /** Makes `sessionId` current if the pointer still names `previous`; false when another won. */
+  pointTo(pageId: string, psid: string, sessionId: string, expiresAt: number, previous: string | undefined): Promise<boolean>;
+  slidePointer(pageId: string, psid: string, sessionId: string, expiresAt: number): Promise<void>;
+  isMessageQueued(eventId: string): Promise<boolean>;
+  markMessageQueued(eventId: string, sessionId: string, at: number, expiresAt: number): Promise<void>;
+  deliveryCursor(sessionId: string): Promise<DeliveryCursor>;
+  /** Moves the cursor from `from` to `to`; false when another delivery moved it first. */
+  advanceCursor(sessionId: string, from: DeliveryCursor, to: DeliveryCursor, expiresAt: number): Promise<boolean>;
+}
+
+/** Meta's Send API, with the page's access token. Fails with SendApiError. */
+export interface MessengerSendApi {
+  send(pageAccessToken: string, psid: string, message: SendMessage): Promise<unknown>;
+}
+
+// ---------------------------------------------------------------------------------------
+// The flow's ports
+
+export type ActionOutcome = { ok: true; attachment: AttachmentMeta } | { ok: false; reason: string };
+export type AcceptedFiles = { accepted: AttachmentMeta[]; warnings: WarningCode[] };
+
+/**
+ * What a bot turn needs from the outside world beyond storage. Each is optional so a
+ * function (or a test) wires only what it has; a missing port degrades safely.
+ */
+export interface FlowPorts {
+  /**
+   * Checks web upload slots after arrival: accepted files, and a warning per refused one.
+   * Called again with the same `eventId` when the queue retries the turn: it must then give
+   * the same answer (same attachment ids), without redoing what is done.
+   */
+  acceptUploads?: (session: Session, uploadIds: string[], eventId: string) => Promise<AcceptedFiles>;
+  /** Performs a Send Attachment action (fetch, store) and reports the stored file. */
+  performAction?: (session: Session, pending: PendingAction) => Promise<ActionOutcome>;
+  /**
+   * Downloads and checks files a channel sent by URL (Messenger media), like acceptUploads.
+   * A file already kept for the same message (`mid`) and position is returned as it is.
+   */
+  acceptChannelMedia?: (session: Session, media: { type: string; url: string }[], mid: string) => Promise<AcceptedFiles>;
+  /**
+   * Pushes bot and agent messages to channels that are not read by polling (Messenger).
+   * Implementations keep their own record of what went out: they send `messages` and
+   * anything an earlier failed call left behind (so `[]` retries only that), and throw
+   * when the queue should try again.
+   */
+  deliver?: (session: Session, messages: TranscriptMessage[]) => Promise<void>;
+  /** Whether any agent has the console open (SPEC section 6). */
+  agentsOnline?: () => Promise<boolean>;
+  /**
+   * Called for each file the user sent that was accepted (email fallback), again on every
+   * retry of the turn: the receiver must treat a repeat (same attachment id) as one.
+   */
+  onUserFile?: (session: Session, file: AttachmentMeta) => Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------
+// Everything, by the name use cases use; each use case takes a Pick of it.
+
+export interface Ports {
+  bots: BotCatalog;
+  sessions: SessionStorePort;
+  attachments: AttachmentRecords;
+  files: FileObjects;
+  presigner: FilePresigner;
+  sniff: ContentSniffer;
+  uploads: UploadSlots;
+  presence: Presence;
+  messenger: MessengerRecords;
+  messengerApi: MessengerSendApi;
+  events: EventQueue;
+  mailQueue: MailQueue;
+  mail: MailDelivery;
+  fetch: Fetcher;
+  botSecrets: BotSecrets;
+  tokens: Tokens;
+  now: () => number;
+  newId: () => string;
+  /** Origin of the public API, for absolute /files links (Messenger, email). */
+  publicBaseUrl: string;
+  /** The address attachment emails come from. */
+  senderEmail: string;
+  /** The flow's channel-facing ports, filled in by each function's wiring. */
+  ports: FlowPorts;
+}

@@ -1,0 +1,148 @@
+import type { WarningCode } from './transcript';
+
+/**
+ * Named errors of the core. Use cases throw these; the HTTP edge (shared/http/errors.ts)
+ * gives each a status code in one table. Their messages are written for the client: only
+ * these (4xx) ever leave the service; anything else is a 500 that says nothing.
+ */
+export abstract class DomainError extends Error {
+  /** Machine-readable code of the error contract (`error.code`). */
+  abstract readonly code: string;
+}
+
+/** The request itself is wrong (bad body, bad cursor, a button that is not offered). */
+export class InvalidRequest extends DomainError {
+  override name = 'InvalidRequest';
+  readonly code = 'invalid_request';
+}
+
+/** No or a wrong credential (session token, agent token). */
+export class NotAuthorized extends DomainError {
+  override name = 'NotAuthorized';
+  readonly code = 'unauthorized';
+  constructor(message = 'Missing or invalid credentials') {
+    super(message);
+  }
+}
+
+/** A webhook body whose signature does not verify. */
+export class InvalidSignature extends DomainError {
+  override name = 'InvalidSignature';
+  readonly code = 'invalid_signature';
+}
+
+/** A webhook subscription handshake with the wrong verify token. */
+export class VerificationRefused extends DomainError {
+  override name = 'VerificationRefused';
+  readonly code = 'forbidden';
+}
+
+/** A file link whose token is not one of ours. */
+export class InvalidToken extends DomainError {
+  override name = 'InvalidToken';
+  readonly code = 'invalid_token';
+  constructor(message = 'This file link is not valid') {
+    super(message);
+  }
+}
+
+/** Something the request names does not exist (`code` says what: bot_not_found, ...). */
+export class NotFound extends DomainError {
+  override name = 'NotFound';
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The session (or a link into it) has expired; it may already be deleted. */
+export class SessionExpired extends DomainError {
+  override name = 'SessionExpired';
+  readonly code = 'session_expired';
+  constructor(message = 'This session has expired') {
+    super(message);
+  }
+}
+
+/** Only the agent who took the conversation over may do this. */
+export class NotHolder extends DomainError {
+  override name = 'NotHolder';
+  readonly code = 'not_holder';
+  constructor(message = 'Only the agent who took over this conversation can do that') {
+    super(message);
+  }
+}
+
+/** Another agent has taken the conversation over. */
+export class AlreadyTakenOver extends DomainError {
+  override name = 'AlreadyTakenOver';
+  readonly code = 'already_taken_over';
+  constructor(holderName: string | undefined) {
+    super(`${holderName ?? 'Another agent'} has taken over this conversation`);
+  }
+}
+
+/** A file refused before upload; `warning` is the code the client and the transcript get. */
+export class AttachmentRefused extends DomainError {
+  override name = 'AttachmentRefused';
+  constructor(
+    readonly warning: WarningCode,
+    message: string,
+  ) {
+    super(message);
+  }
+  get code(): string {
+    return this.warning;
+  }
+}
+
+/** A named secret does not exist (or has no string value). */
+export class MissingSecret extends Error {
+  override name = 'MissingSecret';
+  constructor(readonly secretName: string) {
+    super(`Missing secret "${secretName}"`);
+  }
+}
+
+/** A streamed body went past `maxBytes`; what was stored of it has been removed. */
+export class ObjectTooLarge extends Error {
+  override name = 'ObjectTooLarge';
+  constructor(readonly maxBytes: number) {
+    super(`body exceeds ${maxBytes} bytes`);
+  }
+}
+
+export type FetchFailureReason =
+  | 'invalid_url'
+  | 'scheme_not_allowed'
+  | 'address_refused'
+  | 'too_many_redirects'
+  | 'connect_timeout'
+  | 'timeout'
+  | 'too_large'
+  | 'network_error';
+
+/** Every failure of the fetcher (and of reading its body). Messages hold no URL paths, queries or headers. */
+export class FetchFailure extends Error {
+  override name = 'FetchFailure';
+  constructor(
+    readonly reason: FetchFailureReason,
+    message: string,
+    /** host:port the failure concerns, when known (safe to log). */
+    readonly host?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The mail service refused the message or was never reached: nothing was sent. */
+export class MailNotSent extends Error {
+  override name = 'MailNotSent';
+}
+
+/** Another attempt holds a live claim on this attachment's email; try again later. */
+export class MailBusy extends Error {
+  override name = 'MailBusy';
+}
