@@ -11,7 +11,7 @@ import { FileStore } from '../shared/adapters/file-store';
 import { SessionStore } from '../shared/adapters/session-store';
 import { StaticSecrets } from '../shared/adapters/secrets';
 import type { EventQueue, FlowPorts, MailQueue, Tokens } from '../shared/app/ports';
-import { MessengerStore } from '../shared/channels/messenger/messenger-store';
+import { MessengerStore } from '../shared/adapters/messenger-store';
 import type { Config } from '../shared/config';
 import { createActionsHandler } from '../functions/actions/handler';
 import { actionsWiring } from '../functions/actions/wiring';

@@ -16,8 +16,8 @@ import { anyAgentOnline } from '../../shared/app/presence';
 import { createSendAttachment } from '../../shared/app/send-attachment';
 import { acceptUploads } from '../../shared/app/uploads';
 import { BotRegistry } from '../../shared/bots/loader';
-import { MessengerStore } from '../../shared/channels/messenger/messenger-store';
-import { SendApi } from '../../shared/channels/messenger/send-api';
+import { MessengerStore } from '../../shared/adapters/messenger-store';
+import { SendApi } from '../../shared/adapters/messenger-send-api';
 import { loadConfig } from '../../shared/config';
 
 /** The settings actions reads: the secrets its bots' turns use (BOT_SECRETS), the mail queue, the fetcher's allowlist. */

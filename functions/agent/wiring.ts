@@ -11,8 +11,8 @@ import { UploadSlotStore } from '../../shared/adapters/upload-slot-store';
 import { checkedBotSecrets, once, secretsFrom, tokenSigner } from '../../shared/adapters/wiring-kit';
 import { channelDelivery, type MessengerDeliveryDeps } from '../../shared/app/messenger-channel';
 import { BotRegistry } from '../../shared/bots/loader';
-import { MessengerStore } from '../../shared/channels/messenger/messenger-store';
-import { SendApi } from '../../shared/channels/messenger/send-api';
+import { MessengerStore } from '../../shared/adapters/messenger-store';
+import { SendApi } from '../../shared/adapters/messenger-send-api';
 import { loadConfig } from '../../shared/config';
 import type { AgentPorts } from './handler';
 

@@ -8,7 +8,7 @@ import { SessionStore } from '../../shared/adapters/session-store';
 import { UploadSlotStore } from '../../shared/adapters/upload-slot-store';
 import { checkedBotSecrets, once, secretsFrom, tokenSigner } from '../../shared/adapters/wiring-kit';
 import { BotRegistry } from '../../shared/bots/loader';
-import { MessengerStore } from '../../shared/channels/messenger/messenger-store';
+import { MessengerStore } from '../../shared/adapters/messenger-store';
 import { loadConfig } from '../../shared/config';
 import type { IntakePorts } from './handler';
 

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { NotFound, SessionExpired } from '../domain/errors';
 import { conversationStatus, isExpired, type ConversationStatus, type Session } from '../domain/session';
-import { parseCursor, type TranscriptMessage } from '../domain/transcript';
+import { parseCursor } from '../domain/cursor';
+import type { TranscriptMessage } from '../domain/transcript';
 import { messageView, type MessageView } from './conversation';
 import { AGENT_FILE_LINK_SECONDS, fileLink } from './file-links';
 import type { Ports } from './ports';

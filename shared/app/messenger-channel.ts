@@ -1,7 +1,7 @@
 import type { Bot, SecretRef } from '../bots/schema';
 import { isValidSignature, secretsEqual } from '../channels/messenger/signature';
 import { sendsFor, type SendMessage } from '../channels/messenger/outbound';
-import { SendApiError } from '../channels/messenger/send-api';
+import { SendApiError } from '../channels/messenger/send-api-error';
 import { inboundMessages, messageEventId, pageIdsIn, WebhookBody, type InboundMedia, type InboundMessage } from '../channels/messenger/webhook';
 import { derivedId, extensionOf, splitOutcomes, toMeta, type FileOutcome } from '../domain/attachment';
 import { FetchFailure, InvalidRequest, InvalidSignature, VerificationRefused } from '../domain/errors';

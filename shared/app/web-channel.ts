@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { stripInvisible } from '../domain/attachment-rules';
 import { InvalidRequest, NotAuthorized } from '../domain/errors';
 import { expiresAtFor, newSession, type Session } from '../domain/session';
-import { parseCursor } from '../domain/transcript';
+import { parseCursor } from '../domain/cursor';
 import { messageView, requireBot, requireLiveSession, statusOf, type FileLinker, type MessageView } from './conversation';
 import type { Ports } from './ports';
 

@@ -1,4 +1,3 @@
-import { InvalidRequest } from './errors';
 /** Stored form of a file in a transcript; `url` is added when it is handed out. */
 export interface AttachmentMeta {
   id: string;
@@ -37,15 +36,4 @@ export interface TranscriptMessage extends NewMessage {
   /** Position in the transcript; also the read cursor. */
   seq: number;
   at: number;
-}
-
-/**
- * A transcript cursor as clients send it back (`?after=`): the sequence number of the last
- * message they have; empty or absent is the start.
- */
-export function parseCursor(after: string | undefined): number {
-  if (after === undefined || after === '') return 0;
-  const cursor = /^\d{1,15}$/.test(after) ? Number(after) : NaN;
-  if (!Number.isSafeInteger(cursor)) throw new InvalidRequest('after must be a cursor returned by this route');
-  return cursor;
 }

@@ -13,7 +13,7 @@ import { UploadSlotStore } from '../../shared/adapters/upload-slot-store';
 import { BotRegistry } from '../../shared/bots/loader';
 import { BotSchema, type Bot, type BotInput } from '../../shared/bots/schema';
 import type { EventQueue, FlowEvent, MailJob, MailQueue, Ports } from '../../shared/app/ports';
-import { MessengerStore } from '../../shared/channels/messenger/messenger-store';
+import { MessengerStore } from '../../shared/adapters/messenger-store';
 import type { Config } from '../../shared/config';
 import type { PageSettings } from '../../shared/http/pages';
 import { actionsWiring } from '../../functions/actions/wiring';

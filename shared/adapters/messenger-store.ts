@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { DeliveryCursor, MessengerRecords } from '../../app/ports';
-import { MESSENGER_CURSOR_SK, messengerMidKey as midKey, messengerPointerKey as pointerKey, sessionPk } from '../../adapters/table-layout';
+import type { DeliveryCursor, MessengerRecords } from '../app/ports';
+import { MESSENGER_CURSOR_SK, messengerMidKey as midKey, messengerPointerKey as pointerKey, sessionPk } from './table-layout';
 
 /**
  * Messenger's records in the one table:

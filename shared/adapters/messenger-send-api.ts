@@ -1,4 +1,6 @@
-import type { SendMessage } from './outbound';
+import type { MessengerSendApi } from '../app/ports';
+import type { SendMessage } from '../channels/messenger/outbound';
+import { SendApiError } from '../channels/messenger/send-api-error';
 
 /**
  * Graph API error codes worth retrying: temporary failures, rate limits and an invalid or
@@ -6,27 +8,12 @@ import type { SendMessage } from './outbound';
  */
 const RETRYABLE_CODES = new Set([1, 2, 4, 17, 32, 190, 613, 80006]);
 
-/** A failed send. Messages never hold the URL (it carries the page token) nor Graph's free text. */
-export class SendApiError extends Error {
-  override name = 'SendApiError';
-  constructor(
-    message: string,
-    /** True when trying again later may succeed; false for a send Meta will never accept. */
-    readonly retryable: boolean,
-    readonly status?: number,
-    readonly code?: number,
-    readonly subcode?: number,
-  ) {
-    super(message);
-  }
-}
-
 interface GraphError {
   error?: { code?: number; error_subcode?: number; is_transient?: boolean };
 }
 
 /** The Messenger Send API (`POST {MESSENGER_API_URL}/me/messages`) for one page token at a time. */
-export class SendApi {
+export class SendApi implements MessengerSendApi {
   constructor(
     private readonly baseUrl: string,
     private readonly timeoutMs = 10_000,
