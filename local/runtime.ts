@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { Context } from 'aws-lambda';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { loadBotsDir, secretNames } from '../shared/bots/loader';
-import { dynamoDocumentClient, s3Client, LOCAL_CREDENTIALS } from '../shared/adapters/clients';
+import { dynamoDocumentClient, endpointCredentials, s3Client, LOCAL_CREDENTIALS } from '../shared/adapters/clients';
 import { AttachmentStore } from '../shared/adapters/attachment-store';
 import { FileStore } from '../shared/adapters/file-store';
 import { SessionStore } from '../shared/adapters/session-store';
@@ -45,6 +45,14 @@ export interface LocalOptions {
   s3Port: number;
   sesPort: number;
   ttlSweepSeconds: number;
+  /**
+   * Existing servers to use instead of the embedded ones (`DYNAMODB_ENDPOINT`, `S3_ENDPOINT`,
+   * `SES_ENDPOINT`): DynamoDB Local, MinIO, a real account. The table and bucket are created
+   * there if missing. Credentials come from the usual AWS environment when it has any.
+   */
+  dynamoEndpoint?: string;
+  s3Endpoint?: string;
+  sesEndpoint?: string;
   /** Port of the demo document server (started when the demo token secret exists); unset or 0: a random free port. */
   demoDocsPort?: number;
   /** Keep DynamoDB data in memory instead of under dataDir (tests). */
@@ -76,6 +84,21 @@ const int = (v: string | undefined, fallback: number, name: string): number => {
   return n;
 };
 
+const endpoint = (v: string | undefined, name: string): string | undefined => {
+  if (v === undefined || v === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    throw new StartupError(`${name} must be a URL such as http://localhost:8000, not "${v}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new StartupError(`${name} must be an http or https URL, not "${v}"`);
+  return url.href.replace(/\/+$/, '');
+};
+
+/** A server someone else runs: nothing to close. */
+const external = (url: string): Emulator => ({ url, port: Number(new URL(url).port) || (url.startsWith('https:') ? 443 : 80), close: async () => undefined });
+
 export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): LocalOptions {
   return {
     port: int(env.PORT, 3000, 'PORT'),
@@ -89,6 +112,9 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env, cwd = proce
     s3Port: int(env.S3_PORT, 4568, 'S3_PORT'),
     sesPort: int(env.SES_PORT, 4569, 'SES_PORT'),
     ttlSweepSeconds: int(env.TTL_SWEEP_SECONDS, 5, 'TTL_SWEEP_SECONDS'),
+    dynamoEndpoint: endpoint(env.DYNAMODB_ENDPOINT, 'DYNAMODB_ENDPOINT'),
+    s3Endpoint: endpoint(env.S3_ENDPOINT, 'S3_ENDPOINT'),
+    sesEndpoint: endpoint(env.SES_ENDPOINT, 'SES_ENDPOINT'),
     demoDocsPort: int(env.DEMO_DOCS_PORT, DEMO_DOCS_DEFAULT_PORT, 'DEMO_DOCS_PORT'),
   };
 }
@@ -106,6 +132,8 @@ export interface LocalInspection {
 
 export interface LocalRuntime {
   urls: { app: string; chat: string; agent: string; mailbox: string; dynamodb: string; s3: string; ses: string; demoDocs?: string };
+  /** Which of the servers are existing ones (from `*_ENDPOINT`) rather than embedded. */
+  external: ('dynamodb' | 's3' | 'ses')[];
   config: Config;
   deps: LocalInspection;
   events: LocalQueue;
@@ -168,11 +196,13 @@ export async function startLocal(opts: LocalOptions): Promise<LocalRuntime> {
   const started: Emulator[] = [];
   const stops: (() => Promise<void>)[] = [];
   try {
-    const dynamo = await startDynamo(opts.dynamoPort, opts.inMemoryDynamo ? undefined : join(opts.dataDir, 'dynamodb'));
+    const dynamo = opts.dynamoEndpoint
+      ? external(opts.dynamoEndpoint)
+      : await startDynamo(opts.dynamoPort, opts.inMemoryDynamo ? undefined : join(opts.dataDir, 'dynamodb'));
     started.push(dynamo);
-    const s3 = await startS3(opts.s3Port, join(opts.dataDir, 's3'));
+    const s3 = opts.s3Endpoint ? external(opts.s3Endpoint) : await startS3(opts.s3Port, join(opts.dataDir, 's3'));
     started.push(s3);
-    const ses = await startSes(opts.sesPort);
+    const ses = opts.sesEndpoint ? external(opts.sesEndpoint) : await startSes(opts.sesPort);
     started.push(ses);
     // The demo bot's document endpoint: loopback, so it must be allowlisted for the fetcher.
     const demoDocs = secrets.has(DEMO_DOCS_SECRET) ? await startDemoDocs(opts.demoDocsPort ?? 0, await secrets.get(DEMO_DOCS_SECRET)) : undefined;
@@ -206,7 +236,7 @@ export async function startLocal(opts: LocalOptions): Promise<LocalRuntime> {
       AGENT_SIGN_IN: 'local',
       AWS_REGION: 'us-east-1',
     };
-    const ddb = new DynamoDBClient({ region: config.AWS_REGION, endpoint: dynamo.url, credentials: LOCAL_CREDENTIALS });
+    const ddb = new DynamoDBClient({ region: config.AWS_REGION, endpoint: dynamo.url, ...endpointCredentials(LOCAL_CREDENTIALS) });
     await ensureTable(ddb, TABLE_NAME);
     await ensureBucket(s3Client(config), BUCKET_NAME);
 
@@ -272,6 +302,9 @@ export async function startLocal(opts: LocalOptions): Promise<LocalRuntime> {
         ses: ses.url,
         ...(demoDocs && { demoDocs: demoDocs.url }),
       },
+      external: [opts.dynamoEndpoint && 'dynamodb', opts.s3Endpoint && 's3', opts.sesEndpoint && 'ses'].filter(
+        (x): x is 'dynamodb' | 's3' | 'ses' => typeof x === 'string',
+      ),
       config,
       deps,
       events,

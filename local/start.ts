@@ -29,14 +29,15 @@ try {
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   const { urls } = runtime;
+  const note = (name: 'dynamodb' | 's3' | 'ses') => (runtime.external.includes(name) ? ' (existing server)' : '');
   console.log(`
 Satchel is running locally.
 
   Web chat        ${urls.chat}
   Agent console   ${urls.agent}
-  Mailbox (SES)   ${urls.mailbox}  (sent mail as JSON: ${urls.ses}/store)${urls.demoDocs ? `\n  Demo documents  ${urls.demoDocs}  (token-protected; the demo bot's Send Attachment source)` : ''}
+  Mailbox (SES)   ${urls.mailbox}${runtime.external.includes('ses') ? '  (existing server)' : `  (sent mail as JSON: ${urls.ses}/store)`}${urls.demoDocs ? `\n  Demo documents  ${urls.demoDocs}  (token-protected; the demo bot's Send Attachment source)` : ''}
 
-  DynamoDB ${urls.dynamodb}   S3 ${urls.s3}   data in ${process.env.DATA_DIR ?? '.satchel'}/
+  DynamoDB ${urls.dynamodb}${note('dynamodb')}   S3 ${urls.s3}${note('s3')}   data in ${process.env.DATA_DIR ?? '.satchel'}/
 Press Ctrl-C to stop.
 `);
 } catch (err) {

@@ -9,6 +9,14 @@ export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local
 export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
 /**
+ * Credentials for a client with an explicit endpoint: the embedded emulators' fixed ones,
+ * unless the environment names real credentials (an existing DynamoDB Local, MinIO or a real
+ * account: `DYNAMODB_ENDPOINT` and friends with `AWS_ACCESS_KEY_ID` or `AWS_PROFILE` set).
+ */
+export const endpointCredentials = (fixed: { accessKeyId: string; secretAccessKey: string }, env: NodeJS.ProcessEnv = process.env) =>
+  env.AWS_ACCESS_KEY_ID || env.AWS_PROFILE ? {} : { credentials: fixed };
+
+/**
  * SDK clients. Endpoints are set only locally (emulators); on AWS the SDK's defaults apply.
  * Handlers create these once per container, at cold start.
  */
@@ -16,7 +24,7 @@ export function dynamoDocumentClient(config: Pick<Config, 'DYNAMODB_ENDPOINT' | 
   const client = new DynamoDBClient({
     region: config.AWS_REGION,
     endpoint: config.DYNAMODB_ENDPOINT,
-    ...(config.DYNAMODB_ENDPOINT && { credentials: LOCAL_CREDENTIALS }),
+    ...(config.DYNAMODB_ENDPOINT && endpointCredentials(LOCAL_CREDENTIALS)),
   });
   return DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
@@ -29,7 +37,7 @@ export function s3Client(config: Pick<Config, 'S3_ENDPOINT' | 'AWS_REGION'>): S3
     endpoint: config.S3_ENDPOINT,
     // The local S3 server only understands path-style addressing.
     forcePathStyle: config.S3_ENDPOINT !== undefined,
-    ...(config.S3_ENDPOINT && { credentials: S3RVER_CREDENTIALS }),
+    ...(config.S3_ENDPOINT && endpointCredentials(S3RVER_CREDENTIALS)),
   });
 }
 
