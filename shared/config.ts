@@ -46,6 +46,13 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** Settings groups the functions' wirings combine. */
+export const STORAGE_SETTINGS = ['TABLE_NAME', 'BUCKET_NAME', 'DYNAMODB_ENDPOINT', 'S3_ENDPOINT', 'AWS_REGION'] as const;
+/** The token signing key and where named secrets come from. */
+export const SIGNING_SETTINGS = ['SIGNING_KEY_SECRET', 'SECRETS_SOURCE', 'SECRETS_FILE'] as const;
+/** Bot secrets: their prefix and the names this function may read (all checked at cold start). */
+export const BOT_SECRET_SETTINGS = ['SECRETS_PREFIX', 'BOT_SECRETS'] as const;
+
 /**
  * The settings one function reads, validated once at cold start: each function's wiring
  * names exactly the keys it uses, so its environment (set by the CDK from the same wiring's

@@ -18,26 +18,10 @@ import { acceptUploads } from '../../shared/app/uploads';
 import { BotRegistry } from '../../shared/bots/loader';
 import { MessengerStore } from '../../shared/adapters/messenger-store';
 import { SendApi } from '../../shared/adapters/messenger-send-api';
-import { loadConfig } from '../../shared/config';
+import { STORAGE_SETTINGS, SIGNING_SETTINGS, BOT_SECRET_SETTINGS, loadConfig } from '../../shared/config';
 
 /** The settings actions reads: the secrets its bots' turns use (BOT_SECRETS), the mail queue, the fetcher's allowlist. */
-export const ACTIONS_CONFIG = [
-  'TABLE_NAME',
-  'BUCKET_NAME',
-  'BOTS_DIR',
-  'PUBLIC_BASE_URL',
-  'SIGNING_KEY_SECRET',
-  'SECRETS_SOURCE',
-  'SECRETS_FILE',
-  'SECRETS_PREFIX',
-  'BOT_SECRETS',
-  'MAIL_QUEUE_URL',
-  'FETCH_ALLOW_HOSTS',
-  'MESSENGER_API_URL',
-  'DYNAMODB_ENDPOINT',
-  'S3_ENDPOINT',
-  'AWS_REGION',
-] as const;
+export const ACTIONS_CONFIG = [...STORAGE_SETTINGS, ...SIGNING_SETTINGS, ...BOT_SECRET_SETTINGS, 'BOTS_DIR', 'PUBLIC_BASE_URL', 'MAIL_QUEUE_URL', 'FETCH_ALLOW_HOSTS', 'MESSENGER_API_URL'] as const;
 
 /** Everything a turn reaches through its flow ports, besides the turn's own. */
 export type ActionsWorld = Omit<Ports, 'events' | 'mail' | 'presigner' | 'senderEmail'>;

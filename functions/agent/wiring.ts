@@ -13,25 +13,11 @@ import { channelDelivery, type MessengerDeliveryDeps } from '../../shared/app/me
 import { BotRegistry } from '../../shared/bots/loader';
 import { MessengerStore } from '../../shared/adapters/messenger-store';
 import { SendApi } from '../../shared/adapters/messenger-send-api';
-import { loadConfig } from '../../shared/config';
+import { STORAGE_SETTINGS, SIGNING_SETTINGS, BOT_SECRET_SETTINGS, loadConfig } from '../../shared/config';
 import type { AgentPorts } from './handler';
 
 /** The settings the agent API reads: page tokens (BOT_SECRETS) to push agent messages to Messenger. */
-export const AGENT_CONFIG = [
-  'TABLE_NAME',
-  'BUCKET_NAME',
-  'BOTS_DIR',
-  'PUBLIC_BASE_URL',
-  'SIGNING_KEY_SECRET',
-  'SECRETS_SOURCE',
-  'SECRETS_FILE',
-  'SECRETS_PREFIX',
-  'BOT_SECRETS',
-  'MESSENGER_API_URL',
-  'DYNAMODB_ENDPOINT',
-  'S3_ENDPOINT',
-  'AWS_REGION',
-] as const;
+export const AGENT_CONFIG = [...STORAGE_SETTINGS, ...SIGNING_SETTINGS, ...BOT_SECRET_SETTINGS, 'BOTS_DIR', 'PUBLIC_BASE_URL', 'MESSENGER_API_URL'] as const;
 
 /** The agent API's ports and what its delivery port is built on. */
 export type AgentWorld = AgentPorts & MessengerDeliveryDeps;

@@ -1,11 +1,11 @@
 import { dynamoDocumentClient, s3Client } from '../../shared/adapters/clients';
 import { FileStore } from '../../shared/adapters/file-store';
 import { SessionStore } from '../../shared/adapters/session-store';
-import { loadConfig } from '../../shared/config';
+import { STORAGE_SETTINGS, loadConfig } from '../../shared/config';
 import type { ExpiryPorts } from './handler';
 
 /** The settings expiry reads: the table and the bucket. */
-export const EXPIRY_CONFIG = ['TABLE_NAME', 'BUCKET_NAME', 'DYNAMODB_ENDPOINT', 'S3_ENDPOINT', 'AWS_REGION'] as const;
+export const EXPIRY_CONFIG = STORAGE_SETTINGS;
 
 /** Expiry's composition root: a session store and a file store, nothing that needs a secret. */
 export function expiryWiring(env: Record<string, string | undefined> = process.env, overrides: Partial<ExpiryPorts> = {}) {

@@ -9,26 +9,11 @@ import { UploadSlotStore } from '../../shared/adapters/upload-slot-store';
 import { checkedBotSecrets, once, secretsFrom, tokenSigner } from '../../shared/adapters/wiring-kit';
 import { BotRegistry } from '../../shared/bots/loader';
 import { MessengerStore } from '../../shared/adapters/messenger-store';
-import { loadConfig } from '../../shared/config';
+import { STORAGE_SETTINGS, SIGNING_SETTINGS, BOT_SECRET_SETTINGS, loadConfig } from '../../shared/config';
 import type { IntakePorts } from './handler';
 
 /** The settings intake reads: webhook secrets only (BOT_SECRETS), the events queue, the console's sign-in. */
-export const INTAKE_CONFIG = [
-  'TABLE_NAME',
-  'BUCKET_NAME',
-  'BOTS_DIR',
-  'SIGNING_KEY_SECRET',
-  'SECRETS_SOURCE',
-  'SECRETS_FILE',
-  'SECRETS_PREFIX',
-  'BOT_SECRETS',
-  'EVENTS_QUEUE_URL',
-  'AGENT_SIGN_IN',
-  'COGNITO_CLIENT_ID',
-  'DYNAMODB_ENDPOINT',
-  'S3_ENDPOINT',
-  'AWS_REGION',
-] as const;
+export const INTAKE_CONFIG = [...STORAGE_SETTINGS, ...SIGNING_SETTINGS, ...BOT_SECRET_SETTINGS, 'BOTS_DIR', 'EVENTS_QUEUE_URL', 'AGENT_SIGN_IN', 'COGNITO_CLIENT_ID'] as const;
 
 /** Intake's composition root: clients and stores now; the signing key and webhook secrets on first use. */
 export function intakeWiring(env: Record<string, string | undefined> = process.env, overrides: Partial<IntakePorts> & { secrets?: Secrets } = {}) {

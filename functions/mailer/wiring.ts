@@ -7,24 +7,11 @@ import type { Secrets } from '../../shared/adapters/secrets';
 import { SessionStore } from '../../shared/adapters/session-store';
 import { once, secretsFrom, tokenSigner } from '../../shared/adapters/wiring-kit';
 import { BotRegistry } from '../../shared/bots/loader';
-import { loadConfig } from '../../shared/config';
+import { STORAGE_SETTINGS, SIGNING_SETTINGS, loadConfig } from '../../shared/config';
 import type { MailerPorts } from './handler';
 
 /** The settings the mailer reads: bot files (recipients), no bot secrets, no queues. */
-export const MAILER_CONFIG = [
-  'TABLE_NAME',
-  'BUCKET_NAME',
-  'BOTS_DIR',
-  'PUBLIC_BASE_URL',
-  'SENDER_EMAIL',
-  'SIGNING_KEY_SECRET',
-  'SECRETS_SOURCE',
-  'SECRETS_FILE',
-  'DYNAMODB_ENDPOINT',
-  'S3_ENDPOINT',
-  'SES_ENDPOINT',
-  'AWS_REGION',
-] as const;
+export const MAILER_CONFIG = [...STORAGE_SETTINGS, ...SIGNING_SETTINGS, 'BOTS_DIR', 'PUBLIC_BASE_URL', 'SENDER_EMAIL', 'SES_ENDPOINT'] as const;
 
 /** The mailer's composition root. The signing key (for /files links in large emails) is read on first use. */
 export function mailerWiring(env: Record<string, string | undefined> = process.env, overrides: Partial<MailerPorts> & { secrets?: Secrets } = {}) {

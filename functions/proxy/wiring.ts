@@ -4,20 +4,11 @@ import { S3FilePresigner } from '../../shared/adapters/file-presigner';
 import type { Secrets } from '../../shared/adapters/secrets';
 import { SessionStore } from '../../shared/adapters/session-store';
 import { once, secretsFrom, tokenSigner } from '../../shared/adapters/wiring-kit';
-import { loadConfig } from '../../shared/config';
+import { STORAGE_SETTINGS, SIGNING_SETTINGS, loadConfig } from '../../shared/config';
 import type { ProxyPorts } from './handler';
 
 /** The settings the proxy reads: no bots, no bot secrets, no queues. */
-export const PROXY_CONFIG = [
-  'TABLE_NAME',
-  'BUCKET_NAME',
-  'SIGNING_KEY_SECRET',
-  'SECRETS_SOURCE',
-  'SECRETS_FILE',
-  'DYNAMODB_ENDPOINT',
-  'S3_ENDPOINT',
-  'AWS_REGION',
-] as const;
+export const PROXY_CONFIG = [...STORAGE_SETTINGS, ...SIGNING_SETTINGS] as const;
 
 /** The proxy's composition root: clients and stores now, the signing key on first use. */
 export function proxyWiring(env: Record<string, string | undefined> = process.env, overrides: Partial<ProxyPorts> & { secrets?: Secrets } = {}) {

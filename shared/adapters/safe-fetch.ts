@@ -5,6 +5,7 @@ import { isIP, type LookupFunction, type Socket } from 'node:net';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import ipaddr from 'ipaddr.js';
 import { FetchFailure, type FetchFailureReason } from '../domain/errors';
+import type { FetchedResponse, FetchOptions } from '../app/ports';
 
 /**
  * An HTTP GET for URLs that come from configuration or from users (Send Attachment
@@ -21,39 +22,19 @@ import { FetchFailure, type FetchFailureReason } from '../domain/errors';
 
 export { FetchFailure, type FetchFailureReason };
 
-export interface SafeFetchOptions {
-  /** Request headers; sent to redirect targets only when they are on the same origin. */
-  headers?: Record<string, string>;
+/** The fetcher port's options, plus what only the composition root and tests set. */
+export interface SafeFetchOptions extends FetchOptions {
   /** Lower-case `host:port` entries allowed to be non-public (see `allowHosts` in config). */
   allowHosts?: ReadonlySet<string>;
   /** Default 3. */
   maxRedirects?: number;
-  /** Name resolution plus TCP connect, per connection. Default 5 s. */
-  connectTimeoutMs?: number;
-  /** From the call until the body is fully read (or discarded). Default 60 s. */
-  timeoutMs?: number;
-  /** Body cap in bytes; passing it fails the body with reason `too_large`. Default: none. */
-  maxBytes?: number;
   /** Aborts the request and the body (failure reason `network_error`). */
   signal?: AbortSignal;
   /** Name resolution, replaceable in tests. Default: `dns.lookup` with `all: true`. */
   resolve?: (hostname: string) => Promise<LookupAddress[]>;
 }
 
-export interface SafeResponse {
-  status: number;
-  headers: IncomingHttpHeaders;
-  /** The URL that answered (after redirects). */
-  url: URL;
-  /** From Content-Length, when present. */
-  contentLength?: number;
-  /** The body, capped and timed; errors with a FetchFailure. Read it or call `discard()`. */
-  body: Readable;
-  /** Body bytes passed on so far (the full size once `body` has ended). */
-  bytesRead(): number;
-  /** Drops the body and the connection. */
-  discard(): void;
-}
+export type SafeResponse = FetchedResponse;
 
 export const DEFAULT_MAX_REDIRECTS = 3;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;

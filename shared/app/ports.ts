@@ -246,10 +246,11 @@ export interface MailQueue {
 export interface FetchOptions {
   /** Request headers; sent to redirect targets only when they are on the same origin. */
   headers?: Record<string, string>;
-  /** Connect (per connection) and whole-request timeouts. */
+  /** Name resolution plus TCP connect, per connection. Default 5 s. */
   connectTimeoutMs?: number;
+  /** From the call until the body is fully read (or discarded). Default 60 s. */
   timeoutMs?: number;
-  /** Body cap in bytes; passing it fails the body with reason `too_large`. */
+  /** Body cap in bytes; passing it fails the body with reason `too_large`. Default: none. */
   maxBytes?: number;
 }
 
@@ -258,10 +259,13 @@ export interface FetchedResponse {
   headers: IncomingHttpHeaders;
   /** The URL that answered (after redirects). */
   url: URL;
+  /** From Content-Length, when present. */
   contentLength?: number;
   /** The body, capped and timed; errors with a FetchFailure. Read it or call `discard()`. */
   body: Readable;
+  /** Body bytes passed on so far (the full size once `body` has ended). */
   bytesRead(): number;
+  /** Drops the body and the connection. */
   discard(): void;
 }
 

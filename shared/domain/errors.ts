@@ -10,41 +10,31 @@ export abstract class DomainError extends Error {
   abstract readonly code: string;
 }
 
+/** A named error class with a fixed code and, where it has one, a default message. */
+function namedError(name: string, code: string, defaultMessage?: string) {
+  return class extends DomainError {
+    override name = name;
+    readonly code = code;
+    constructor(message = defaultMessage ?? name) {
+      super(message);
+    }
+  };
+}
+
 /** The request itself is wrong (bad body, bad cursor, a button that is not offered). */
-export class InvalidRequest extends DomainError {
-  override name = 'InvalidRequest';
-  readonly code = 'invalid_request';
-}
-
+export class InvalidRequest extends namedError('InvalidRequest', 'invalid_request') {}
 /** No or a wrong credential (session token, agent token). */
-export class NotAuthorized extends DomainError {
-  override name = 'NotAuthorized';
-  readonly code = 'unauthorized';
-  constructor(message = 'Missing or invalid credentials') {
-    super(message);
-  }
-}
-
+export class NotAuthorized extends namedError('NotAuthorized', 'unauthorized', 'Missing or invalid credentials') {}
 /** A webhook body whose signature does not verify. */
-export class InvalidSignature extends DomainError {
-  override name = 'InvalidSignature';
-  readonly code = 'invalid_signature';
-}
-
+export class InvalidSignature extends namedError('InvalidSignature', 'invalid_signature') {}
 /** A webhook subscription handshake with the wrong verify token. */
-export class VerificationRefused extends DomainError {
-  override name = 'VerificationRefused';
-  readonly code = 'forbidden';
-}
-
+export class VerificationRefused extends namedError('VerificationRefused', 'forbidden') {}
 /** A file link whose token is not one of ours. */
-export class InvalidToken extends DomainError {
-  override name = 'InvalidToken';
-  readonly code = 'invalid_token';
-  constructor(message = 'This file link is not valid') {
-    super(message);
-  }
-}
+export class InvalidToken extends namedError('InvalidToken', 'invalid_token', 'This file link is not valid') {}
+/** The session (or a link into it) has expired; it may already be deleted. */
+export class SessionExpired extends namedError('SessionExpired', 'session_expired', 'This session has expired') {}
+/** Only the agent who took the conversation over may do this. */
+export class NotHolder extends namedError('NotHolder', 'not_holder', 'Only the agent who took over this conversation can do that') {}
 
 /** Something the request names does not exist (`code` says what: bot_not_found, ...). */
 export class NotFound extends DomainError {
@@ -53,24 +43,6 @@ export class NotFound extends DomainError {
     readonly code: string,
     message: string,
   ) {
-    super(message);
-  }
-}
-
-/** The session (or a link into it) has expired; it may already be deleted. */
-export class SessionExpired extends DomainError {
-  override name = 'SessionExpired';
-  readonly code = 'session_expired';
-  constructor(message = 'This session has expired') {
-    super(message);
-  }
-}
-
-/** Only the agent who took the conversation over may do this. */
-export class NotHolder extends DomainError {
-  override name = 'NotHolder';
-  readonly code = 'not_holder';
-  constructor(message = 'Only the agent who took over this conversation can do that') {
     super(message);
   }
 }
