@@ -33,7 +33,7 @@ const FlowEventBody: z.ZodType<FlowEvent> = z.discriminatedUnion('type', [
   }),
 ]);
 
-/** Retrying cannot fix a body that is not a flow event. */
+/** A queue body that is not a flow event. */
 class MalformedEvent extends Error {
   override name = 'MalformedEvent';
 }
@@ -59,14 +59,10 @@ function parseEvent(record: SQSRecord): FlowEvent {
 export function createActionsHandler(getPorts: () => Promise<ActionsPorts>) {
   const runRecord = async (record: SQSRecord): Promise<void> => {
     const sessionId = record.attributes.MessageGroupId ?? record.messageId;
-    let event: FlowEvent;
     try {
-      event = parseEvent(record);
-    } catch (err) {
-      logger.error('malformed flow event dropped', { messageId: record.messageId, sessionId, reason: (err as Error).message });
-      return;
-    }
-    try {
+      // A body that is not a flow event fails like any other, so it ends in the dead-letter
+      // queue where it can be looked at, rather than vanishing.
+      const event = parseEvent(record);
       await runFlowEvent(await getPorts(), { ...event, eventId: record.attributes.MessageDeduplicationId ?? record.messageId });
     } catch (err) {
       logger.error('flow event failed', { messageId: record.messageId, sessionId, error: err as Error });

@@ -239,6 +239,21 @@ describe('actions handler (SQS FIFO consumer)', () => {
     expect(res.batchItemFailures).toEqual([{ itemIdentifier: 'a1' }, { itemIdentifier: 'a2' }]);
     expect((await deps.sessions.listMessages(b.sessionId)).map((m) => m.text)).toContain('Pardon?');
   });
+
+  it('fails a body that is not a flow event (so it is dead-lettered, not lost) and holds its session behind it', async () => {
+    const { deps, start } = await setup();
+    const a = await start();
+    const b = await start();
+    const actions = createActionsHandler(async () => deps);
+    const garbled = { ...record('a1', a.sessionId, { type: 'user_message', sessionId: a.sessionId, messageSeq: 0, text: 'x' }), body: '{"type":"user_message"' };
+    const unknownType = record('b1', b.sessionId, { type: 'no_such_event', sessionId: b.sessionId } as never);
+    const res = await actions({
+      Records: [garbled, unknownType, record('a2', a.sessionId, { type: 'user_message', sessionId: a.sessionId, messageSeq: 0, text: 'z' })],
+    } as SQSEvent);
+    expect(res.batchItemFailures).toEqual([{ itemIdentifier: 'a1' }, { itemIdentifier: 'b1' }, { itemIdentifier: 'a2' }]);
+    // Nothing of the later record ran while the earlier one of its session waits.
+    expect((await deps.sessions.listMessages(a.sessionId)).map((m) => m.text)).not.toContain('Pardon?');
+  });
 });
 
 describe('expiry handler', () => {
