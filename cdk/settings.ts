@@ -27,6 +27,12 @@ export interface SatchelSettings {
   readonly cognitoFeaturePlan: 'essentials' | 'plus';
   readonly apiRateLimit: number;
   readonly apiBurstLimit: number;
+  /**
+   * Run the functions with `NODE_OPTIONS=--enable-source-maps`, so stack traces name the
+   * TypeScript sources. The source map files ship in every bundle regardless; turning this
+   * on makes each cold start read and parse them (see the README's Performance section).
+   */
+  readonly sourceMaps: boolean;
 }
 
 /** Every context key Satchel reads, with its default (documented in docs/deploy.md). */
@@ -44,6 +50,7 @@ export const CONTEXT_DEFAULTS = {
   cognitoFeaturePlan: 'essentials',
   apiRateLimit: 50,
   apiBurstLimit: 100,
+  sourceMaps: false,
 } as const;
 
 export class SettingsError extends Error {
@@ -111,5 +118,6 @@ export function readSettings(scope: Construct): SatchelSettings {
     cognitoFeaturePlan: oneOf('cognitoFeaturePlan', ['essentials', 'plus'] as const),
     apiRateLimit: int('apiRateLimit', 1, 10000),
     apiBurstLimit: int('apiBurstLimit', 1, 5000),
+    sourceMaps: bool('sourceMaps'),
   };
 }

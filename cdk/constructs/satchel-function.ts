@@ -1,29 +1,25 @@
 import { Aws, type CfnElement, Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime, StartingPosition, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, StartingPosition, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { BotBundle } from '../bots';
+import { nodejsBundling, RUNTIME } from '../bundling';
+import { readSettings } from '../settings';
 import { CONVERSATIONS_INDEX, SESSION_FILES_PREFIX } from './storage';
 import type { SenderIdentity } from './mail';
 
-/** The newest Node.js Lambda runtime in aws-cdk-lib (cdk-nag AwsSolutions-L1 checks this). */
-export const RUNTIME = Runtime.NODEJS_24_X;
-/** esbuild target matching RUNTIME. */
-const ESBUILD_TARGET = 'node24';
+export { RUNTIME };
 /** Where bundled bot files land inside the function package. */
 export const LAMBDA_BOTS_DIR = '/var/task/bots';
 /** Bot secret NAME is the Secrets Manager secret `satchel/NAME` (shared/config.ts SECRETS_PREFIX). */
 export const SECRETS_PREFIX = 'satchel/';
-
-/** ESM bundles still contain CommonJS dependencies that call `require`; give them one. */
-const REQUIRE_SHIM = "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
 
 export interface SatchelFunctionProps {
   /** Absolute path of the handler module; it exports `handler`. */
@@ -33,6 +29,12 @@ export interface SatchelFunctionProps {
   readonly timeout: Duration;
   /** Merged over the defaults (service name, log level, source maps). */
   readonly environment?: Record<string, string>;
+  /**
+   * Let Node map stack traces through the bundle's source map (`--enable-source-maps`).
+   * The map file ships either way; enabling this makes every cold start read and parse it.
+   * Default: the `sourceMaps` context setting (off).
+   */
+  readonly sourceMaps?: boolean;
   /** Bot files copied into the bundle (`BOTS_DIR`). */
   readonly bots?: BotBundle;
   /** Directories copied next to the bundle (intake serves the pages from `web/`). */
@@ -81,7 +83,8 @@ const OBJECT_ACTIONS: Record<Exclude<BucketAccess, 'list' | 'probe'>, string[]> 
 
 /**
  * One Satchel Lambda function with every default in one place: Node.js on arm64, an ESM
- * bundle built by the local esbuild (minified, source maps, AWS SDK included), X-Ray, a log
+ * bundle built by the local esbuild (minified, source map file, AWS SDK included; see
+ * cdk/bundling.ts), source maps applied to stack traces only on request, X-Ray, a log
  * group with retention, and its own role with no managed policies.
  *
  * Permissions are added only through the `bind*` and `consume*` helpers, each of which sets
@@ -89,12 +92,16 @@ const OBJECT_ACTIONS: Record<Exclude<BucketAccess, 'list' | 'probe'>, string[]> 
  * cannot drift apart.
  */
 export class SatchelFunction extends Construct {
+  /** The handler module the bundle is built from. */
+  readonly entry: string;
   readonly fn: NodejsFunction;
   readonly role: Role;
   readonly logGroup: LogGroup;
 
   constructor(scope: Construct, id: string, props: SatchelFunctionProps) {
     super(scope, id);
+    this.entry = props.entry;
+    const sourceMaps = props.sourceMaps ?? readSettings(this).sourceMaps;
 
     this.role = new Role(this, 'Role', {
       assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
@@ -124,20 +131,13 @@ export class SatchelFunction extends Construct {
       environment: {
         POWERTOOLS_SERVICE_NAME: 'satchel',
         LOG_LEVEL: props.logLevel,
-        NODE_OPTIONS: '--enable-source-maps',
+        ...(sourceMaps && { NODE_OPTIONS: '--enable-source-maps' }),
         ...(bots && { BOTS_DIR: LAMBDA_BOTS_DIR }),
         ...props.environment,
       },
       bundling: {
-        format: OutputFormat.ESM,
-        target: ESBUILD_TARGET,
-        mainFields: ['module', 'main'],
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        // Bundle everything, the AWS SDK included: pinned versions and faster cold starts.
-        externalModules: [],
-        banner: REQUIRE_SHIM,
+        // Shared with the bundle benchmark (bench/bundles.ts): cdk/bundling.ts.
+        ...nodejsBundling(),
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],
