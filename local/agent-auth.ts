@@ -3,10 +3,11 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Context } from 'aws-lambda';
 import { exportJWK, generateKeyPair, importJWK, SignJWT, type CryptoKey, type JSONWebKeySet, type JWK } from 'jose';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { createJwtVerifier, type AuthorizerClaims } from '../shared/adapters/jwt-verifier';
 import { httpHandler, json, parseJsonBody, type HttpEvent } from '../shared/http/http-handler';
 import type { LambdaHttpHandler } from './http-server';
+import '../shared/zod-english';
 
 /** What local agent tokens say they are; the local authorizer accepts nothing else. */
 export const LOCAL_ISSUER = 'urn:satchel:local';
@@ -72,8 +73,8 @@ export class LocalAgentAuth {
 }
 
 export const AgentTokenBody = z.strictObject({
-  agentId: z.string().regex(/^[A-Za-z0-9._@+-]{1,100}$/, 'agentId is 1-100 letters, digits and ._@+-'),
-  name: z.string().trim().min(1).max(100),
+  agentId: z.string().check(z.regex(/^[A-Za-z0-9._@+-]{1,100}$/, 'agentId is 1-100 letters, digits and ._@+-')),
+  name: z.string().check(z.trim(), z.minLength(1), z.maxLength(100)),
 });
 
 /**

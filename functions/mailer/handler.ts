@@ -2,18 +2,19 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { MailBusy, sendAttachmentEmail, type MailDeps, type MailerOptions } from '../../shared/app/mail-attachment';
 import { logger } from '../../shared/logger';
+import '../../shared/zod-english';
 
 /** What the mailer uses: bots (recipients), records, files, tokens (links), SES and the claims. */
 export type MailerPorts = MailDeps;
 
 /** A mail job as the queue carries it, validated here at the edge. */
 const MailJobBody = z.object({
-  sessionId: z.string().min(1),
-  attachmentId: z.string().min(1),
-  heldForAgentSince: z.number().optional(),
+  sessionId: z.string().check(z.minLength(1)),
+  attachmentId: z.string().check(z.minLength(1)),
+  heldForAgentSince: z.optional(z.number()),
 });
 
 const parseJob = (body: string) => {

@@ -2,8 +2,8 @@ import { resolveFileLink } from '../../shared/app/file-proxy';
 import type { Ports } from '../../shared/app/ports';
 import { httpHandler } from '../../shared/http/http-handler';
 
-/** What the proxy uses: tokens, the session and attachment records, and the download presigner. */
-export type ProxyPorts = Pick<Ports, 'tokens' | 'sessions' | 'attachments' | 'presigner' | 'now'>;
+/** What the proxy uses: tokens, the session and attachment records, and the download link presigner. */
+export type ProxyPorts = Pick<Ports, 'tokens' | 'sessions' | 'attachments' | 'downloadLinks' | 'now'>;
 
 /** `/files/{token}`: a signed link becomes a 302 to a short-lived S3 download. */
 export function createProxyHandler(getPorts: () => Promise<ProxyPorts>) {

@@ -1,6 +1,6 @@
 import { AttachmentStore } from '../../shared/adapters/attachment-store';
 import { dynamoDocumentClient, s3Client } from '../../shared/adapters/clients';
-import { S3FilePresigner } from '../../shared/adapters/file-presigner';
+import { S3DownloadLinks } from '../../shared/adapters/download-links';
 import type { Secrets } from '../../shared/adapters/secrets';
 import { SessionStore } from '../../shared/adapters/session-store';
 import { once, secretsFrom, tokenSigner } from '../../shared/adapters/wiring-kit';
@@ -18,7 +18,7 @@ export function proxyWiring(env: Record<string, string | undefined> = process.en
   const ports = {
     sessions: overrides.sessions ?? new SessionStore(db, config.TABLE_NAME),
     attachments: overrides.attachments ?? new AttachmentStore(db, config.TABLE_NAME),
-    presigner: overrides.presigner ?? new S3FilePresigner(s3Client(config), config.BUCKET_NAME),
+    downloadLinks: overrides.downloadLinks ?? new S3DownloadLinks(s3Client(config), config.BUCKET_NAME),
     now: overrides.now ?? Date.now,
   };
   return once(async (): Promise<ProxyPorts> => ({ ...ports, tokens: overrides.tokens ?? (await tokenSigner(secrets, config.SIGNING_KEY_SECRET)) }));

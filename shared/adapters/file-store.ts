@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import type { Readable } from 'node:stream';
 import {
   CopyObjectCommand,
   DeleteObjectCommand,
@@ -11,9 +11,7 @@ import {
   NotFound,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
-import { ObjectTooLarge } from '../domain/errors';
-import type { ByteSource, FileObjects } from '../app/ports';
+import type { FileObjects } from '../app/ports';
 import { sessionFileKey, sessionFilesPrefix } from './table-layout';
 
 /** Files of a session live under this prefix, each under a random key. */
@@ -22,23 +20,11 @@ export const sessionPrefix = sessionFilesPrefix;
 const isMissing = (err: unknown) =>
   err instanceof NoSuchKey || err instanceof NotFound || ['NoSuchKey', 'NotFound'].includes((err as { name?: string }).name ?? '');
 
-/** Counts bytes through and fails the stream as soon as the cap is passed. */
-class SizeCap extends Transform {
-  bytes = 0;
-  constructor(private readonly maxBytes: number) {
-    super();
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    this.bytes += chunk.length;
-    if (this.bytes > this.maxBytes) done(new ObjectTooLarge(this.maxBytes));
-    else done(null, chunk);
-  }
-}
-
 /**
  * S3 access for session files: keys, reads for the content checks, size-capped streaming
- * uploads, deletion. Knows nothing of bots or rules. Presigning is FilePresigner's
- * (file-presigner.ts), so functions that never sign anything do not carry the presigners.
+ * deletion. Knows nothing of bots or rules. Presigned forms and links (upload-forms.ts,
+ * download-links.ts) and streaming uploads (stream-uploader.ts) are adapters of their own,
+ * so each function carries only the SDK helpers it calls.
  */
 export class FileStore implements FileObjects {
   constructor(
@@ -93,49 +79,6 @@ export class FileStore implements FileObjects {
 
   async delete(key: string): Promise<void> {
     await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
-  }
-
-  /**
-   * Streams `body` into S3 under `key` (multipart when large), never holding more than
-   * `queueSize` parts in memory, and stops with ObjectTooLarge once more than `maxBytes`
-   * arrive. The body's own failure is reported rather than the upload's. On any failure the
-   * multipart upload is aborted and the key deleted (a body that failed late may already be
-   * there when it fitted in one part), so no partial file outlives it.
-   */
-  async upload(
-    key: string,
-    body: ByteSource,
-    opts: { contentType: string; maxBytes: number; partSize?: number; queueSize?: number },
-  ): Promise<{ size: number }> {
-    const source = body instanceof Readable ? body : Readable.from(body, { objectMode: false });
-    const cap = new SizeCap(opts.maxBytes);
-    let failure: unknown;
-    const onError = (err: unknown) => {
-      failure ??= err;
-      cap.destroy(err as Error);
-    };
-    source.once('error', onError);
-    cap.once('error', (err) => (failure ??= err));
-    source.pipe(cap);
-    try {
-      await new Upload({
-        client: this.s3,
-        params: { Bucket: this.bucket, Key: key, Body: cap, ContentType: opts.contentType },
-        queueSize: opts.queueSize ?? 1,
-        ...(opts.partSize !== undefined && { partSize: opts.partSize }),
-      }).done();
-    } catch (err) {
-      await this.delete(key).catch(() => undefined);
-      throw failure ?? err;
-    } finally {
-      source.off('error', onError);
-      source.destroy();
-    }
-    if (failure) {
-      await this.delete(key).catch(() => undefined);
-      throw failure;
-    }
-    return { size: cap.bytes };
   }
 
   deleteSessionFiles(sessionId: string): Promise<number> {

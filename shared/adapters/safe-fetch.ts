@@ -5,7 +5,8 @@ import { isIP, type LookupFunction, type Socket } from 'node:net';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import ipaddr from 'ipaddr.js';
 import { FetchFailure, type FetchFailureReason } from '../domain/errors';
-import type { FetchedResponse, FetchOptions } from '../app/ports';
+import type { FetchedResponse, Fetcher, FetchOptions } from '../app/ports';
+import { allowHosts, type Config } from '../config';
 
 /**
  * An HTTP GET for URLs that come from configuration or from users (Send Attachment
@@ -307,4 +308,10 @@ function wrapResponse(res: IncomingMessage, url: URL, maxBytes: number, deadline
     bytesRead: () => body.seen,
     discard: () => body.destroy(),
   };
+}
+
+/** The fetcher port: safeFetch with this deployment's allowlist (FETCH_ALLOW_HOSTS). */
+export function ssrfSafeFetcher(config: Pick<Config, 'FETCH_ALLOW_HOSTS'>): Fetcher {
+  const allowed = allowHosts(config);
+  return (url, options) => safeFetch(url, { ...options, allowHosts: allowed });
 }

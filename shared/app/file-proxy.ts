@@ -28,7 +28,7 @@ const isClaims = (c: unknown): c is FileClaims => {
  * are all still alive, and presign a short GET that downloads the file under its name
  * (RFC 6266 / 5987, so non-ASCII names survive) with its stored content type.
  */
-export async function resolveFileLink(deps: Pick<Ports, 'tokens' | 'sessions' | 'attachments' | 'presigner' | 'now'>, token: string): Promise<string> {
+export async function resolveFileLink(deps: Pick<Ports, 'tokens' | 'sessions' | 'attachments' | 'downloadLinks' | 'now'>, token: string): Promise<string> {
   const claims = deps.tokens.verify<unknown>(FILE_TOKEN, token);
   if (!isClaims(claims)) throw invalidToken();
   const now = deps.now();
@@ -37,7 +37,7 @@ export async function resolveFileLink(deps: Pick<Ports, 'tokens' | 'sessions' | 
   if (!session || isExpired(session, now)) throw linkExpired();
   const file = await deps.attachments.get(claims.sid, claims.aid);
   if (!file || (file.linkExpiresAt !== undefined && now >= file.linkExpiresAt * 1000)) throw linkExpired();
-  return deps.presigner.downloadUrl(file.key, {
+  return deps.downloadLinks.presign(file.key, {
     contentDisposition: contentDisposition(file.fileName, { type: 'attachment' }),
     contentType: file.contentType,
     expiresSeconds: DOWNLOAD_URL_SECONDS,

@@ -56,7 +56,7 @@ const rulesOf = (deps: Pick<Ports, 'bots'>, session: Session): AttachmentRules =
  * consumed or destroyed here).
  */
 export async function storeIncomingFile(
-  deps: FileCheckDeps,
+  deps: FileCheckDeps & Pick<Ports, 'uploader'>,
   session: Session,
   file: IncomingFile,
 ): Promise<IncomingFileResult> {
@@ -75,7 +75,7 @@ export async function storeIncomingFile(
   }
   const key = attachmentId ? deps.files.keyFor(session.id, attachmentId) : deps.files.newKey(session.id);
   try {
-    await deps.files.upload(key, file.body, { contentType: storedContentType(fileName), maxBytes: rules.sizeLimitBytes });
+    await deps.uploader.upload(key, file.body, { contentType: storedContentType(fileName), maxBytes: rules.sizeLimitBytes });
   } catch (err) {
     if (counted) await deps.uploads.release(session.id, attachmentId);
     if (err instanceof ObjectTooLarge) return logRefusal(session, fileName, 'attachment_too_large');

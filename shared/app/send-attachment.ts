@@ -8,7 +8,7 @@ import { logger } from '../logger';
 import type { ActionOutcome, FetchedResponse, FetchOptions, Ports } from './ports';
 
 /** What a Send Attachment action touches. */
-export type SendAttachmentDeps = Pick<Ports, 'bots' | 'botSecrets' | 'fetch' | 'files' | 'attachments' | 'now' | 'newId'>;
+export type SendAttachmentDeps = Pick<Ports, 'bots' | 'botSecrets' | 'fetch' | 'files' | 'uploader' | 'attachments' | 'now' | 'newId'>;
 
 /** Limits of the Send Attachment fetch; the size cap is the bot's `sizeLimitBytes`. */
 export interface SendAttachmentLimits {
@@ -77,7 +77,7 @@ async function sendAttachment(deps: SendAttachmentDeps, session: Session, pendin
     };
     // Memory held is about (queueSize + 1) × partSize, whatever the file size. The fetcher
     // already caps the body at the same limit and fails it with its own reason.
-    ({ size: record.size } = await deps.files.upload(record.key, response.body, {
+    ({ size: record.size } = await deps.uploader.upload(record.key, response.body, {
       contentType: record.contentType,
       maxBytes: bot.attachments.sizeLimitBytes,
       partSize: UPLOAD_PART_SIZE,

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { BotSchema, type Bot } from './schema';
 
 /** A bot file that cannot be used; the message names the file, the JSON path and the problem. */

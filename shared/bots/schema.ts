@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../zod-english';
 
 /** Default attachment rules (SPEC section 3). */
 export const DEFAULT_ALLOWED_TYPES = [
@@ -6,69 +7,72 @@ export const DEFAULT_ALLOWED_TYPES = [
 ] as const;
 export const DEFAULT_SIZE_LIMIT_BYTES = 8 * 1024 * 1024;
 
-const SecretRef = z.strictObject({ secret: z.string().regex(/^[A-Za-z0-9/_+=.@-]{1,256}$/, 'secret names use letters, digits and /_+=.@-') });
+const SecretRef = z.strictObject({ secret: z.string().check(z.regex(/^[A-Za-z0-9/_+=.@-]{1,256}$/, 'secret names use letters, digits and /_+=.@-')) });
 export type SecretRef = z.infer<typeof SecretRef>;
 
-const InteractionId = z.string().min(1).max(100);
+const InteractionId = z.string().check(z.minLength(1), z.maxLength(100));
 
 const Button = z.union([
-  z.strictObject({ label: z.string().min(1).max(100), next: InteractionId }),
-  z.strictObject({ label: z.string().min(1).max(100), liveAgent: z.literal(true) }),
+  z.strictObject({ label: z.string().check(z.minLength(1), z.maxLength(100)), next: InteractionId }),
+  z.strictObject({ label: z.string().check(z.minLength(1), z.maxLength(100)), liveAgent: z.literal(true) }),
 ]);
 
 const MessageInteraction = z.strictObject({
   type: z.literal('message'),
-  text: z.string().min(1),
-  buttons: z.array(Button).max(13).optional(),
-  next: InteractionId.optional(),
+  text: z.string().check(z.minLength(1)),
+  buttons: z.optional(z.array(Button).check(z.maxLength(13))),
+  next: z.optional(InteractionId),
 });
 
 const QuestionInteraction = z.strictObject({
   type: z.literal('question'),
-  text: z.string().min(1),
-  answerFormat: z.enum(['any', 'text', 'attachment']).default('any'),
-  variable: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'variable names are letters, digits and _'),
-  next: InteractionId.optional(),
+  text: z.string().check(z.minLength(1)),
+  answerFormat: z._default(z.enum(['any', 'text', 'attachment']), 'any'),
+  variable: z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'variable names are letters, digits and _')),
+  next: z.optional(InteractionId),
 });
 
 const SendAttachmentAction = z.strictObject({
   type: z.literal('sendAttachment'),
-  fileName: z.string().default(''),
-  endpoint: z.string().regex(/^https?:\/\//i, 'endpoint must be an http or https URL'),
-  authorization: SecretRef.optional(),
-  contentType: z.string().default(''),
-  headers: z.record(z.string(), z.string()).default({}),
+  fileName: z._default(z.string(), ''),
+  endpoint: z.string().check(z.regex(/^https?:\/\//i, 'endpoint must be an http or https URL')),
+  authorization: z.optional(SecretRef),
+  contentType: z._default(z.string(), ''),
+  headers: z._default(z.record(z.string(), z.string()), {}),
 });
 
 const ActionInteraction = z.strictObject({
   type: z.literal('action'),
   action: z.discriminatedUnion('type', [SendAttachmentAction]),
-  next: InteractionId.optional(),
-  onError: InteractionId.optional(),
+  next: z.optional(InteractionId),
+  onError: z.optional(InteractionId),
 });
 
 const Interaction = z.discriminatedUnion('type', [MessageInteraction, QuestionInteraction, ActionInteraction]);
 
 const Attachments = z.strictObject({
-  recipientEmail: z.email().optional(),
-  allowedTypes: z
-    .array(z.string().regex(/^[a-z0-9]{1,10}$/, 'types are lower-case extensions without a dot'))
-    .optional()
-    .transform((t) => (t && t.length > 0 ? t : [...DEFAULT_ALLOWED_TYPES])),
+  recipientEmail: z.optional(z.email()),
+  allowedTypes: z.pipe(
+    z.optional(z.array(z.string().check(z.regex(/^[a-z0-9]{1,10}$/, 'types are lower-case extensions without a dot')))),
+    z.transform((t: string[] | undefined): string[] => (t && t.length > 0 ? t : [...DEFAULT_ALLOWED_TYPES])),
+  ),
   // 5 GiB: the most one S3 POST upload (and one CopyObject) can carry.
-  sizeLimitBytes: z.number().int().positive().max(5 * 1024 * 1024 * 1024, 'at most 5 GiB (5368709120), the S3 single-upload limit').default(DEFAULT_SIZE_LIMIT_BYTES),
-  limitPerConversation: z.number().int().positive().nullable().default(null),
+  sizeLimitBytes: z._default(
+    z.int().check(z.positive(), z.maximum(5 * 1024 * 1024 * 1024, 'at most 5 GiB (5368709120), the S3 single-upload limit')),
+    DEFAULT_SIZE_LIMIT_BYTES,
+  ),
+  limitPerConversation: z._default(z.nullable(z.int().check(z.positive())), null),
 });
 
 const LiveTakeover = z.strictObject({
-  startMessage: z.string().default('You are now chatting with {agent.name}.'),
-  confirmationMessage: z.string().default('Finding someone for you...'),
-  noAgentsInteraction: InteractionId.optional(),
-  waitForAgentSeconds: z.number().int().min(0).max(900).default(0),
+  startMessage: z._default(z.string(), 'You are now chatting with {agent.name}.'),
+  confirmationMessage: z._default(z.string(), 'Finding someone for you...'),
+  noAgentsInteraction: z.optional(InteractionId),
+  waitForAgentSeconds: z._default(z.int().check(z.minimum(0), z.maximum(900)), 0),
 });
 
 const Messenger = z.strictObject({
-  pageId: z.string().regex(/^[0-9]+$/, 'pageId is the numeric Facebook page id'),
+  pageId: z.string().check(z.regex(/^[0-9]+$/, 'pageId is the numeric Facebook page id')),
   appSecret: SecretRef,
   verifyToken: SecretRef,
   pageAccessToken: SecretRef,
@@ -76,20 +80,18 @@ const Messenger = z.strictObject({
 
 export const BotSchema = z
   .strictObject({
-    id: z.string().regex(/^[a-z0-9-]{1,40}$/, 'id is 1-40 characters of a-z, 0-9 and -'),
-    name: z.string().min(1).max(200),
-    sessionTimeoutSeconds: z.number().int().min(60).max(30 * 86400).default(86400),
-    defaultAnswer: z.string().min(1).default("Sorry, I didn't catch that."),
-    agentThreshold: z.number().int().min(0).default(3),
-    attachments: Attachments.default(() => Attachments.parse({})),
-    liveTakeover: LiveTakeover.default(() => LiveTakeover.parse({})),
-    channels: z
-      .strictObject({ web: z.strictObject({}).optional(), messenger: Messenger.optional() })
-      .default({ web: {} }),
+    id: z.string().check(z.regex(/^[a-z0-9-]{1,40}$/, 'id is 1-40 characters of a-z, 0-9 and -')),
+    name: z.string().check(z.minLength(1), z.maxLength(200)),
+    sessionTimeoutSeconds: z._default(z.int().check(z.minimum(60), z.maximum(30 * 86400)), 86400),
+    defaultAnswer: z._default(z.string().check(z.minLength(1)), "Sorry, I didn't catch that."),
+    agentThreshold: z._default(z.int().check(z.minimum(0)), 3),
+    attachments: z._default(Attachments, () => Attachments.parse({})),
+    liveTakeover: z._default(LiveTakeover, () => LiveTakeover.parse({})),
+    channels: z._default(z.strictObject({ web: z.optional(z.strictObject({})), messenger: z.optional(Messenger) }), { web: {} }),
     start: InteractionId,
     interactions: z.record(InteractionId, Interaction),
   })
-  .superRefine((bot, ctx) => {
+  .check(z.superRefine((bot, ctx) => {
     // Every reference must name an interaction that exists, so a typo fails at start-up
     // instead of stranding a user mid-conversation.
     const ids = new Set(Object.keys(bot.interactions));
@@ -105,7 +107,7 @@ export const BotSchema = z
       if (it.type === 'action') check(it.onError, ['interactions', id, 'onError']);
       if (it.type === 'message') it.buttons?.forEach((b, i) => 'next' in b && check(b.next, ['interactions', id, 'buttons', i, 'next']));
     }
-  });
+  }));
 
 export type Bot = z.output<typeof BotSchema>;
 export type BotInput = z.input<typeof BotSchema>;

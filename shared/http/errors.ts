@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import {
   AlreadyTakenOver,
   AttachmentRefused,
@@ -33,7 +33,7 @@ export class HttpError extends Error {
 export const badRequest = (message: string) => new HttpError(400, 'invalid_request', message);
 export const notFound = (code: string, message: string) => new HttpError(404, code, message);
 
-export const zodMessage = (err: z.ZodError): string =>
+export const zodMessage = (err: z.core.$ZodError): string =>
   err.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
 
 /** A refused file's status, by its warning code. */

@@ -1,7 +1,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { logger } from '../logger';
 import { badRequest, clientError, notFound, zodMessage } from './errors';
 
@@ -26,7 +26,7 @@ export const rawBody = (event: HttpEvent): Buffer =>
   Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8');
 
 /** Parses and validates a JSON body; anything else is a 400 `invalid_request`. */
-export function parseJsonBody<S extends z.ZodType>(event: HttpEvent, schema: S): z.output<S> {
+export function parseJsonBody<S extends z.ZodMiniType>(event: HttpEvent, schema: S): z.output<S> {
   let raw: unknown;
   try {
     raw = JSON.parse(rawBody(event).toString('utf8') || 'null');

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../../zod-english';
 
 /**
  * The Messenger webhook body (Graph API "page" object), reduced to what Satchel acts on.
@@ -9,28 +10,28 @@ import { z } from 'zod';
 
 const Attachment = z.looseObject({
   type: z.string(),
-  payload: z.looseObject({ url: z.string().optional(), sticker_id: z.union([z.number(), z.string()]).optional() }).nullish(),
+  payload: z.nullish(z.looseObject({ url: z.optional(z.string()), sticker_id: z.optional(z.union([z.number(), z.string()])) })),
 });
 
 const Messaging = z.looseObject({
   sender: z.looseObject({ id: z.string() }),
   recipient: z.looseObject({ id: z.string() }),
-  timestamp: z.number().optional(),
-  message: z
-    .looseObject({
-      mid: z.string().min(1),
-      text: z.string().optional(),
-      is_echo: z.boolean().optional(),
-      quick_reply: z.looseObject({ payload: z.string() }).optional(),
-      attachments: z.array(Attachment).optional(),
-    })
-    .optional(),
-  postback: z.looseObject({ mid: z.string().optional(), title: z.string().optional(), payload: z.string().optional() }).optional(),
+  timestamp: z.optional(z.number()),
+  message: z.optional(
+    z.looseObject({
+      mid: z.string().check(z.minLength(1)),
+      text: z.optional(z.string()),
+      is_echo: z.optional(z.boolean()),
+      quick_reply: z.optional(z.looseObject({ payload: z.string() })),
+      attachments: z.optional(z.array(Attachment)),
+    }),
+  ),
+  postback: z.optional(z.looseObject({ mid: z.optional(z.string()), title: z.optional(z.string()), payload: z.optional(z.string()) })),
 });
 
 const Entry = z.looseObject({
-  id: z.union([z.string(), z.number()]).transform(String),
-  messaging: z.array(Messaging).optional(),
+  id: z.pipe(z.union([z.string(), z.number()]), z.transform((id: string | number) => String(id))),
+  messaging: z.optional(z.array(Messaging)),
 });
 
 export const WebhookBody = z.looseObject({ object: z.string(), entry: z.array(Entry) });
