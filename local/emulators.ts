@@ -71,7 +71,7 @@ export async function ensureTable(ddb: DynamoDBClient, tableName: string): Promi
           { AttributeName: index.partitionKey, KeyType: 'HASH' },
           { AttributeName: index.sortKey, KeyType: 'RANGE' },
         ],
-        Projection: { ProjectionType: 'ALL' },
+        Projection: { ProjectionType: index.projection.type, NonKeyAttributes: [...index.projection.nonKeyAttributes] },
       })),
     }),
   );

@@ -53,7 +53,9 @@ export class Storage extends Construct {
         indexName: index.name,
         partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
         sortKey: { name: index.sortKey, type: AttributeType.STRING },
-        projectionType: ProjectionType.ALL,
+        // Only what the agent list shows and searches (see table-layout.ts), not whole sessions.
+        projectionType: ProjectionType.INCLUDE,
+        nonKeyAttributes: [...index.projection.nonKeyAttributes],
       });
     }
 

@@ -4,12 +4,15 @@
  * here; the expiry function, the CDK storage construct and the local runtime's table creation
  * read it too, so the layout cannot be written two ways.
  *
- *   SESSION#<id> / META                 the session (TTL `expiresAt`; index CONVERSATIONS_INDEX)
- *   SESSION#<id> / MSG#<seq>            transcript messages, gapless and ordered
+ *   SESSION#<id> / META                 the session (TTL `expiresAt`; index CONVERSATIONS_INDEX),
+ *                                       its transcript counter `lastSeq` and what the agent list shows
+ *   SESSION#<id> / MSG#<inverted seq>   transcript messages (see messageSk), or `void` fillers
  *   SESSION#<id> / ATT#<attachmentId>   attachment records (TTL only for agent files)
  *   SESSION#<id> / UPLOAD#<uploadId>    upload slots
  *   SESSION#<id> / MAIL#<attachmentId>  exactly-once email claims
  *   SESSION#<id> / MESSENGER#DELIVERED  Messenger delivery cursor
+ *   SESSION#<id> / CONN#<connectionId>  the user's open WebSocket connections (TTL)
+ *   SOCKETS#AGENTS / CONN#<connectionId> agents' open WebSocket connections (TTL)
  *   PRESENCE / AGENT#<agentId>          agent presence
  *   MESSENGER#<pageId>#<psid> / SESSION the user's current Messenger session
  *   MESSENGER_MID#<eventId> / MID       Messenger message ids already queued
@@ -19,23 +22,83 @@ export const PARTITION_KEY = 'pk';
 export const SORT_KEY = 'sk';
 export const TTL_ATTRIBUTE = 'expiresAt';
 
-/** The one GSI: conversations by last activity, for the agent console. */
+/**
+ * The one GSI: conversations by last user activity, for the agent console. Only session META
+ * items carry its keys. Its partition key is one of CONVERSATION_SHARDS shards picked by a hash
+ * of the session id, so no index partition takes every session's writes, and a list call reads
+ * each shard once (presence mark + one query per shard = the 3 requests SPEC 10 allows); the
+ * sort key `<lastActivityAt ISO>#<id>` moves only when the user is active, not on bot or agent
+ * messages. The index projects only what the list shows and searches (CONVERSATION_LIST_ATTRIBUTES),
+ * never the flow state or the file bookkeeping.
+ *
+ * Layout change (pre-1.0, no migration): sessions written before the transcript counter, the
+ * list attributes and the sharded index existed (`gsi1pk = CONVERSATIONS`, `MSG#<seq>` keys
+ * counting up) are not read correctly by this code; let them expire or clear the table.
+ */
 export const CONVERSATIONS_INDEX = 'gsi1';
 export const CONVERSATIONS_INDEX_PARTITION_KEY = 'gsi1pk';
 export const CONVERSATIONS_INDEX_SORT_KEY = 'gsi1sk';
-export const CONVERSATIONS_PARTITION = 'CONVERSATIONS';
+export const CONVERSATION_SHARDS = 2;
+export const CONVERSATION_SHARD_PREFIX = 'CONV#';
+/** The index shard of a session: a stable hash of its id (FNV-1a) modulo CONVERSATION_SHARDS. */
+export function conversationShard(sessionId: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < sessionId.length; i++) h = Math.imul(h ^ sessionId.charCodeAt(i), 0x01000193);
+  return `${CONVERSATION_SHARD_PREFIX}${(h >>> 0) % CONVERSATION_SHARDS}`;
+}
+export const conversationShards = (): string[] => Array.from({ length: CONVERSATION_SHARDS }, (_, i) => `${CONVERSATION_SHARD_PREFIX}${i}`);
+/** Non-key session attributes the index projects: the agent list's fields, status inputs and search text. */
+export const CONVERSATION_LIST_ATTRIBUTES = [
+  'id',
+  'botId',
+  'channel',
+  'userId',
+  'userName',
+  'lastActivityAt',
+  'expiresAt',
+  'operator',
+  'waitingForAgentSince',
+  'defaultAnswers',
+  'lastMessage',
+  'offeredButtons',
+  'searchText',
+] as const;
 
 export const SESSION_PK_PREFIX = 'SESSION#';
 export const sessionPk = (id: string) => `${SESSION_PK_PREFIX}${id}`;
 export const META = 'META';
 export const MESSAGE_SK_PREFIX = 'MSG#';
-export const messageSk = (seq: number) => `${MESSAGE_SK_PREFIX}${String(seq).padStart(10, '0')}`;
+/**
+ * Transcript keys count down (`MSG#` + 9999999999 - seq), so the newest message sorts first
+ * and right after META: one ascending Query from META to messageSk(after + 1) returns the
+ * session and every message after a reader's cursor (SPEC 10: a poll is one request).
+ * Nothing else of the session sorts between META and MSG#.
+ */
+export const MAX_SEQ = 9_999_999_999;
+export const messageSk = (seq: number) => `${MESSAGE_SK_PREFIX}${String(MAX_SEQ - seq).padStart(10, '0')}`;
 export const ATTACHMENT_SK_PREFIX = 'ATT#';
 export const attachmentSk = (id: string) => `${ATTACHMENT_SK_PREFIX}${id}`;
 export const UPLOAD_SK_PREFIX = 'UPLOAD#';
 export const uploadSk = (id: string) => `${UPLOAD_SK_PREFIX}${id}`;
 export const mailSk = (attachmentId: string) => `MAIL#${attachmentId}`;
 export const MESSENGER_CURSOR_SK = 'MESSENGER#DELIVERED';
+
+/**
+ * WebSocket connections (SPEC 10), kept where a push reads them anyway: a web user's as the
+ * string set SESSION_SOCKETS on the session's META (the record every writer reads or returns,
+ * deleted with the session); the agents' consoles as one attribute each (`conn#<id>`, value:
+ * until when, epoch s) on the one item AGENT_SOCKETS_KEY, which a bot turn reads in the same
+ * request as the session (BatchGetItem). So a push costs no extra request per message.
+ */
+export const SESSION_SOCKETS = 'sockets';
+export const AGENT_SOCKETS_KEY = { pk: 'SOCKETS#AGENTS', sk: 'LIST' } as const;
+export const AGENT_SOCKET_ATTR_PREFIX = 'conn#';
+export const agentSocketAttr = (connectionId: string) => `${AGENT_SOCKET_ATTR_PREFIX}${connectionId}`;
+/** Agents' connection ids on the AGENT_SOCKETS_KEY item that are still within their time at `nowSeconds`. */
+export const agentConnectionsIn = (item: Record<string, unknown> | undefined, nowSeconds: number): string[] =>
+  Object.entries(item ?? {})
+    .filter(([name, until]) => name.startsWith(AGENT_SOCKET_ATTR_PREFIX) && Number(until) > nowSeconds)
+    .map(([name]) => name.slice(AGENT_SOCKET_ATTR_PREFIX.length));
 
 export const PRESENCE_PK = 'PRESENCE';
 export const presenceSk = (agentId: string) => `AGENT#${agentId}`;
@@ -53,5 +116,12 @@ export const TABLE_DEFINITION = {
   attributes: [PARTITION_KEY, SORT_KEY, CONVERSATIONS_INDEX_PARTITION_KEY, CONVERSATIONS_INDEX_SORT_KEY],
   partitionKey: PARTITION_KEY,
   sortKey: SORT_KEY,
-  indexes: [{ name: CONVERSATIONS_INDEX, partitionKey: CONVERSATIONS_INDEX_PARTITION_KEY, sortKey: CONVERSATIONS_INDEX_SORT_KEY }],
+  indexes: [
+    {
+      name: CONVERSATIONS_INDEX,
+      partitionKey: CONVERSATIONS_INDEX_PARTITION_KEY,
+      sortKey: CONVERSATIONS_INDEX_SORT_KEY,
+      projection: { type: 'INCLUDE', nonKeyAttributes: CONVERSATION_LIST_ATTRIBUTES },
+    },
+  ],
 } as const;

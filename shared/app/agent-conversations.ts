@@ -1,25 +1,29 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { NotFound, SessionExpired } from '../domain/errors';
-import { conversationStatus, isExpired, type ConversationStatus, type Session } from '../domain/session';
+import { conversationStatus, isExpired, type ConversationStatus, type ConversationSummary, type Session } from '../domain/session';
 import { parseCursor } from '../domain/cursor';
 import type { TranscriptMessage } from '../domain/transcript';
 import { messageView, type MessageView } from './conversation';
 import { AGENT_FILE_LINK_SECONDS, fileLink } from './file-links';
 import type { Ports } from './ports';
+import '../zod-english';
 
 export const CONVERSATION_STATUSES = ['waiting_for_agent', 'action', 'live', 'stalled', 'abandoned', 'taken_over'] as const satisfies readonly ConversationStatus[];
 
 
-/** The most conversations one list call returns, and the most it examines to find them. */
+/** The most conversations one list call returns (a page; `next` asks for the following one). */
 const LIST_LIMIT = 100;
-const LIST_EXAMINE_LIMIT = 2000;
 
-const emptyAsUndefined = (v: unknown) => (v === '' ? undefined : v);
+/** A query parameter given empty counts as absent (zod/mini has no `preprocess`: it is this pipe). */
+const emptyAsUndefined = <T extends z.ZodMiniType>(schema: T) => z.pipe(z.transform((v: unknown) => (v === '' ? undefined : v)), schema);
 
 export const ListConversationsQuery = z.object({
-  status: z.preprocess(emptyAsUndefined, z.enum(CONVERSATION_STATUSES).optional()),
-  q: z.preprocess(emptyAsUndefined, z.string().trim().max(200).optional()),
-  botId: z.preprocess(emptyAsUndefined, z.string().max(40).optional()),
+  status: emptyAsUndefined(z.optional(z.enum(CONVERSATION_STATUSES))),
+  q: emptyAsUndefined(z.optional(z.string().check(z.trim(), z.maxLength(200)))),
+  botId: emptyAsUndefined(z.optional(z.string().check(z.maxLength(40)))),
+  /** The `next` of the previous page. */
+  cursor: emptyAsUndefined(z.optional(z.string().check(z.maxLength(2000)))),
+  limit: emptyAsUndefined(z.optional(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(LIST_LIMIT)))),
 });
 export type ListConversationsInput = z.infer<typeof ListConversationsQuery>;
 
@@ -46,8 +50,19 @@ const iso = (ms: number) => new Date(ms).toISOString();
 /** Image types a browser shows in an <img> without running anything (no SVG). */
 const INLINE_TYPES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/bmp', 'image/webp']);
 
-export function conversationView(deps: Pick<Ports, 'bots' | 'now'>, session: Session, last: TranscriptMessage | undefined): ConversationView {
+/**
+ * A conversation as the list shows it, from what the session record keeps (no transcript
+ * read). `last`, when the caller has the newest message at hand, is shown instead.
+ */
+export function conversationView(deps: Pick<Ports, 'bots' | 'now'>, session: ConversationSummary, last?: TranscriptMessage): ConversationView {
   const bot = deps.bots.get(session.botId);
+  const summary = last
+    ? { from: last.from, text: last.text, fileNames: last.attachments?.map((a) => a.fileName), at: last.at }
+    : session.lastMessage && {
+        ...session.lastMessage,
+        // A button press is kept as its index into the buttons then offered (see MessageSummary).
+        text: session.lastMessage.text ?? (session.lastMessage.button !== undefined ? session.offeredButtons?.[session.lastMessage.button]?.label : undefined),
+      };
   return {
     sessionId: session.id,
     botId: session.botId,
@@ -55,12 +70,12 @@ export function conversationView(deps: Pick<Ports, 'bots' | 'now'>, session: Ses
     channel: session.channel,
     user: { id: session.userId, ...(session.userName && { name: session.userName }) },
     status: conversationStatus(session, bot, deps.now()),
-    lastMessage: last
+    lastMessage: summary
       ? {
-          from: last.from,
-          ...(last.text !== undefined && { text: last.text }),
-          ...(last.attachments?.length && { fileNames: last.attachments.map((a) => a.fileName) }),
-          at: iso(last.at),
+          from: summary.from,
+          ...(summary.text !== undefined && { text: summary.text }),
+          ...(summary.fileNames?.length && { fileNames: summary.fileNames }),
+          at: iso(summary.at),
         }
       : null,
     lastActivityAt: iso(session.lastActivityAt),
@@ -70,35 +85,35 @@ export function conversationView(deps: Pick<Ports, 'bots' | 'now'>, session: Ses
   };
 }
 
-const matches = (view: ConversationView, q: string): boolean => {
+/** Search (SPEC 6): the user's name and id, the session id, and every message text and file name kept for search. */
+const matches = (c: ConversationSummary, q: string): boolean => {
   const needle = q.toLowerCase();
-  const hay = [view.user.name, view.user.id, view.sessionId, view.lastMessage?.text, ...(view.lastMessage?.fileNames ?? [])];
-  return hay.some((h) => h?.toLowerCase().includes(needle));
+  return [c.userName, c.userId, c.id].some((h) => h?.toLowerCase().includes(needle)) || (c.searchText ?? []).some((t) => t.includes(needle));
 };
 
 /**
- * `GET /agent/conversations`: live conversations, most recent activity first.
- * Primary course: walk GSI gsi1 newest first (expired sessions and other bots filtered out
- * by the query), compute each status now, keep those matching `status`, fetch their last
- * message, keep those matching `q`, stop at LIST_LIMIT.
+ * `GET /agent/conversations`: live conversations, most recent activity first, a page at a time.
+ * Primary course: read one page of the conversations index (expired sessions and other bots
+ * left out by the query), compute each status now, keep those matching `status` and `q`.
+ * Everything shown and searched is on the index entries, so a call costs a fixed number of
+ * requests whatever the table holds (SPEC 10); `next`, when set, gives the following page.
  */
-export async function listConversations(deps: Pick<Ports, 'sessions' | 'bots' | 'now'>, input: ListConversationsInput): Promise<ConversationView[]> {
+export async function listConversations(
+  deps: Pick<Ports, 'sessions' | 'bots' | 'now'>,
+  input: ListConversationsInput,
+): Promise<{ conversations: ConversationView[]; next: string | null }> {
   const now = deps.now();
-  const found: ConversationView[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  let examined = 0;
-  do {
-    const page = await deps.sessions.pageByActivity({ nowSeconds: Math.floor(now / 1000), botId: input.botId, startKey, limit: LIST_LIMIT });
-    examined += page.sessions.length;
-    startKey = page.nextKey;
-    const wanted = page.sessions.filter((s) => !isExpired(s, now) && (!input.status || conversationStatus(s, deps.bots.get(s.botId), now) === input.status));
-    const views = await Promise.all(wanted.map(async (s) => conversationView(deps, s, await deps.sessions.lastMessage(s.id))));
-    for (const v of views) {
-      if (found.length >= LIST_LIMIT) break;
-      if (!input.q || matches(v, input.q)) found.push(v);
-    }
-  } while (startKey && found.length < LIST_LIMIT && examined < LIST_EXAMINE_LIMIT);
-  return found;
+  const page = await deps.sessions.listConversations({
+    nowSeconds: Math.floor(now / 1000),
+    botId: input.botId,
+    limit: input.limit ?? LIST_LIMIT,
+    cursor: input.cursor,
+    keep: (c) =>
+      !isExpired(c, now) &&
+      (!input.status || conversationStatus(c, deps.bots.get(c.botId), now) === input.status) &&
+      (!input.q || matches(c, input.q)),
+  });
+  return { conversations: page.conversations.map((c) => conversationView(deps, c)), next: page.next ?? null };
 }
 
 /** A conversation an agent may look at: it exists (404) and has not expired (410). */
@@ -135,14 +150,13 @@ export async function openConversation(
   const session = await requireConversation(deps, sessionId);
   const messages: TranscriptMessage[] = [];
   for (let from = cursor; ; ) {
-    const page = await deps.sessions.listMessages(session.id, from);
+    const page = await deps.sessions.listMessages(session.id, from, undefined, deps.now());
     messages.push(...page);
     if (page.length < 200) break;
     from = page.at(-1)!.seq;
   }
-  const last = messages.at(-1) ?? (cursor > 0 ? await deps.sessions.lastMessage(session.id) : undefined);
   return {
-    conversation: conversationView(deps, session, last),
+    conversation: conversationView(deps, session),
     messages: messages.map((m) => agentMessageView(deps, m, session)),
     cursor: String(messages.at(-1)?.seq ?? cursor),
   };

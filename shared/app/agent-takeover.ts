@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../zod-english';
 import { splitOutcomes } from '../domain/attachment';
 import { AlreadyTakenOver, AttachmentRefused, NotHolder } from '../domain/errors';
 import { render } from '../domain/flow';
@@ -13,7 +14,7 @@ import type { Ports } from './ports';
 import { acceptUploadSlots, createUploadSlot, type SlotDeps, type UploadRequest, type UploadSlotDeps, type UploadTicket } from './uploads';
 
 /** What the Live Takeover use cases touch. */
-export type TakeoverDeps = SlotDeps & Pick<Ports, 'ports'>;
+export type TakeoverDeps = SlotDeps & Pick<Ports, 'ports' | 'push'>;
 
 /**
  * `POST /agent/conversations/{id}/takeover`.
@@ -35,7 +36,7 @@ export async function takeOver(deps: TakeoverDeps, sessionId: string, agent: Age
   if (bot?.liveTakeover.startMessage.trim()) {
     const text = render(bot.liveTakeover.startMessage, session.flow, builtinsFor(session));
     await tell(deps, session, [{ from: 'bot', text }]);
-  }
+  } else await deps.push?.(session, []);
   return { session, started: true };
 }
 
@@ -43,11 +44,12 @@ export async function takeOver(deps: TakeoverDeps, sessionId: string, agent: Age
  * `POST /agent/conversations/{id}/release`: the holder hands the conversation back to the
  * bot, which answers the user's next message from where its flow stood.
  */
-export async function release(deps: Pick<Ports, 'sessions' | 'now'>, sessionId: string, agent: AgentIdentity): Promise<Session> {
+export async function release(deps: Pick<Ports, 'sessions' | 'now' | 'push'>, sessionId: string, agent: AgentIdentity): Promise<Session> {
   await requireConversation(deps, sessionId);
   const session = await deps.sessions.releaseOperator(sessionId, agent.agentId);
   if (!session) throw new NotHolder();
   logger.info('conversation released', { sessionId, agentId: agent.agentId });
+  await deps.push?.(session, []);
   return session;
 }
 
@@ -60,10 +62,10 @@ export async function requireHolder(deps: Pick<Ports, 'sessions' | 'now'>, sessi
 
 export const AgentMessageBody = z
   .strictObject({
-    text: z.string().max(4000).optional(),
-    uploadIds: z.array(z.string().min(1).max(100)).min(1).max(10).optional(),
+    text: z.optional(z.string().check(z.maxLength(4000))),
+    uploadIds: z.optional(z.array(z.string().check(z.minLength(1), z.maxLength(100))).check(z.minLength(1), z.maxLength(10))),
   })
-  .refine((b) => (b.text?.trim() ?? '') !== '' || b.uploadIds !== undefined, { message: 'a message needs text or uploadIds' });
+  .check(z.refine((b) => (b.text?.trim() ?? '') !== '' || b.uploadIds !== undefined, { message: 'a message needs text or uploadIds' }));
 export type AgentMessageInput = z.infer<typeof AgentMessageBody>;
 
 /**
@@ -71,8 +73,10 @@ export type AgentMessageInput = z.infer<typeof AgentMessageBody>;
  * (Messenger). The transcript is the record: a failed push is logged and reported, not
  * retried here, so the agent can see it and say it again.
  */
-export async function tell(deps: Pick<Ports, 'sessions' | 'now' | 'ports'>, session: Session, messages: NewMessage[]): Promise<{ written: TranscriptMessage[]; delivered: boolean }> {
-  const written = await deps.sessions.appendMessages(session.id, messages, deps.now());
+export async function tell(deps: Pick<Ports, 'sessions' | 'now' | 'ports' | 'push'>, session: Session, messages: NewMessage[]): Promise<{ written: TranscriptMessage[]; delivered: boolean }> {
+  const written = await deps.sessions.appendMessages(session.id, messages, deps.now(), { seen: session });
+  // Web users and agents get them over their sockets (never failing the write).
+  if (written.length) await deps.push?.(session, written);
   if (!written.length || !deps.ports.deliver) return { written, delivered: true };
   try {
     await deps.ports.deliver(session, written);

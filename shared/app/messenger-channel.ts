@@ -33,7 +33,7 @@ export const invalidSignature = () => new InvalidSignature('X-Hub-Signature-256 
 /** What receiving webhooks touches (intake). */
 export type MessengerIntakeDeps = Pick<Ports, 'bots' | 'botSecrets' | 'sessions' | 'messenger' | 'events' | 'now' | 'newId'>;
 /** What downloading media touches (actions). */
-export type MessengerMediaDeps = FileCheckDeps & Pick<Ports, 'fetch'>;
+export type MessengerMediaDeps = FileCheckDeps & Pick<Ports, 'fetch' | 'uploader'>;
 /** What delivering through the Send API touches (actions, agent). */
 export type MessengerDeliveryDeps = Pick<Ports, 'bots' | 'botSecrets' | 'sessions' | 'messenger' | 'messengerApi' | 'tokens' | 'now' | 'publicBaseUrl'>;
 
@@ -296,7 +296,8 @@ async function deliverPending(deps: MessengerDeliveryDeps, session: Session, sen
   const fileUrl = (a: AttachmentMeta) => `${base}${fileLink(deps.tokens, session, a.id, linkExp)}`;
   let after = cursor.seq;
   for (;;) {
-    const page = await deps.sessions.listMessages(session.id, after);
+    // Only the run with no gap after the cursor: a message still being written is waited for.
+    const page = await deps.sessions.listMessages(session.id, after, undefined, deps.now());
     if (!page.length) return true;
     for (const message of page) {
       after = message.seq;

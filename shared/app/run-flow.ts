@@ -10,10 +10,7 @@ import type { ActionOutcome, FlowEvent, Ports } from './ports';
  * A turn's ports, explicitly: the bots, the session store and clock, and the flow's
  * channel-facing ports (uploads, media, actions, delivery, presence, email).
  */
-export type TurnDeps = Pick<Ports, 'bots' | 'sessions' | 'now' | 'ports'>;
-
-/** How many of the newest transcript messages a turn searches for those its earlier attempt wrote. */
-const RECENT_MESSAGES = 100;
+export type TurnDeps = Pick<Ports, 'bots' | 'sessions' | 'now' | 'ports' | 'push'>;
 
 /**
  * Runs one queued event through the bot flow (the actions function).
@@ -27,7 +24,8 @@ const RECENT_MESSAGES = 100;
  * performed again.
  */
 export async function runFlowEvent(deps: TurnDeps, event: FlowEvent & { eventId: string }): Promise<void> {
-  const session = await deps.sessions.get(event.sessionId);
+  // The agents' socket connections come with the session, for the push at the turn's end.
+  const { session, agentConnections } = await deps.sessions.getForTurn(event.sessionId, Math.floor(deps.now() / 1000));
   if (!session || isExpired(session, deps.now())) {
     logger.info('event for an expired session dropped', { sessionId: event.sessionId, type: event.type });
     return;
@@ -42,7 +40,11 @@ export async function runFlowEvent(deps: TurnDeps, event: FlowEvent & { eventId:
     logger.warn('event for a bot that no longer exists dropped', { sessionId: session.id, botId: session.botId });
     return;
   }
-  const turn = new Turn(deps, bot, session, event.eventId);
+  const turn = new Turn(deps, bot, session, event.eventId, agentConnections);
+  // The web user's message, written by intake, reaches the sockets with the turn's replies.
+  if (event.type === 'user_message' && event.userMessage) turn.pushAlso(event.userMessage);
+  // Intake kept the web user's words in the transcript; the turn adds them to the agents' search.
+  if (event.type === 'user_message' && event.text?.trim()) turn.searchText.push(event.text);
 
   if (event.type === 'session_started') {
     await turn.run(startFlow(bot, session.flow, builtinsFor(session)));
@@ -76,21 +78,33 @@ class Turn {
   private said = 0;
   /** What an earlier attempt at this event wrote, by origin. */
   private readonly earlier: Promise<Map<string, TranscriptMessage>>;
+  /** Whether the session record names this event as the one writing (set by its first append). */
+  private turnNoted: boolean;
+  /** Texts for the agents' search not yet written: they go with the turn's next write. */
+  readonly searchText: string[] = [];
   private waitingForAgentSince: number | undefined;
+  /** Messages written before the turn (the web user's, by intake) that its push carries too. */
+  private readonly alsoPushed: TranscriptMessage[] = [];
 
   constructor(
     private readonly deps: TurnDeps,
     private readonly bot: Bot,
     public session: Session,
     private readonly eventId: string,
+    private readonly agentConnections?: string[],
   ) {
     this.waitingForAgentSince = session.waitingForAgentSince;
-    // Read while the files are checked, so a first attempt (the usual case) waits for nothing.
-    // Everything an earlier attempt wrote is there before this one starts.
+    // An attempt's first append notes the event and its first position on the session record.
+    // A first attempt (the usual case) finds another event there and reads no transcript; a
+    // retry reads from that position, while the files are checked. Everything an earlier
+    // attempt wrote is there before this one starts.
+    this.turnNoted = session.turnEventId === eventId && session.turnFromSeq !== undefined;
     const mine = `${eventId}#`;
-    this.earlier = deps.sessions
-      .latestMessages(session.id, RECENT_MESSAGES)
-      .then((latest) => new Map(latest.filter((m) => m.origin?.startsWith(mine)).map((m) => [m.origin!, m])));
+    this.earlier = this.turnNoted
+      ? deps.sessions
+          .writtenFrom(session.id, session.turnFromSeq!)
+          .then((since) => new Map(since.filter((m) => m.origin?.startsWith(mine)).map((m) => [m.origin!, m])))
+      : Promise.resolve(new Map());
     this.earlier.catch(() => undefined); // awaited at the first write; a failure surfaces there
   }
 
@@ -183,18 +197,33 @@ class Turn {
     const batch = this.pending.splice(0);
     this.written.push(...batch.flatMap((m) => earlier.get(m.origin!) ?? []));
     const fresh = batch.filter((m) => !earlier.has(m.origin!));
-    if (fresh.length) this.written.push(...(await this.deps.sessions.appendMessages(this.session.id, fresh, this.deps.now())));
+    if (!fresh.length) return;
+    const written = await this.deps.sessions.appendMessages(this.session.id, fresh, this.deps.now(), {
+      ...(!this.turnNoted && { startsTurn: this.eventId }),
+      searchText: this.searchText.splice(0),
+      seen: this.session,
+    });
+    this.turnNoted = true;
+    this.written.push(...written);
+  }
+
+  pushAlso(message: TranscriptMessage): void {
+    this.alsoPushed.push(message);
   }
 
   async finish(): Promise<void> {
     await this.flush();
-    await this.deps.sessions.update(this.session.id, {
+    const waitingChanged = this.waitingForAgentSince !== this.session.waitingForAgentSince;
+    const saved = await this.deps.sessions.update(this.session.id, {
       flow: { ...this.session.flow, lastEventId: this.eventId },
       // Written only when this turn asked for an agent: an agent taking over meanwhile
       // clears it, and an unconditional write would bring it back.
-      ...(this.waitingForAgentSince !== this.session.waitingForAgentSince && { waitingForAgentSince: this.waitingForAgentSince }),
-    });
+      ...(waitingChanged && { waitingForAgentSince: this.waitingForAgentSince }),
+    }, this.searchText.length ? { searchText: this.searchText.splice(0), seen: this.session } : undefined);
     const outgoing = this.written.filter((m) => m.from === 'bot');
     if (outgoing.length) await this.deps.ports.deliver?.(this.session, outgoing);
+    // Web users and agents see the turn's messages and any status change over their sockets.
+    const pushed = [...this.alsoPushed, ...this.written];
+    if (pushed.length || waitingChanged) await this.deps.push?.(saved, pushed, 'everyone', this.agentConnections);
   }
 }

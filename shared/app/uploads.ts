@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { Bot } from '../bots/schema';
 import { derivedId, extensionOf, splitOutcomes, toMeta } from '../domain/attachment';
 import { checkDeclaredFile, cleanFileName, isPlausibleContentType, storedContentType } from '../domain/attachment-rules';
@@ -11,6 +11,7 @@ import { requireBot } from './conversation';
 import { AGENT_FILE_LINK_SECONDS } from './file-links';
 import { checkAndKeep, reservePlace, type FileCheckDeps, type IncomingFileResult } from './incoming-files';
 import type { Ports, SlotResult, UploadSlot, UsedSlot } from './ports';
+import '../zod-english';
 
 /** How long the browser has to POST the file to S3. */
 export const UPLOAD_POST_SECONDS = 300;
@@ -18,14 +19,14 @@ export const UPLOAD_POST_SECONDS = 300;
 const SLOT_GRACE_MS = 10 * 60_000;
 
 /** What opening an upload slot touches (intake, agent): no content checks, no file reads. */
-export type UploadSlotDeps = Pick<Ports, 'bots' | 'sessions' | 'uploads' | 'files' | 'presigner' | 'now' | 'newId'>;
+export type UploadSlotDeps = Pick<Ports, 'bots' | 'sessions' | 'uploads' | 'files' | 'uploadForms' | 'now' | 'newId'>;
 /** What using upload slots touches: the checks after arrival too. */
 export type SlotDeps = FileCheckDeps & Pick<Ports, 'sessions' | 'newId'>;
 
 export const UploadRequestBody = z.strictObject({
-  fileName: z.string().trim().min(1).max(1000),
-  size: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
-  contentType: z.string().max(200).refine(isPlausibleContentType, 'contentType must be a MIME type such as application/pdf'),
+  fileName: z.string().check(z.trim(), z.minLength(1), z.maxLength(1000)),
+  size: z.int().check(z.minimum(1), z.maximum(Number.MAX_SAFE_INTEGER)),
+  contentType: z.string().check(z.maxLength(200), z.refine(isPlausibleContentType, 'contentType must be a MIME type such as application/pdf')),
 });
 export type UploadRequest = z.infer<typeof UploadRequestBody>;
 
@@ -78,7 +79,7 @@ export async function createUploadSlot(
     if (counted) await deps.uploads.release(session.id);
     throw err;
   }
-  const post = await deps.presigner.uploadForm({
+  const post = await deps.uploadForms.presign({
     key: slot.key,
     contentType: slot.contentType,
     maxBytes: rules.sizeLimitBytes,
@@ -97,7 +98,7 @@ export async function requestWebUpload(deps: UploadSlotDeps, session: Session, b
   const outcome = await createUploadSlot(deps, { session, bot, sender: 'user', ...body });
   if (outcome.ok) return outcome.upload;
   const text = warningText(outcome.warning, bot);
-  await deps.sessions.appendMessages(session.id, [{ from: 'bot', text, warning: outcome.warning }], deps.now());
+  await deps.sessions.appendMessages(session.id, [{ from: 'bot', text, warning: outcome.warning }], deps.now(), { seen: session });
   throw new AttachmentRefused(outcome.warning, text);
 }
 

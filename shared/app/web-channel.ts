@@ -1,51 +1,56 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { stripInvisible } from '../domain/attachment-rules';
-import { InvalidRequest, NotAuthorized } from '../domain/errors';
-import { expiresAtFor, newSession, type Session } from '../domain/session';
+import { InvalidRequest, NotAuthorized, SessionExpired } from '../domain/errors';
+import { expiresAtFor, isExpired, newSession, type Session } from '../domain/session';
 import { parseCursor } from '../domain/cursor';
 import { messageView, requireBot, requireLiveSession, statusOf, type FileLinker, type MessageView } from './conversation';
 import type { Ports } from './ports';
+import { socketUrlFor } from './socket-url';
+import '../zod-english';
 
-const SESSION_TOKEN = 'st';
+export const SESSION_TOKEN = 'st';
 
 export const CreateSessionBody = z.strictObject({
-  botId: z.string().min(1).max(40),
+  botId: z.string().check(z.minLength(1), z.maxLength(40)),
   // No line breaks or bidi controls: the name is shown to agents and quoted in team emails.
-  userName: z
-    .string()
-    .max(100)
-    .transform((n) => stripInvisible(n).trim())
-    .pipe(z.string().min(1, 'userName must contain visible characters'))
-    .optional(),
+  userName: z.optional(
+    z.pipe(
+      z.pipe(z.string().check(z.maxLength(100)), z.transform((n: string) => stripInvisible(n).trim())),
+      z.string().check(z.minLength(1, 'userName must contain visible characters')),
+    ),
+  ),
 });
 
 export const PostMessageBody = z
   .strictObject({
-    text: z.string().max(4000).optional(),
-    buttonIndex: z.number().int().min(0).max(50).optional(),
-    uploadIds: z.array(z.string().min(1).max(100)).min(1).max(10).optional(),
+    text: z.optional(z.string().check(z.maxLength(4000))),
+    buttonIndex: z.optional(z.int().check(z.minimum(0), z.maximum(50))),
+    uploadIds: z.optional(z.array(z.string().check(z.minLength(1), z.maxLength(100))).check(z.minLength(1), z.maxLength(10))),
   })
-  .refine((b) => (b.text?.trim() ?? '') !== '' || b.buttonIndex !== undefined || b.uploadIds !== undefined, {
-    message: 'a message needs text, buttonIndex or uploadIds',
-  })
-  .refine((b) => !(b.buttonIndex !== undefined && (b.text !== undefined || b.uploadIds !== undefined)), {
-    message: 'buttonIndex cannot be combined with text or uploadIds',
-  });
+  .check(
+    z.refine((b) => (b.text?.trim() ?? '') !== '' || b.buttonIndex !== undefined || b.uploadIds !== undefined, {
+      message: 'a message needs text, buttonIndex or uploadIds',
+    }),
+    z.refine((b) => !(b.buttonIndex !== undefined && (b.text !== undefined || b.uploadIds !== undefined)), {
+      message: 'buttonIndex cannot be combined with text or uploadIds',
+    }),
+  );
 export type PostMessageInput = z.infer<typeof PostMessageBody>;
 
 /** `GET /web/bots/{botId}/config`: what a client needs to know before it talks to the bot. */
-export function botConfig(deps: Pick<Ports, 'bots'>, botId: string) {
+export function botConfig(deps: Pick<Ports, 'bots' | 'socketUrl'>, botId: string, host?: string) {
   const bot = requireBot(deps, botId);
   const { allowedTypes, sizeLimitBytes, limitPerConversation } = bot.attachments;
-  return { botId: bot.id, name: bot.name, attachments: { allowedTypes, sizeLimitBytes, limitPerConversation } };
+  const socketUrl = socketUrlFor(deps.socketUrl, host);
+  return { botId: bot.id, name: bot.name, attachments: { allowedTypes, sizeLimitBytes, limitPerConversation }, ...(socketUrl && { socketUrl }) };
 }
 
 /**
  * Starts a web conversation.
- * Primary course: create the session, sign its token, queue the bot's first turn.
+ * Primary course: create the session, sign its token, queue the bot's first turn, tell the agents.
  */
 export async function createWebSession(
-  deps: Pick<Ports, 'bots' | 'sessions' | 'events' | 'tokens' | 'now' | 'newId'>,
+  deps: Pick<Ports, 'bots' | 'sessions' | 'events' | 'tokens' | 'now' | 'newId' | 'push'>,
   input: z.infer<typeof CreateSessionBody>,
 ) {
   const bot = requireBot(deps, input.botId);
@@ -54,66 +59,95 @@ export async function createWebSession(
   if (!bot.channels.web) throw new InvalidRequest(`Bot "${bot.id}" does not have the web channel`);
   await deps.sessions.create(session);
   await deps.events.send({ type: 'session_started', sessionId: id }, `start-${id}`);
-  return { sessionId: id, token: deps.tokens.sign(SESSION_TOKEN, { sid: id }), expiresAt: new Date(session.expiresAt * 1000).toISOString() };
+  await deps.push?.(session, [], 'agents');
+  return { sessionId: id, token: deps.tokens.sign(SESSION_TOKEN, { sid: id, bot: bot.id } satisfies SessionClaims), expiresAt: new Date(session.expiresAt * 1000).toISOString() };
+}
+
+/** What a session token says: the session, and its bot (so posting a message needs no read first). */
+export interface SessionClaims {
+  sid: string;
+  /** Absent in tokens signed before it was added. */
+  bot?: string;
+}
+
+/** Checks the bearer token belongs to this session, without reading anything. */
+export function verifySessionToken(deps: Pick<Ports, 'tokens'>, sessionId: string, token: string | undefined): SessionClaims {
+  const claims = deps.tokens.verify<SessionClaims>(SESSION_TOKEN, token);
+  if (!claims || claims.sid !== sessionId) throw new NotAuthorized('Missing or invalid session token');
+  return claims;
 }
 
 /** Checks the bearer token belongs to this session, then that the session is still live. */
 export async function authorizeSession(deps: Pick<Ports, 'tokens' | 'sessions' | 'now'>, sessionId: string, token: string | undefined): Promise<Session> {
-  const claims = deps.tokens.verify<{ sid: string }>(SESSION_TOKEN, token);
-  if (!claims || claims.sid !== sessionId) throw new NotAuthorized('Missing or invalid session token');
+  verifySessionToken(deps, sessionId, token);
   return requireLiveSession(deps, sessionId);
 }
 
 /**
  * A user's message on the web channel.
- * Primary course: keep the message in the transcript, slide the expiry, queue the turn.
+ * Primary course: in one conditional write, check the session is live (and the pressed
+ * button offered), slide the expiry and take the message's transcript position; put the
+ * message; queue the turn, which pushes the message to the sockets with its replies. Two
+ * storage requests before the 202 (SPEC 10).
+ * `session` needs only its id and bot: the token says both.
  */
 export async function postWebMessage(
   deps: Pick<Ports, 'bots' | 'sessions' | 'events' | 'now' | 'newId'>,
-  session: Session,
+  session: Pick<Session, 'id' | 'botId'>,
   input: PostMessageInput,
 ): Promise<void> {
   const bot = requireBot(deps, session.botId);
   const now = deps.now();
-  const label = input.buttonIndex !== undefined ? (await offeredButtons(deps, session.id))[input.buttonIndex]?.label : undefined;
-  if (input.buttonIndex !== undefined && label === undefined) throw new InvalidRequest('buttonIndex does not match a button the bot is offering');
-  const [stored] = await deps.sessions.appendMessages(
-    session.id,
-    // Uploads join the transcript once they pass the checks; the text is kept now.
-    input.text?.trim() || label ? [{ from: 'user', text: label ?? input.text }] : [],
-    now,
-  );
-  await deps.sessions.update(session.id, { lastActivityAt: now, expiresAt: expiresAtFor(bot, now) });
+  // The buttons offered are those of the newest bot message that has buttons, kept on the
+  // session record as the bot writes them. Replies without buttons (a default answer, a
+  // warning, an agent's text) do not take them away; a press the flow no longer waits for
+  // gets the default answer from the engine. Uploads join the transcript once they pass the
+  // checks; the text is kept now.
+  const result = await deps.sessions.recordUserMessage(session.id, {
+    at: now,
+    expiresAt: expiresAtFor(bot, now),
+    ...(input.text?.trim() && { text: input.text }),
+    ...(input.buttonIndex !== undefined && { buttonIndex: input.buttonIndex }),
+  });
+  if (result.outcome === 'expired') throw new SessionExpired();
+  if (result.outcome === 'no_such_button') throw new InvalidRequest('buttonIndex does not match a button the bot is offering');
+  const { written: stored } = result;
   const messageSeq = stored?.seq ?? 0;
+  const userMessage = stored && { seq: stored.seq, at: stored.at, from: 'user' as const, ...(stored.text !== undefined && { text: stored.text }) };
   await deps.events.send(
-    { type: 'user_message', sessionId: session.id, messageSeq, text: input.text, buttonIndex: input.buttonIndex, uploadIds: input.uploadIds },
+    {
+      type: 'user_message',
+      sessionId: session.id,
+      messageSeq,
+      text: input.text,
+      buttonIndex: input.buttonIndex,
+      uploadIds: input.uploadIds,
+      ...(userMessage && { userMessage }),
+    },
     `msg-${session.id}-${deps.newId()}`,
   );
 }
 
 /**
- * The buttons the user can press: those of the newest bot message that has buttons. Read
- * from the transcript rather than the flow state, which is saved a moment after the replies
- * appear. Replies without buttons (a default answer, a warning, an agent's text) do not take
- * them away; a press the flow no longer waits for gets the default answer from the engine.
+ * `GET /web/sessions/{id}/messages?after=`: the transcript since the cursor, with the session
+ * check, in one storage request (SPEC 10). Only the run of messages with no gap after the
+ * cursor is returned, so a message still being written is waited for, never skipped (see
+ * the session store); `cursor` is where that run ends.
  */
-async function offeredButtons(deps: Pick<Ports, 'sessions'>, sessionId: string): Promise<{ label: string }[]> {
-  const latest = await deps.sessions.latestMessages(sessionId, 50);
-  return latest.find((m) => m.from === 'bot' && m.buttons?.length)?.buttons ?? [];
-}
-
-/** `GET /web/sessions/{id}/messages?after=`: the transcript since the cursor. */
 export async function readWebMessages(
   deps: Pick<Ports, 'sessions' | 'bots' | 'now'>,
-  session: Session,
+  target: Pick<Session, 'id'>,
   after: string | undefined,
   link: FileLinker,
 ): Promise<{ messages: MessageView[]; cursor: string; status: string }> {
   const cursor = parseCursor(after);
-  const messages = await deps.sessions.listMessages(session.id, cursor);
+  const now = deps.now();
+  const read = await deps.sessions.readSince(target.id, cursor, now);
+  const session = read.session;
+  if (!session || isExpired(session, now)) throw new SessionExpired();
   return {
-    messages: messages.map((m) => messageView(m, session, link)),
-    cursor: String(messages.at(-1)?.seq ?? cursor),
+    messages: read.messages.map((m) => messageView(m, session, link)),
+    cursor: String(read.cursor),
     status: statusOf(deps, session),
   };
 }

@@ -1,5 +1,6 @@
 import type { Bot } from '../bots/schema';
 import { initialFlowState, type FlowState } from './flow';
+import type { Sender } from './transcript';
 
 export type Channel = 'web' | 'messenger';
 
@@ -33,7 +34,44 @@ export interface Session {
   waitingForAgentSince?: number;
   operator?: Operator;
   messenger?: { pageId: string; psid: string };
+  /** Transcript positions taken so far (the next message gets `lastSeq + 1`); kept by the session store. */
+  lastSeq?: number;
+  /** The newest message as the agent list shows it, kept with each write so listing reads no transcript. */
+  lastMessage?: MessageSummary;
+  /** The buttons of the newest bot message that has buttons: what a `buttonIndex` may press. */
+  offeredButtons?: { label: string }[];
+  /** Lower-case message texts and file names an agent's search looks through (bounded, see the session store). */
+  searchText?: string[];
+  /** Characters in `searchText`. */
+  searchSize?: number;
+  /**
+   * The flow event that last wrote messages, and the position its first message took: a retry
+   * of that event reads the transcript from there to find what its earlier attempt wrote.
+   */
+  turnEventId?: string;
+  turnFromSeq?: number;
+  /** The web user's open WebSocket connections (SPEC 10), kept by the socket adapter. */
+  sockets?: ReadonlySet<string>;
 }
+
+/**
+ * The newest message in brief. A button press keeps its index: the label is the one of
+ * `offeredButtons`, which no message changes before a newer message replaces this one.
+ */
+export interface MessageSummary {
+  from: Sender;
+  text?: string;
+  fileNames?: string[];
+  button?: number;
+  at: number;
+}
+
+/** What computing a status takes (SPEC 6). */
+export type StatusInputs = Pick<Session, 'operator' | 'waitingForAgentSince' | 'lastActivityAt'> & { flow: Pick<FlowState, 'defaultAnswers'> };
+
+/** A conversation as the agent list reads it from the conversations index: no flow state, no transcript. */
+export type ConversationSummary = StatusInputs &
+  Pick<Session, 'id' | 'botId' | 'channel' | 'userId' | 'userName' | 'expiresAt' | 'lastMessage' | 'offeredButtons' | 'searchText'>;
 
 export type ConversationStatus = 'waiting_for_agent' | 'action' | 'live' | 'stalled' | 'abandoned' | 'taken_over';
 
@@ -72,7 +110,7 @@ export function newSession(args: {
  * Status for the agent console, computed on read so it is never stale (SPEC section 6). A
  * session whose bot no longer exists is abandoned.
  */
-export function conversationStatus(session: Session, bot: Pick<Bot, 'agentThreshold'> | undefined, now: number): ConversationStatus {
+export function conversationStatus(session: StatusInputs, bot: Pick<Bot, 'agentThreshold'> | undefined, now: number): ConversationStatus {
   if (!bot) return 'abandoned';
   if (session.operator) return 'taken_over';
   if (session.waitingForAgentSince !== undefined) return 'waiting_for_agent';

@@ -8,7 +8,7 @@ describe('storage', () => {
     s = synthSatchel();
   }, SYNTH_TIMEOUT);
 
-  it('has one on-demand table keyed pk/sk with TTL, a stream, PITR and the conversations GSI', () => {
+  it('has one on-demand table keyed pk/sk with TTL, a stream, PITR and the conversations GSI projecting only what the list needs', () => {
     s.template.resourceCountIs('AWS::DynamoDB::Table', 1);
     s.template.hasResource('AWS::DynamoDB::Table', {
       DeletionPolicy: 'Retain',
@@ -35,7 +35,25 @@ describe('storage', () => {
               { AttributeName: 'gsi1pk', KeyType: 'HASH' },
               { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
             ],
-            Projection: { ProjectionType: 'ALL' },
+            // Only the agent list's fields, status inputs and search text (table-layout.ts).
+            Projection: {
+              ProjectionType: 'INCLUDE',
+              NonKeyAttributes: [
+                'id',
+                'botId',
+                'channel',
+                'userId',
+                'userName',
+                'lastActivityAt',
+                'expiresAt',
+                'operator',
+                'waitingForAgentSince',
+                'defaultAnswers',
+                'lastMessage',
+                'offeredButtons',
+                'searchText',
+              ],
+            },
           },
         ],
       },
