@@ -16,6 +16,7 @@ import { Monitoring } from './constructs/monitoring';
 import { FailureQueue, WorkQueue } from './constructs/queues';
 import { SatchelFunction, type SatchelFunctionProps, SECRETS_PREFIX } from './constructs/satchel-function';
 import { Storage } from './constructs/storage';
+import { SatchelWebSocket } from './constructs/websocket';
 import { readSettings } from './settings';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -35,6 +36,9 @@ const FUNCTION_SIZES = {
   // Builds MIME messages of up to 40 MB (SES v2 limit) with the file attached.
   mailer: { memorySize: 1024, timeout: Duration.seconds(120) },
   expiry: { memorySize: 512, timeout: Duration.seconds(120) },
+  // WebSocket routes and the $connect authorizer: one small read or write, or a token check.
+  socket: { memorySize: 256, timeout: Duration.seconds(5) },
+  'socket-authorizer': { memorySize: 256, timeout: Duration.seconds(5) },
 } as const;
 
 /** AWS recommends an SQS visibility timeout of at least 6x the consuming function's timeout. */
@@ -52,6 +56,7 @@ export class SatchelStack extends Stack {
   readonly storage: Storage;
   readonly api: SatchelApi;
   readonly auth: AgentAuth;
+  readonly webSocket: SatchelWebSocket;
   readonly eventsQueue: WorkQueue;
   readonly mailQueue: WorkQueue;
   readonly expiryFailures: FailureQueue;
@@ -138,7 +143,7 @@ export class SatchelStack extends Stack {
     };
     const define = (name: SatchelFunctionName, description: string, extra: Partial<SatchelFunctionProps> = {}) => {
       const reads = new Set<ConfigKey>(FUNCTION_CONFIG[name]);
-      return new SatchelFunction(this, capitalize(name), {
+      return new SatchelFunction(this, pascal(name), {
         entry: join(REPO_ROOT, 'functions', name, 'index.ts'),
         description,
         ...FUNCTION_SIZES[name],
@@ -152,9 +157,23 @@ export class SatchelStack extends Stack {
       });
     };
 
+    // Real-time delivery (SPEC 10): the WebSocket API, its routes and its $connect authorizer.
+    const socket = define('socket', 'Satchel WebSocket routes: records connections, answers pings').bindTable(table, 'readWrite');
+    const socketAuthorizer = define('socket-authorizer', "Satchel WebSocket $connect authorizer: session tokens and agents' JWTs")
+      .withEnvironment({ AGENT_JWT_ISSUER: this.auth.userPool.userPoolProviderUrl, COGNITO_CLIENT_ID: this.auth.client.userPoolClientId })
+      .bindSigningKey(this.signingKey);
+    this.webSocket = new SatchelWebSocket(this, 'WebSocket', {
+      routesFn: socket.fn,
+      authorizerFn: socketAuthorizer.fn,
+      rateLimit: settings.apiRateLimit,
+      burstLimit: settings.apiBurstLimit,
+      logRetention: settings.logRetention,
+      removalPolicy: settings.removalPolicy,
+    });
+
     // The pages (web/) ship inside intake's bundle; the console signs agents in with Cognito.
     const intake = define('intake', 'Satchel intake: web API, Messenger webhook and pages', { assetDirs: [join(REPO_ROOT, 'web')] })
-      .withEnvironment({ AGENT_SIGN_IN: 'cognito', COGNITO_CLIENT_ID: this.auth.client.userPoolClientId })
+      .withEnvironment({ AGENT_SIGN_IN: 'cognito', COGNITO_CLIENT_ID: this.auth.client.userPoolClientId, SOCKET_URL: this.webSocket.url })
       .bindTable(table, 'readWrite')
       .bindBucket(bucket, ['put', 'delete'])
       .bindQueueSender(this.eventsQueue.queue, 'EVENTS_QUEUE_URL')
@@ -210,7 +229,10 @@ export class SatchelStack extends Stack {
         filters: [ttlDeletionOf(FilterRule.isEqual(SESSION_META_SK)), ttlDeletionOf(FilterRule.beginsWith(ATTACHMENT_SK_PREFIX))],
       });
 
-    this.functions = { intake, actions, proxy, agent, mailer, expiry };
+    // The functions that write transcripts and statuses push the changes.
+    for (const pusher of [intake, actions, agent]) this.webSocket.bindPusher(pusher);
+
+    this.functions = { intake, actions, proxy, agent, mailer, expiry, socket, 'socket-authorizer': socketAuthorizer };
 
     this.api.addRouteTable({
       routes,
@@ -221,6 +243,7 @@ export class SatchelStack extends Stack {
 
     const output = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
     output('ApiUrl', this.api.url, 'Base URL of the HTTP API; the web chat is at /, the agent console at /agent');
+    output('SocketUrl', this.webSocket.url, 'WebSocket URL clients get as socketUrl from GET /web/bots/{botId}/config');
     output('UserPoolId', this.auth.userPool.userPoolId, 'Cognito user pool of Live Takeover agents');
     output('UserPoolClientId', this.auth.client.userPoolClientId, 'App client id of the agent console');
     output('BucketName', bucket.bucketName, 'Attachments bucket');
@@ -236,3 +259,5 @@ export class SatchelStack extends Stack {
 }
 
 const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+/** `socket-authorizer` -> `SocketAuthorizer`. */
+const pascal = (s: string) => s.split('-').map(capitalize).join('');

@@ -4,6 +4,8 @@ import { EXPIRY_CONFIG } from './expiry/wiring';
 import { INTAKE_CONFIG } from './intake/wiring';
 import { MAILER_CONFIG } from './mailer/wiring';
 import { PROXY_CONFIG } from './proxy/wiring';
+import { SOCKET_AUTHORIZER_CONFIG } from './socket-authorizer/wiring';
+import { SOCKET_CONFIG } from './socket/wiring';
 
 /**
  * The settings each function's wiring reads, by function. The CDK stack gives a function
@@ -17,4 +19,6 @@ export const FUNCTION_CONFIG = {
   agent: AGENT_CONFIG,
   mailer: MAILER_CONFIG,
   expiry: EXPIRY_CONFIG,
+  socket: SOCKET_CONFIG,
+  'socket-authorizer': SOCKET_AUTHORIZER_CONFIG,
 } as const;

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Context } from 'aws-lambda';
 import { defaultRouteFn, matchRoute, routeKey, routes, type HttpFunctionName, type RouteDef } from '../shared/http/routes';
 import type { HttpEvent, HttpResult } from '../shared/http/http-handler';
+import type { LocalSocketGateway } from './socket-gateway';
 
 export type LambdaHttpHandler = (event: HttpEvent, context: Context) => Promise<HttpResult>;
 
@@ -18,6 +19,8 @@ export interface LocalHttpOptions {
    * undefined, which answers 401 before the function runs (as API Gateway does).
    */
   authorizeJwt?: (token: string | undefined) => Promise<Record<string, string | number | boolean | string[]> | undefined>;
+  /** The WebSocket API on `/socket` and its Management API emulation on `/@connections/` (SPEC 10). */
+  sockets?: LocalSocketGateway;
 }
 
 const TEXT_TYPES = /^(application\/(json|x-www-form-urlencoded|javascript|xml)|text\/)/i;
@@ -30,6 +33,13 @@ export async function startHttpServer(opts: LocalHttpOptions): Promise<{ server:
       res.end(JSON.stringify({ error: { code: 'internal_error', message: 'Something went wrong on our side' } }));
     });
   });
+  server.on('upgrade', (req, socket, head) => {
+    if (!opts.sockets || !isLocalHost(req.headers.host)) {
+      socket.end('HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
+      return;
+    }
+    opts.sockets.upgrade(req, socket, head).catch(() => socket.destroy());
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, '127.0.0.1', () => resolve());
@@ -40,6 +50,7 @@ export async function startHttpServer(opts: LocalHttpOptions): Promise<{ server:
     port,
     close: () =>
       new Promise<void>((resolve) => {
+        opts.sockets?.close();
         server.close(() => resolve());
         server.closeAllConnections();
       }),
@@ -90,6 +101,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: LocalHttp
     res.end(JSON.stringify({ message: 'Request Entity Too Large' }));
     return;
   }
+  if (opts.sockets && url.pathname.startsWith('/@connections/')) return opts.sockets.manage(req, res, body);
   if (!handler) {
     res.writeHead(404, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ error: { code: 'not_found', message: `No route for ${method} ${url.pathname}` } }));

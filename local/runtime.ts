@@ -29,6 +29,11 @@ import { LocalAgentAuth, withLocalAgentToken } from './agent-auth';
 import { DEMO_DOCS_DEFAULT_PORT, DEMO_DOCS_SECRET, startDemoDocs } from './demo-docs';
 import { ensureBucket, ensureTable, startDynamo, startS3, startSes, type Emulator } from './emulators';
 import { startHttpServer, type LambdaHttpHandler } from './http-server';
+import { LocalSocketGateway, LOCAL_SOCKET_PATH, type LocalSocketFunctions } from './socket-gateway';
+import { createSocketHandler } from '../functions/socket/handler';
+import { socketWiring } from '../functions/socket/wiring';
+import { createSocketAuthorizerHandler } from '../functions/socket-authorizer/handler';
+import { socketAuthorizerWiring } from '../functions/socket-authorizer/wiring';
 import { LocalQueue, type LocalQueueOptions } from './local-queue';
 import { TtlSweeper } from './ttl-sweeper';
 
@@ -141,6 +146,8 @@ export interface LocalRuntime {
   mail: LocalQueue;
   sweeper: TtlSweeper;
   handlers: Record<string, unknown>;
+  /** The WebSocket API on PORT at /socket, with its Management API emulation. */
+  sockets: LocalSocketGateway;
   stop(): Promise<void>;
 }
 
@@ -212,7 +219,9 @@ export async function startLocal(opts: LocalOptions): Promise<LocalRuntime> {
     const handlers: Partial<Record<'intake' | 'proxy' | 'agent', LambdaHttpHandler>> = {};
     // Stands in for Cognito and API Gateway's JWT authorizer on the /agent routes.
     const agentAuth = await LocalAgentAuth.load(opts.dataDir);
-    const http = await startHttpServer({ port: opts.port, handlers, authorizeJwt: agentAuth.verify });
+    // The WebSocket API and its Management API on the same port (SPEC 8, 10).
+    const sockets = new LocalSocketGateway();
+    const http = await startHttpServer({ port: opts.port, handlers, authorizeJwt: agentAuth.verify, sockets });
     stops.push(http.close);
     const appUrl = `http://localhost:${http.port}`;
 
@@ -234,6 +243,8 @@ export async function startLocal(opts: LocalOptions): Promise<LocalRuntime> {
       S3_ENDPOINT: s3.url,
       SES_ENDPOINT: ses.url,
       AGENT_SIGN_IN: 'local',
+      SOCKET_URL: `ws://{host}${LOCAL_SOCKET_PATH}`,
+      SOCKET_ENDPOINT: `http://127.0.0.1:${http.port}`,
       AWS_REGION: 'us-east-1',
     };
     const ddb = new DynamoDBClient({ region: config.AWS_REGION, endpoint: dynamo.url, ...endpointCredentials(LOCAL_CREDENTIALS) });
@@ -276,6 +287,11 @@ export async function startLocal(opts: LocalOptions): Promise<LocalRuntime> {
     handlers.intake = createIntakeHandler(intakeWiring(env, { secrets, events: eventQueue, ...clock })) as LambdaHttpHandler;
     handlers.proxy = createProxyHandler(proxyWiring(env, { secrets, ...clock })) as LambdaHttpHandler;
     handlers.agent = withLocalAgentToken(createAgentHandler(agentWiring(env, { secrets, ...clock })) as LambdaHttpHandler, agentAuth);
+    sockets.attach({
+      // Agents' tokens are the local stand-in for Cognito's, checked as the HTTP routes check them.
+      authorizer: createSocketAuthorizerHandler(socketAuthorizerWiring(env, { secrets, verifyAgentToken: agentAuth.verify })) as unknown as LocalSocketFunctions['authorizer'],
+      routes: createSocketHandler(socketWiring(env, { ...clock })) as unknown as LocalSocketFunctions['routes'],
+    });
     const expiry = createExpiryHandler(expiryWiring(env));
     const db = dynamoDocumentClient(config);
     const deps: LocalInspection = {
@@ -311,6 +327,7 @@ export async function startLocal(opts: LocalOptions): Promise<LocalRuntime> {
       mail,
       sweeper,
       handlers: { ...handlers, actions, mailer, expiry },
+      sockets,
       stop: async () => {
         for (const stop of stops.reverse()) await stop();
         for (const e of started.reverse()) await e.close();

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import './zod-english';
 
 /**
  * Everything the functions read from the environment, validated once. On AWS the CDK
@@ -6,37 +7,47 @@ import { z } from 'zod';
  * with its name, not later in the middle of a request.
  */
 const ConfigSchema = z.object({
-  TABLE_NAME: z.string().min(1),
-  BUCKET_NAME: z.string().min(1),
-  BOTS_DIR: z.string().min(1),
+  TABLE_NAME: z.string().check(z.minLength(1)),
+  BUCKET_NAME: z.string().check(z.minLength(1)),
+  BOTS_DIR: z.string().check(z.minLength(1)),
   /** Public origin of the HTTP API, used for absolute /files links (Messenger, email). */
-  PUBLIC_BASE_URL: z.string().url(),
+  PUBLIC_BASE_URL: z.url(),
   /** Where named secrets come from: Secrets Manager on AWS, a JSON file locally. */
-  SECRETS_SOURCE: z.enum(['secrets-manager', 'file']).default('secrets-manager'),
-  SECRETS_FILE: z.string().optional(),
+  SECRETS_SOURCE: z._default(z.enum(['secrets-manager', 'file']), 'secrets-manager'),
+  SECRETS_FILE: z.optional(z.string()),
   /** Bot secret `NAME` is the Secrets Manager secret `${SECRETS_PREFIX}NAME`. */
-  SECRETS_PREFIX: z.string().default('satchel/'),
+  SECRETS_PREFIX: z._default(z.string(), 'satchel/'),
   /** Name of the secret holding the HMAC key for session and file tokens. */
-  SIGNING_KEY_SECRET: z.string().min(1),
+  SIGNING_KEY_SECRET: z.string().check(z.minLength(1)),
   /** Bot secret names this function may read; all are read at cold start (a missing one fails it, named). */
-  BOT_SECRETS: z.string().default(''),
-  EVENTS_QUEUE_URL: z.string().optional(),
-  MAIL_QUEUE_URL: z.string().optional(),
-  SENDER_EMAIL: z.string().default('satchel@example.com'),
-  FETCH_ALLOW_HOSTS: z.string().default(''),
-  MESSENGER_API_URL: z.string().url().default('https://graph.facebook.com/v21.0'),
+  BOT_SECRETS: z._default(z.string(), ''),
+  EVENTS_QUEUE_URL: z.optional(z.string()),
+  MAIL_QUEUE_URL: z.optional(z.string()),
+  SENDER_EMAIL: z._default(z.string(), 'satchel@example.com'),
+  FETCH_ALLOW_HOSTS: z._default(z.string(), ''),
+  MESSENGER_API_URL: z._default(z.url(), 'https://graph.facebook.com/v21.0'),
   /**
    * How the agent console signs agents in: `cognito` (user name and password against the
    * user pool app client `COGNITO_CLIENT_ID` in `AWS_REGION`), `local` (the local runtime's
    * POST /local/agent-token). Unset: the console only accepts a pasted token.
    */
-  AGENT_SIGN_IN: z.enum(['cognito', 'local']).optional(),
-  COGNITO_CLIENT_ID: z.string().optional(),
+  AGENT_SIGN_IN: z.optional(z.enum(['cognito', 'local'])),
+  COGNITO_CLIENT_ID: z.optional(z.string()),
+  /**
+   * The WebSocket API (SPEC 10): `SOCKET_URL` is what clients connect to (`wss://…`; locally
+   * `ws://{host}/socket`, `{host}` being the host the client used), `SOCKET_ENDPOINT` the
+   * API Gateway Management API endpoint pushes are posted to (locally the runtime's emulation).
+   * Unset: no socket, clients poll.
+   */
+  SOCKET_URL: z.optional(z.string().check(z.minLength(1))),
+  SOCKET_ENDPOINT: z.optional(z.url()),
+  /** Issuer of agents' JWTs (the Cognito user pool's URL); the socket authorizer fetches its JWKS. */
+  AGENT_JWT_ISSUER: z.optional(z.url()),
   /** Local emulator endpoints; unset on AWS. */
-  DYNAMODB_ENDPOINT: z.string().url().optional(),
-  S3_ENDPOINT: z.string().url().optional(),
-  SES_ENDPOINT: z.string().url().optional(),
-  AWS_REGION: z.string().default('us-east-1'),
+  DYNAMODB_ENDPOINT: z.optional(z.url()),
+  S3_ENDPOINT: z.optional(z.url()),
+  SES_ENDPOINT: z.optional(z.url()),
+  AWS_REGION: z._default(z.string(), 'us-east-1'),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
@@ -60,7 +71,7 @@ export const BOT_SECRET_SETTINGS = ['SECRETS_PREFIX', 'BOT_SECRETS'] as const;
  */
 export function loadConfig<K extends ConfigKey>(keys: readonly K[], env: Record<string, string | undefined> = process.env): Pick<Config, K> {
   const mask = Object.fromEntries(keys.map((k) => [k, true])) as { [key in ConfigKey]?: true };
-  const parsed = ConfigSchema.pick(mask).safeParse(env);
+  const parsed = z.pick(ConfigSchema, mask).safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new ConfigError(`Invalid configuration: ${problems}`);

@@ -1,13 +1,18 @@
 // The Live Takeover console: sign-in (local token, Cognito user name and password, or a
 // pasted token), the conversation list with filters, search and sort, the conversation
 // pane (inline images, downloads), take over / release, and sending text and files.
-// Everything refreshes by polling, which also keeps the agent "online" (SPEC 6).
+// Changes arrive over a WebSocket (SPEC 10), with polling as the fallback; the list also
+// refreshes every 45 s, which keeps the agent "online" (SPEC 6).
 'use strict';
 
 (() => {
-  const { config, el, api, uploadToS3, uploadRow, renderMessage, timeAgo } = window.Satchel;
+  const { config, el, api, uploadToS3, uploadRow, renderMessage, timeAgo, liveChannel, insertById } = window.Satchel;
   const $ = (id) => document.getElementById(id);
-  const POLL_MS = 3000;
+  /**
+   * With the socket open the list still refreshes this often: any agent API call keeps the
+   * agent "online" for 60 s (SPEC 6), and it also picks up what time alone changes (stalled).
+   */
+  const PRESENCE_MS = 45000;
   const TOKEN_KEY = 'satchel.agent.token';
   const STATUS_LABELS = {
     waiting_for_agent: 'Waiting for agent',
@@ -24,7 +29,7 @@
   let open = null; // { sessionId, cursor, conversation }
   const knownBots = new Map();
   let listTimer = null;
-  let paneTimer = null;
+  let channel = null; // the socket, or polling while it cannot be held
 
   // ---- sign-in ----------------------------------------------------------------------
 
@@ -72,6 +77,48 @@
     $('who').textContent = `Signed in as ${me.name}`;
     $('sign-out').hidden = false;
     refreshList();
+    startLive();
+  }
+
+  /** The console's socket (SPEC 10): every change to any conversation arrives as a frame. */
+  function startLive() {
+    if (channel) channel.stop();
+    const url = config.socketUrl ? `${config.socketUrl}?${new URLSearchParams({ agentToken: token })}` : '';
+    channel = liveChannel({
+      url,
+      onFrame,
+      poll: async () => {
+        await refreshList();
+        await refreshPane();
+      },
+    });
+  }
+
+  /** Does a pushed conversation belong in the list as filtered now? Search needs the server. */
+  const matchesFilters = (c) => (!$('status-filter').value || c.status === $('status-filter').value) && (!$('bot-filter').value || c.botId === $('bot-filter').value);
+
+  /** A `conversation` frame: the list entry is replaced (or added, or dropped by the filters), the open pane gets the new messages. */
+  function onFrame(frame) {
+    if (frame.type !== 'conversation' || !token) return;
+    const c = frame.conversation;
+    if ($('search').value.trim()) {
+      clearTimeout(searchTimer);
+      searchTimer = setTimeout(refreshList, 250);
+    } else {
+      conversations = conversations.filter((x) => x.sessionId !== c.sessionId);
+      if (matchesFilters(c)) conversations.push(c);
+      conversations.sort((a, b) => (a.lastActivityAt < b.lastActivityAt ? 1 : a.lastActivityAt > b.lastActivityAt ? -1 : 0));
+      renderList();
+    }
+    if (open && open.sessionId === c.sessionId && open.conversation) {
+      const first = frame.messages[0];
+      if (first && Number(first.id) > Number(open.cursor || 0) + 1) return void refreshPane();
+      open.conversation = c;
+      renderPaneHeader();
+      showMessages(open, frame.messages);
+      const last = frame.messages.at(-1);
+      if (last && Number(last.id) > Number(open.cursor || 0)) open.cursor = last.id;
+    }
   }
 
   const slug = (name) => name.toLowerCase().replace(/[^a-z0-9._@+-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 100) || 'agent';
@@ -175,7 +222,8 @@
 
   function stopPolling() {
     clearTimeout(listTimer);
-    clearTimeout(paneTimer);
+    if (channel) channel.stop();
+    channel = null;
   }
 
   function listQuery() {
@@ -198,7 +246,8 @@
       if (!token) return;
       $('list-status').textContent = err.message;
     }
-    listTimer = setTimeout(refreshList, POLL_MS);
+    // Polling while the socket is down is the live channel's; this one keeps the presence.
+    listTimer = setTimeout(refreshList, PRESENCE_MS);
   }
 
   function rememberBots() {
@@ -278,7 +327,6 @@
   }
 
   async function openConversation(sessionId) {
-    clearTimeout(paneTimer);
     open = { sessionId, cursor: '', conversation: null };
     $('transcript').replaceChildren();
     $('agent-uploads').replaceChildren();
@@ -289,29 +337,33 @@
     await refreshPane();
   }
 
+  /** Adds messages not shown yet (pushes and polls overlap: an id already there is dropped), in id order. */
+  function showMessages(current, messages) {
+    const names = { user: userLabel(current.conversation), bot: current.conversation.botName || 'Bot' };
+    const scroller = $('pane-transcript');
+    const atBottom = () => scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80;
+    const follow = !current.scrolled || atBottom();
+    for (const m of messages) {
+      if (document.querySelector(`#transcript [data-id="${m.id}"]`)) continue;
+      const node = renderMessage(m, { names, inlineImages: true });
+      // Pictures change the height once they load; keep the newest message in view.
+      for (const img of node.querySelectorAll('img')) img.addEventListener('load', () => follow && (scroller.scrollTop = scroller.scrollHeight));
+      insertById($('transcript'), node, m.id);
+    }
+    if (messages.length && follow) scroller.scrollTop = scroller.scrollHeight;
+    current.scrolled = true;
+  }
+
   async function refreshPane() {
-    clearTimeout(paneTimer);
     if (!open || !token) return;
     const current = open;
     try {
       const res = await agentApi('GET', `/agent/conversations/${encodeURIComponent(current.sessionId)}${current.cursor ? `?after=${current.cursor}` : ''}`);
       if (open !== current) return;
       current.conversation = res.conversation;
-      current.cursor = res.cursor;
+      if (Number(res.cursor) > Number(current.cursor || 0)) current.cursor = res.cursor;
       renderPaneHeader();
-      const names = { user: userLabel(res.conversation), bot: res.conversation.botName || 'Bot' };
-      const scroller = $('pane-transcript');
-      const atBottom = () => scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80;
-      const follow = !current.scrolled || atBottom();
-      for (const m of res.messages) {
-        if (document.querySelector(`#transcript [data-id="${m.id}"]`)) continue;
-        const node = renderMessage(m, { names, inlineImages: true });
-        // Pictures change the height once they load; keep the newest message in view.
-        for (const img of node.querySelectorAll('img')) img.addEventListener('load', () => follow && (scroller.scrollTop = scroller.scrollHeight));
-        $('transcript').append(node);
-      }
-      if (res.messages.length && follow) scroller.scrollTop = scroller.scrollHeight;
-      current.scrolled = true;
+      showMessages(current, res.messages);
     } catch (err) {
       if (open !== current) return;
       if (err.status === 410 || err.status === 404) {
@@ -321,7 +373,6 @@
       }
       paneBanner(err.message);
     }
-    paneTimer = setTimeout(refreshPane, POLL_MS);
   }
 
   $('take-over').addEventListener('click', async () => {

@@ -1,12 +1,12 @@
 // The web chat client: picks the bot (?bot=, default from the page config), keeps its
-// session in sessionStorage, polls the transcript with the cursor, sends text, button
-// presses and files (presigned POST to S3 with progress, then a message naming the upload).
+// session in sessionStorage, gets the transcript pushed over the bot's socket (polling with
+// the cursor when the socket cannot be held), sends text, button presses and files
+// (presigned POST to S3 with progress, then a message naming the upload).
 'use strict';
 
 (() => {
-  const { config, el, api, uploadToS3, uploadRow, renderMessage, extensionOf, formatSize } = window.Satchel;
+  const { config, el, api, uploadToS3, uploadRow, renderMessage, extensionOf, formatSize, liveChannel, insertById } = window.Satchel;
   const $ = (id) => document.getElementById(id);
-  const POLL_MS = 1500;
 
   const botId = new URLSearchParams(location.search).get('bot') || config.defaultBot;
   const storageKey = `satchel.chat.${botId}`;
@@ -14,7 +14,7 @@
   let session = null; // { sessionId, token }
   let cursor = '';
   let status = '';
-  let pollTimer = null;
+  let channel = null; // the socket, or polling while it cannot be held
   let ended = false;
   const seen = new Set();
 
@@ -79,13 +79,30 @@
     $('composer').hidden = false;
     $('restart').hidden = false;
     banner('');
-    poll();
+    startLive();
     $('text').focus();
+  }
+
+  /** The socket for this session (SPEC 10); without a socketUrl, polling only. */
+  function startLive() {
+    if (channel) channel.stop();
+    const url = bot && bot.socketUrl ? `${bot.socketUrl}?${new URLSearchParams({ token: session.token, sessionId: session.sessionId })}` : '';
+    channel = liveChannel({ url, onFrame, poll });
+  }
+
+  /** A pushed `messages` frame: the same objects the poll returns. A gap before it means a missed push: catch up. */
+  function onFrame(frame) {
+    if (frame.type !== 'messages' || !session || frame.sessionId !== session.sessionId || ended) return;
+    const first = frame.messages[0];
+    if (first && Number(first.id) > Number(cursor || 0) + 1) return void poll();
+    for (const m of frame.messages) addMessage(m);
+    if (Number(frame.cursor) > Number(cursor || 0)) cursor = frame.cursor;
+    updateStatus(frame.status);
   }
 
   function endConversation(text) {
     ended = true;
-    clearTimeout(pollTimer);
+    if (channel) channel.stop();
     sessionStorage.removeItem(storageKey);
     $('composer').hidden = true;
     banner(text, 'error');
@@ -99,12 +116,14 @@
     else banner('');
   }
 
+  /** One read of the transcript since the cursor (the socket's catch-up, or the fallback's poll). */
   async function poll() {
-    clearTimeout(pollTimer);
     if (!session || ended) return;
+    const current = session;
     try {
-      const res = await api('GET', `/web/sessions/${session.sessionId}/messages${cursor ? `?after=${encodeURIComponent(cursor)}` : ''}`, { token: session.token });
-      cursor = res.cursor;
+      const res = await api('GET', `/web/sessions/${current.sessionId}/messages${cursor ? `?after=${encodeURIComponent(cursor)}` : ''}`, { token: current.token });
+      if (session !== current) return;
+      if (Number(res.cursor) > Number(cursor || 0)) cursor = res.cursor;
       for (const m of res.messages) addMessage(m);
       updateStatus(res.status);
     } catch (err) {
@@ -112,9 +131,9 @@
       if (err.status === 401) return endConversation('This conversation cannot be opened any more. Start a new one.');
       banner(err.message, 'error');
     }
-    pollTimer = setTimeout(poll, document.hidden ? POLL_MS * 4 : POLL_MS);
   }
 
+  /** Delivery is at least once (pushes and polls overlap): a message id already shown is dropped. */
   function addMessage(m) {
     if (seen.has(m.id)) return;
     seen.add(m.id);
@@ -125,7 +144,7 @@
       inlineImages: false,
       onButton: m.buttons ? (i) => pressButton(i, node) : undefined,
     });
-    $('messages').append(node);
+    insertById($('messages'), node, m.id);
     node.scrollIntoView({ block: 'end', behavior: 'smooth' });
   }
 
@@ -137,7 +156,7 @@
   async function send(body) {
     try {
       await api('POST', `/web/sessions/${session.sessionId}/messages`, { token: session.token, body });
-      setTimeout(poll, 150);
+      channel.nudge();
       return true;
     } catch (err) {
       if (err.status === 410) endConversation('This conversation has ended. Start a new one to keep chatting.');
@@ -163,7 +182,7 @@
         body: { fileName: file.name, size: file.size, contentType: file.type || 'application/octet-stream' },
       });
     } catch (err) {
-      setTimeout(poll, 150); // a refusal is also explained in the conversation
+      channel.nudge(); // a refusal is also explained in the conversation
       return row.failed(`Not sent: ${err.message}`);
     }
     try {

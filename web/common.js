@@ -167,5 +167,87 @@ window.Satchel = (() => {
     );
   }
 
-  return { config, el, api, ApiError, uploadToS3, formatSize, formatTime, timeAgo, extensionOf, uploadRow, renderMessage };
+  /**
+   * Live updates (SPEC 10): one WebSocket while it can be held, polling as the fallback.
+   * While the socket is open, frames go to `onFrame` and nothing polls (a ping every few
+   * minutes keeps an idle socket alive); right after it opens `poll()` runs once to catch up.
+   * When it cannot connect or drops, `poll()` runs after 3 s, then 6, 12 and every 15 s, and
+   * the socket is tried again after each of those polls. `nudge()` polls now unless the
+   * socket is open (after the client itself sent something).
+   */
+  const POLL_MIN_MS = 3000;
+  const POLL_MAX_MS = 15000;
+  const PING_MS = 4 * 60 * 1000;
+  function liveChannel({ url, onFrame, poll }) {
+    let ws = null;
+    let timer = null;
+    let pinger = null;
+    let delay = POLL_MIN_MS;
+    let stopped = false;
+    const isOpen = () => Boolean(ws && ws.readyState === WebSocket.OPEN);
+
+    function fallback() {
+      clearTimeout(timer);
+      if (stopped) return;
+      timer = setTimeout(async () => {
+        await poll();
+        delay = Math.min(delay * 2, POLL_MAX_MS);
+        connect();
+      }, delay);
+    }
+
+    function connect() {
+      if (stopped) return;
+      if (!url || typeof WebSocket !== 'function') return fallback();
+      try {
+        ws = new WebSocket(url);
+      } catch {
+        ws = null;
+        return fallback();
+      }
+      const socket = ws;
+      socket.addEventListener('open', () => {
+        clearTimeout(timer);
+        delay = POLL_MIN_MS;
+        pinger = setInterval(() => socket.readyState === WebSocket.OPEN && socket.send('{"type":"ping"}'), PING_MS);
+        poll();
+      });
+      socket.addEventListener('message', (e) => {
+        let frame;
+        try {
+          frame = JSON.parse(e.data);
+        } catch {
+          return;
+        }
+        if (frame && frame.type !== 'pong') onFrame(frame);
+      });
+      socket.addEventListener('close', () => {
+        clearInterval(pinger);
+        if (ws === socket) ws = null;
+        fallback();
+      });
+    }
+
+    connect();
+    return {
+      isOpen,
+      nudge: () => (isOpen() ? undefined : poll()),
+      stop() {
+        stopped = true;
+        clearTimeout(timer);
+        clearInterval(pinger);
+        if (ws) ws.close();
+        ws = null;
+      },
+    };
+  }
+
+  /** Puts a transcript node in id order (pushes and polls may arrive out of order). */
+  function insertById(list, node, id) {
+    const n = Number(id);
+    const after = [...list.children].find((li) => Number(li.getAttribute('data-id')) > n);
+    list.insertBefore(node, after || null);
+  }
+
+  return { config, el, api, ApiError, uploadToS3, formatSize, formatTime, timeAgo, extensionOf, uploadRow, renderMessage, liveChannel, insertById };
 })();

@@ -2,34 +2,38 @@ import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambd
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { FlowEvent } from '../../shared/app/ports';
 import { runFlowEvent, type TurnDeps } from '../../shared/app/run-flow';
 import { logger } from '../../shared/logger';
+import '../../shared/zod-english';
 
 /** What actions uses: a turn's ports (the flow ports carry uploads, media, actions, delivery, email). */
 export type ActionsPorts = TurnDeps;
 
-const Media = z.array(z.object({ type: z.string(), url: z.string() })).max(20);
+const Media = z.array(z.object({ type: z.string(), url: z.string() })).check(z.maxLength(20));
 
 /** A queued flow event, validated here at the edge. */
-const FlowEventBody: z.ZodType<FlowEvent> = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('session_started'), sessionId: z.string().min(1) }),
+const FlowEventBody: z.ZodMiniType<FlowEvent> = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('session_started'), sessionId: z.string().check(z.minLength(1)) }),
   z.object({
     type: z.literal('user_message'),
-    sessionId: z.string().min(1),
-    messageSeq: z.number().int().min(0),
-    text: z.string().optional(),
-    buttonIndex: z.number().int().min(0).optional(),
-    uploadIds: z.array(z.string()).optional(),
+    sessionId: z.string().check(z.minLength(1)),
+    messageSeq: z.int().check(z.minimum(0)),
+    text: z.optional(z.string()),
+    buttonIndex: z.optional(z.int().check(z.minimum(0))),
+    uploadIds: z.optional(z.array(z.string())),
+    userMessage: z.optional(
+      z.object({ seq: z.int().check(z.minimum(1)), at: z.number(), from: z.literal('user'), text: z.optional(z.string()) }),
+    ),
   }),
   z.object({
     type: z.literal('messenger_message'),
-    sessionId: z.string().min(1),
-    mid: z.string().min(1),
-    text: z.string().optional(),
-    buttonIndex: z.number().int().min(0).optional(),
-    media: Media.optional(),
+    sessionId: z.string().check(z.minLength(1)),
+    mid: z.string().check(z.minLength(1)),
+    text: z.optional(z.string()),
+    buttonIndex: z.optional(z.int().check(z.minimum(0))),
+    media: z.optional(Media),
   }),
 ]);
 

@@ -3,12 +3,16 @@ import { AttachmentStore } from '../../shared/adapters/attachment-store';
 import { dynamoDocumentClient, s3Client, sqsClient } from '../../shared/adapters/clients';
 import { sniffContent } from '../../shared/adapters/content-sniffer';
 import { FileStore } from '../../shared/adapters/file-store';
+import { ssrfSafeFetcher } from '../../shared/adapters/safe-fetch';
+import { S3StreamUploader } from '../../shared/adapters/stream-uploader';
 import { SqsMailQueue } from '../../shared/adapters/mail-queue';
 import { PresenceStore } from '../../shared/adapters/presence-store';
 import type { Secrets } from '../../shared/adapters/secrets';
 import { SessionStore } from '../../shared/adapters/session-store';
 import { UploadSlotStore } from '../../shared/adapters/upload-slot-store';
-import { checkedBotSecrets, once, secretsFrom, ssrfSafeFetcher, tokenSigner } from '../../shared/adapters/wiring-kit';
+import { socketAdapters, type LiveSockets } from '../../shared/adapters/socket-adapters';
+import { checkedBotSecrets, once, secretsFrom, tokenSigner } from '../../shared/adapters/wiring-kit';
+import { livePush } from '../../shared/app/live-push';
 import { queueAttachmentEmail } from '../../shared/app/mail-attachment';
 import { acceptMessengerMedia, channelDelivery } from '../../shared/app/messenger-channel';
 import type { Ports } from '../../shared/app/ports';
@@ -21,26 +25,28 @@ import { SendApi } from '../../shared/adapters/messenger-send-api';
 import { STORAGE_SETTINGS, SIGNING_SETTINGS, BOT_SECRET_SETTINGS, loadConfig } from '../../shared/config';
 
 /** The settings actions reads: the secrets its bots' turns use (BOT_SECRETS), the mail queue, the fetcher's allowlist. */
-export const ACTIONS_CONFIG = [...STORAGE_SETTINGS, ...SIGNING_SETTINGS, ...BOT_SECRET_SETTINGS, 'BOTS_DIR', 'PUBLIC_BASE_URL', 'MAIL_QUEUE_URL', 'FETCH_ALLOW_HOSTS', 'MESSENGER_API_URL'] as const;
+export const ACTIONS_CONFIG = [...STORAGE_SETTINGS, ...SIGNING_SETTINGS, ...BOT_SECRET_SETTINGS, 'BOTS_DIR', 'PUBLIC_BASE_URL', 'MAIL_QUEUE_URL', 'FETCH_ALLOW_HOSTS', 'MESSENGER_API_URL', 'SOCKET_ENDPOINT'] as const;
 
 /** Everything a turn reaches through its flow ports, besides the turn's own. */
-export type ActionsWorld = Omit<Ports, 'events' | 'mail' | 'presigner' | 'senderEmail'>;
+export type ActionsWorld = Omit<Ports, 'events' | 'mail' | 'uploadForms' | 'downloadLinks' | 'senderEmail' | 'sockets' | 'socketPoster' | 'verifyAgentToken' | 'socketUrl'>;
 
 /**
  * The actions function's composition root: the stores a turn touches, and the flow ports
  * built on them (upload checks, Messenger media, Send Attachment, delivery, presence, email).
  * An override of a flow port (even `undefined`) wins over the built one.
  */
-export function actionsWiring(env: Record<string, string | undefined> = process.env, overrides: Partial<ActionsWorld> & { secrets?: Secrets } = {}) {
+export function actionsWiring(env: Record<string, string | undefined> = process.env, overrides: Partial<ActionsWorld> & { secrets?: Secrets; live?: LiveSockets } = {}) {
   const config = loadConfig(ACTIONS_CONFIG, env);
   const db = dynamoDocumentClient(config);
+  const s3 = s3Client(config);
   const secrets = overrides.secrets ?? secretsFrom(config);
   const queueUrl = config.MAIL_QUEUE_URL;
   const stores = {
     bots: overrides.bots ?? BotRegistry.fromDir(config.BOTS_DIR),
     sessions: overrides.sessions ?? new SessionStore(db, config.TABLE_NAME),
     attachments: overrides.attachments ?? new AttachmentStore(db, config.TABLE_NAME),
-    files: overrides.files ?? new FileStore(s3Client(config), config.BUCKET_NAME),
+    files: overrides.files ?? new FileStore(s3, config.BUCKET_NAME),
+    uploader: overrides.uploader ?? new S3StreamUploader(s3, config.BUCKET_NAME),
     sniff: overrides.sniff ?? sniffContent,
     uploads: overrides.uploads ?? new UploadSlotStore(db, config.TABLE_NAME),
     presence: overrides.presence ?? new PresenceStore(db, config.TABLE_NAME),
@@ -60,8 +66,11 @@ export function actionsWiring(env: Record<string, string | undefined> = process.
     const tokens = overrides.tokens ?? (await tokenSigner(secrets, config.SIGNING_KEY_SECRET));
     const botSecrets = overrides.botSecrets ?? (await checkedBotSecrets(secrets, config));
     const world = { ...stores, tokens, botSecrets };
+    const live = socketAdapters(db, config, overrides.live);
     return {
       ...world,
+      // Bot replies and status changes are pushed to the user's and the agents' sockets.
+      push: 'push' in overrides ? overrides.push : live && livePush({ ...world, ...live }),
       ports: {
         acceptUploads: (session, uploadIds, eventId) => acceptUploads(world, session, uploadIds, eventId),
         acceptChannelMedia: (session, media, mid) => acceptMessengerMedia(world, session, media, mid),

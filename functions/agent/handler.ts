@@ -8,7 +8,7 @@ import { badRequest, zodMessage } from '../../shared/http/errors';
 import { httpHandler, json, parseJsonBody, type HttpEvent, type HttpResult } from '../../shared/http/http-handler';
 
 /** What the agent API uses: conversations, takeover, agent files (checked like users'), presence, delivery. */
-export type AgentPorts = TakeoverDeps & Pick<Ports, 'presence' | 'tokens' | 'presigner'>;
+export type AgentPorts = TakeoverDeps & Pick<Ports, 'presence' | 'tokens' | 'uploadForms'>;
 
 /**
  * The Live Takeover API. API Gateway's JWT authorizer (locally: the same checks) has
@@ -29,7 +29,7 @@ export function createAgentHandler(getPorts: () => Promise<AgentPorts>) {
     'GET /agent/conversations': route(async (ports, _agent, _id, e) => {
       const query = ListConversationsQuery.safeParse(e.queryStringParameters ?? {});
       if (!query.success) throw badRequest(zodMessage(query.error));
-      return json(200, { conversations: await listConversations(ports, query.data) });
+      return json(200, await listConversations(ports, query.data));
     }),
 
     'GET /agent/conversations/{sessionId}': route(async (ports, _agent, id, e) =>

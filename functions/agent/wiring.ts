@@ -2,13 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { AttachmentStore } from '../../shared/adapters/attachment-store';
 import { dynamoDocumentClient, s3Client } from '../../shared/adapters/clients';
 import { sniffContent } from '../../shared/adapters/content-sniffer';
-import { S3FilePresigner } from '../../shared/adapters/file-presigner';
+import { S3UploadForms } from '../../shared/adapters/upload-forms';
 import { FileStore } from '../../shared/adapters/file-store';
 import { PresenceStore } from '../../shared/adapters/presence-store';
 import type { Secrets } from '../../shared/adapters/secrets';
 import { SessionStore } from '../../shared/adapters/session-store';
 import { UploadSlotStore } from '../../shared/adapters/upload-slot-store';
+import { socketAdapters, type LiveSockets } from '../../shared/adapters/socket-adapters';
 import { checkedBotSecrets, once, secretsFrom, tokenSigner } from '../../shared/adapters/wiring-kit';
+import { livePush } from '../../shared/app/live-push';
 import { channelDelivery, type MessengerDeliveryDeps } from '../../shared/app/messenger-channel';
 import { BotRegistry } from '../../shared/bots/loader';
 import { MessengerStore } from '../../shared/adapters/messenger-store';
@@ -17,13 +19,13 @@ import { STORAGE_SETTINGS, SIGNING_SETTINGS, BOT_SECRET_SETTINGS, loadConfig } f
 import type { AgentPorts } from './handler';
 
 /** The settings the agent API reads: page tokens (BOT_SECRETS) to push agent messages to Messenger. */
-export const AGENT_CONFIG = [...STORAGE_SETTINGS, ...SIGNING_SETTINGS, ...BOT_SECRET_SETTINGS, 'BOTS_DIR', 'PUBLIC_BASE_URL', 'MESSENGER_API_URL'] as const;
+export const AGENT_CONFIG = [...STORAGE_SETTINGS, ...SIGNING_SETTINGS, ...BOT_SECRET_SETTINGS, 'BOTS_DIR', 'PUBLIC_BASE_URL', 'MESSENGER_API_URL', 'SOCKET_ENDPOINT'] as const;
 
 /** The agent API's ports and what its delivery port is built on. */
 export type AgentWorld = AgentPorts & MessengerDeliveryDeps;
 
 /** The agent API's composition root. `ports.deliver` pushes agent messages to channels that are not polled. */
-export function agentWiring(env: Record<string, string | undefined> = process.env, overrides: Partial<AgentWorld> & { secrets?: Secrets } = {}) {
+export function agentWiring(env: Record<string, string | undefined> = process.env, overrides: Partial<AgentWorld> & { secrets?: Secrets; live?: LiveSockets } = {}) {
   const config = loadConfig(AGENT_CONFIG, env);
   const db = dynamoDocumentClient(config);
   const s3 = s3Client(config);
@@ -33,7 +35,7 @@ export function agentWiring(env: Record<string, string | undefined> = process.en
     sessions: overrides.sessions ?? new SessionStore(db, config.TABLE_NAME),
     attachments: overrides.attachments ?? new AttachmentStore(db, config.TABLE_NAME),
     files: overrides.files ?? new FileStore(s3, config.BUCKET_NAME),
-    presigner: overrides.presigner ?? new S3FilePresigner(s3, config.BUCKET_NAME),
+    uploadForms: overrides.uploadForms ?? new S3UploadForms(s3, config.BUCKET_NAME),
     sniff: overrides.sniff ?? sniffContent,
     uploads: overrides.uploads ?? new UploadSlotStore(db, config.TABLE_NAME),
     presence: overrides.presence ?? new PresenceStore(db, config.TABLE_NAME),
@@ -47,6 +49,9 @@ export function agentWiring(env: Record<string, string | undefined> = process.en
     const tokens = overrides.tokens ?? (await tokenSigner(secrets, config.SIGNING_KEY_SECRET));
     const botSecrets = overrides.botSecrets ?? (await checkedBotSecrets(secrets, config));
     const delivery = { ...stores, tokens, botSecrets };
-    return { ...delivery, ports: { deliver: channelDelivery(delivery), ...overrides.ports } };
+    const live = socketAdapters(db, config, overrides.live);
+    // Agent messages, takeovers and releases are pushed to the user's and the agents' sockets.
+    const push = 'push' in overrides ? overrides.push : live && livePush({ ...delivery, ...live });
+    return { ...delivery, push, ports: { deliver: channelDelivery(delivery), ...overrides.ports } };
   });
 }

@@ -1,6 +1,7 @@
 import { fileLink } from '../../shared/app/file-links';
 import { receiveMessengerWebhook, verifyMessengerSubscription, type MessengerIntakeDeps } from '../../shared/app/messenger-channel';
 import type { Ports } from '../../shared/app/ports';
+import { socketUrlFor } from '../../shared/app/socket-url';
 import { requestWebUpload, UploadRequestBody, type UploadSlotDeps } from '../../shared/app/uploads';
 import {
   authorizeSession,
@@ -10,12 +11,19 @@ import {
   PostMessageBody,
   postWebMessage,
   readWebMessages,
+  verifySessionToken,
 } from '../../shared/app/web-channel';
 import { pageResponse, type PageDeps } from '../../shared/http/pages';
 import { bearerToken, httpHandler, json, parseJsonBody, rawBody, type HttpEvent } from '../../shared/http/http-handler';
 
 /** What intake uses: the web API, upload forms, the Messenger webhook and the pages. */
-export type IntakePorts = UploadSlotDeps & MessengerIntakeDeps & PageDeps & Pick<Ports, 'tokens'>;
+export type IntakePorts = UploadSlotDeps & MessengerIntakeDeps & PageDeps & Pick<Ports, 'tokens' | 'push' | 'socketUrl'>;
+
+/** The pages' settings with the socket address this client will be given (its origin joins connect-src). */
+const withSocket = (ports: IntakePorts, e: HttpEvent): PageDeps => ({
+  ...ports,
+  pages: { ...ports.pages, socketUrl: socketUrlFor(ports.socketUrl, e.headers?.host) },
+});
 
 /** Web API and channel webhooks: validate, persist what the user sent, queue the work. */
 export function createIntakeHandler(getPorts: () => Promise<IntakePorts>) {
@@ -25,10 +33,10 @@ export function createIntakeHandler(getPorts: () => Promise<IntakePorts>) {
     return { ports, session: await authorizeSession(ports, param(e, 'sessionId'), bearerToken(e)) };
   };
   return httpHandler({
-    'GET /': async () => pageResponse('chat', await getPorts()),
-    'GET /agent': async () => pageResponse('agent', await getPorts()),
+    'GET /': async (e) => pageResponse('chat', withSocket(await getPorts(), e)),
+    'GET /agent': async (e) => pageResponse('agent', withSocket(await getPorts(), e)),
 
-    'GET /web/bots/{botId}/config': async (e) => json(200, botConfig(await getPorts(), param(e, 'botId'))),
+    'GET /web/bots/{botId}/config': async (e) => json(200, botConfig(await getPorts(), param(e, 'botId'), e.headers?.host)),
 
     'POST /web/sessions': async (e) => {
       const body = parseJsonBody(e, CreateSessionBody);
@@ -40,16 +48,21 @@ export function createIntakeHandler(getPorts: () => Promise<IntakePorts>) {
       return json(201, await requestWebUpload(ports, s, parseJsonBody(e, UploadRequestBody)));
     },
 
+    // The token names the session and its bot, so these read nothing before their one
+    // conditional write or one query, which also check the session is live (SPEC 10).
     'POST /web/sessions/{sessionId}/messages': async (e) => {
-      const { ports, session: s } = await session(e);
-      await postWebMessage(ports, s, parseJsonBody(e, PostMessageBody));
+      const ports = await getPorts();
+      const claims = verifySessionToken(ports, param(e, 'sessionId'), bearerToken(e));
+      const target = claims.bot ? { id: claims.sid, botId: claims.bot } : await authorizeSession(ports, claims.sid, bearerToken(e));
+      await postWebMessage(ports, target, parseJsonBody(e, PostMessageBody));
       return json(202, { accepted: true });
     },
 
     'GET /web/sessions/{sessionId}/messages': async (e) => {
-      const { ports, session: s } = await session(e);
+      const ports = await getPorts();
+      const claims = verifySessionToken(ports, param(e, 'sessionId'), bearerToken(e));
       const link = (sess: { id: string }, aid: string) => fileLink(ports.tokens, sess, aid);
-      return json(200, await readWebMessages(ports, s, e.queryStringParameters?.after, link));
+      return json(200, await readWebMessages(ports, { id: claims.sid }, e.queryStringParameters?.after, link));
     },
 
     'GET /channels/messenger': async (e) => ({

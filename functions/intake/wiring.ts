@@ -1,22 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import { dynamoDocumentClient, s3Client, sqsClient } from '../../shared/adapters/clients';
 import { SqsEventQueue } from '../../shared/adapters/event-queue';
-import { S3FilePresigner } from '../../shared/adapters/file-presigner';
+import { S3UploadForms } from '../../shared/adapters/upload-forms';
 import { FileStore } from '../../shared/adapters/file-store';
 import type { Secrets } from '../../shared/adapters/secrets';
 import { SessionStore } from '../../shared/adapters/session-store';
 import { UploadSlotStore } from '../../shared/adapters/upload-slot-store';
+import { socketAdapters, type LiveSockets } from '../../shared/adapters/socket-adapters';
 import { checkedBotSecrets, once, secretsFrom, tokenSigner } from '../../shared/adapters/wiring-kit';
+import { livePush } from '../../shared/app/live-push';
 import { BotRegistry } from '../../shared/bots/loader';
 import { MessengerStore } from '../../shared/adapters/messenger-store';
 import { STORAGE_SETTINGS, SIGNING_SETTINGS, BOT_SECRET_SETTINGS, loadConfig } from '../../shared/config';
 import type { IntakePorts } from './handler';
 
 /** The settings intake reads: webhook secrets only (BOT_SECRETS), the events queue, the console's sign-in. */
-export const INTAKE_CONFIG = [...STORAGE_SETTINGS, ...SIGNING_SETTINGS, ...BOT_SECRET_SETTINGS, 'BOTS_DIR', 'EVENTS_QUEUE_URL', 'AGENT_SIGN_IN', 'COGNITO_CLIENT_ID'] as const;
+export const INTAKE_CONFIG = [...STORAGE_SETTINGS, ...SIGNING_SETTINGS, ...BOT_SECRET_SETTINGS, 'BOTS_DIR', 'EVENTS_QUEUE_URL', 'AGENT_SIGN_IN', 'COGNITO_CLIENT_ID', 'SOCKET_URL', 'SOCKET_ENDPOINT'] as const;
 
 /** Intake's composition root: clients and stores now; the signing key and webhook secrets on first use. */
-export function intakeWiring(env: Record<string, string | undefined> = process.env, overrides: Partial<IntakePorts> & { secrets?: Secrets } = {}) {
+export function intakeWiring(env: Record<string, string | undefined> = process.env, overrides: Partial<IntakePorts> & { secrets?: Secrets; live?: LiveSockets } = {}) {
   const config = loadConfig(INTAKE_CONFIG, env);
   const db = dynamoDocumentClient(config);
   const s3 = s3Client(config);
@@ -27,7 +29,7 @@ export function intakeWiring(env: Record<string, string | undefined> = process.e
     sessions: overrides.sessions ?? new SessionStore(db, config.TABLE_NAME),
     uploads: overrides.uploads ?? new UploadSlotStore(db, config.TABLE_NAME),
     files: overrides.files ?? new FileStore(s3, config.BUCKET_NAME),
-    presigner: overrides.presigner ?? new S3FilePresigner(s3, config.BUCKET_NAME),
+    uploadForms: overrides.uploadForms ?? new S3UploadForms(s3, config.BUCKET_NAME),
     messenger: overrides.messenger ?? new MessengerStore(db, config.TABLE_NAME),
     events:
       overrides.events ??
@@ -42,12 +44,17 @@ export function intakeWiring(env: Record<string, string | undefined> = process.e
     },
     now: overrides.now ?? Date.now,
     newId: overrides.newId ?? randomUUID,
+    socketUrl: 'socketUrl' in overrides ? overrides.socketUrl : config.SOCKET_URL,
   };
-  return once(
-    async (): Promise<IntakePorts> => ({
+  const live = socketAdapters(db, config, overrides.live);
+  return once(async (): Promise<IntakePorts> => {
+    const tokens = overrides.tokens ?? (await tokenSigner(secrets, config.SIGNING_KEY_SECRET));
+    return {
       ...ports,
-      tokens: overrides.tokens ?? (await tokenSigner(secrets, config.SIGNING_KEY_SECRET)),
+      tokens,
       botSecrets: overrides.botSecrets ?? (await checkedBotSecrets(secrets, config)),
-    }),
-  );
+      // A user's message and a new conversation are pushed to the user's and agents' sockets.
+      push: 'push' in overrides ? overrides.push : live && livePush({ ...ports, ...live, tokens }),
+    };
+  });
 }

@@ -1,4 +1,4 @@
-import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 
 export type AuthorizerClaims = Record<string, string>;
 
@@ -11,6 +11,8 @@ export interface JwtVerifierOptions {
   now?: () => number;
 }
 
+type Verify = (token: string | undefined) => Promise<AuthorizerClaims | undefined>;
+
 /**
  * Checks a bearer JWT the way API Gateway's JWT authorizer does: RS256 signature by a key
  * of the issuer's JWKS (matched by `kid`), `iss`, `aud`, `exp` required and in the future,
@@ -18,8 +20,20 @@ export interface JwtVerifierOptions {
  * function (arrays as `[a b]`). Anything wrong yields undefined, never a reason: the
  * caller answers 401 either way.
  */
-export function createJwtVerifier(opts: JwtVerifierOptions): (token: string | undefined) => Promise<AuthorizerClaims | undefined> {
-  const keys = createLocalJWKSet(opts.jwks);
+export function createJwtVerifier(opts: JwtVerifierOptions): Verify {
+  return verifierWith(createLocalJWKSet(opts.jwks), opts);
+}
+
+/**
+ * The same checks against the issuer's published keys (`{issuer}/.well-known/jwks.json`, as
+ * Cognito serves them), fetched on first use and cached by jose: the WebSocket API's Lambda
+ * authorizer verifies agents' tokens with it exactly as the HTTP API's JWT authorizer does.
+ */
+export function createIssuerJwtVerifier(opts: Omit<JwtVerifierOptions, 'jwks'>): Verify {
+  return verifierWith(createRemoteJWKSet(new URL(`${opts.issuer.replace(/\/+$/, '')}/.well-known/jwks.json`)), opts);
+}
+
+function verifierWith(keys: JWTVerifyGetKey, opts: Omit<JwtVerifierOptions, 'jwks'>): Verify {
   const now = opts.now ?? Date.now;
   return async function verifyJwt(token) {
     if (!token) return undefined;

@@ -1,8 +1,7 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { BotSecrets, Fetcher } from '../app/ports';
-import { allowHosts, type Config } from '../config';
+import type { BotSecrets } from '../app/ports';
+import type { Config } from '../config';
 import { TokenSigner } from '../domain/tokens';
-import { safeFetch } from './safe-fetch';
 import { botSecrets, SecretsManagerSecrets, StaticSecrets, type Secrets } from './secrets';
 
 /**
@@ -42,10 +41,4 @@ export async function checkedBotSecrets(secrets: Secrets, config: Pick<Config, '
   const store = botSecrets(secrets, config.SECRETS_PREFIX);
   await Promise.all(config.BOT_SECRETS.split(',').filter(Boolean).map((name) => store.get(name)));
   return store;
-}
-
-/** The SSRF-safe fetcher with this deployment's allowlist (FETCH_ALLOW_HOSTS). */
-export function ssrfSafeFetcher(config: Pick<Config, 'FETCH_ALLOW_HOSTS'>): Fetcher {
-  const allowed = allowHosts(config);
-  return (url, options) => safeFetch(url, { ...options, allowHosts: allowed });
 }

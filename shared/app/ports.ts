@@ -11,7 +11,7 @@ import type { Bot } from '../bots/schema';
 import type { AttachmentRecord } from '../domain/attachment';
 import type { ContentFindings, ContentRule } from '../domain/attachment-rules';
 import type { PendingAction } from '../domain/flow';
-import type { Operator, Session } from '../domain/session';
+import type { ConversationSummary, Operator, Session } from '../domain/session';
 import type { AttachmentMeta, NewMessage, Sender, TranscriptMessage, WarningCode } from '../domain/transcript';
 import type { SendMessage } from '../channels/messenger/outbound';
 
@@ -40,9 +40,11 @@ export interface BotSecrets {
 // ---------------------------------------------------------------------------------------
 // Sessions and transcripts
 
-export interface SessionPage {
-  sessions: Session[];
-  nextKey?: Record<string, unknown>;
+/** One page of the agent list: the conversations kept, and where the next page starts. */
+export interface ConversationPage {
+  conversations: ConversationSummary[];
+  /** Opaque; absent on the last page. */
+  next?: string;
 }
 
 export interface Sessions {
@@ -50,10 +52,16 @@ export interface Sessions {
   create(session: Session): Promise<void>;
   get(id: string): Promise<Session | undefined>;
   /**
-   * Sets (or, for `undefined` values, removes) top-level attributes of a live session record;
-   * throws SessionNotFound when the record is gone.
+   * The session and the agents' open WebSocket connections in one read: what a bot turn
+   * needs to run and then push its replies without another request (SPEC 10 bounds).
    */
-  update(id: string, changes: Partial<Omit<Session, 'id'>>): Promise<Session>;
+  getForTurn(id: string, nowSeconds: number): Promise<{ session: Session | undefined; agentConnections: string[] }>;
+  /**
+   * Sets (or, for `undefined` values, removes) top-level attributes of a live session record;
+   * throws SessionNotFound when the record is gone. `searchText` adds texts to what agents
+   * can search for (a turn adds the user's words there, in the write that saves its flow).
+   */
+  update(id: string, changes: Partial<Omit<Session, 'id'>>, extra?: { searchText?: string[]; seen?: Pick<Session, 'searchSize'> }): Promise<Session>;
   /**
    * Makes `operator` the conversation's operator unless someone already is, and clears
    * `waitingForAgentSince`: one writer wins. `held` returns the session as it stands.
@@ -65,15 +73,64 @@ export interface Sessions {
   discard(id: string): Promise<void>;
   /** Deletes every record of the session; returns how many there were. */
   deleteAll(id: string): Promise<number>;
-  /** One page of conversations, most recent activity first, skipping expired sessions. */
-  pageByActivity(opts: { nowSeconds: number; botId?: string; limit?: number; startKey?: Record<string, unknown> }): Promise<SessionPage>;
+  /**
+   * One page of live conversations, most recent user activity first, those `keep` accepts,
+   * at most `limit`; `cursor` is a previous page's `next`. A bounded number of requests
+   * whatever the table holds (one query per index shard), so a page may hold fewer than
+   * `limit` even when more follow. Fails with InvalidRequest for a cursor it did not make.
+   */
+  listConversations(opts: {
+    nowSeconds: number;
+    botId?: string;
+    limit: number;
+    cursor?: string;
+    keep: (c: ConversationSummary) => boolean;
+  }): Promise<ConversationPage>;
+}
+
+/** How an append is made: who writes it and what the writer knows of the session. */
+export interface AppendOptions {
+  /**
+   * The flow event writing, on its first append of an attempt whose session record did not
+   * name it yet: the record then notes where this event's messages start (Session.turnFromSeq).
+   */
+  startsTurn?: string;
+  /** Texts agents can search for besides the messages' own (the user's words a turn answers). */
+  searchText?: string[];
+  /** The session as the writer last read it: once its search text is full, no more is added. */
+  seen?: Pick<Session, 'searchSize'>;
 }
 
 export interface Transcript {
-  /** Appends in order with gapless sequence numbers; returns what was written. */
-  appendMessages(sessionId: string, messages: NewMessage[], at: number): Promise<TranscriptMessage[]>;
-  /** Messages after the cursor (a sequence number), oldest first, at most `limit` (200). */
-  listMessages(sessionId: string, after?: number, limit?: number): Promise<TranscriptMessage[]>;
+  /**
+   * Appends in order: one write takes the positions on the session record (which also keeps
+   * `lastMessage`, `offeredButtons` and the search text), then one put per message. Readers
+   * never skip one written late (see `listMessages`). Returns what was written.
+   */
+  appendMessages(sessionId: string, messages: NewMessage[], at: number, opts?: AppendOptions): Promise<TranscriptMessage[]>;
+  /**
+   * The user's activity on a live session, in one conditional write: slides `lastActivityAt`
+   * and `expiresAt`, and for a message takes its position (then one put). A `buttonIndex`
+   * must name one of `offeredButtons`; the message's text is then that button's label.
+   */
+  recordUserMessage(
+    sessionId: string,
+    input: { at: number; expiresAt: number; text?: string; buttonIndex?: number },
+  ): Promise<{ outcome: 'recorded'; session: Session; written?: TranscriptMessage } | { outcome: 'expired' } | { outcome: 'no_such_button' }>;
+  /**
+   * Messages after the cursor (a sequence number), oldest first, at most `limit` (200): the
+   * run with no gap after the cursor. A position taken but not yet written stops the run, so
+   * a reader never steps over a message still being written; with `now`, a gap older than the
+   * store's grace (its writer died) is closed for good and stepped over.
+   */
+  listMessages(sessionId: string, after?: number, limit?: number, now?: number): Promise<TranscriptMessage[]>;
+  /**
+   * A poll in one read: the session record and the messages after the cursor (as
+   * `listMessages`), with the cursor to send next time. No session: `session` is undefined.
+   */
+  readSince(sessionId: string, after: number, now: number): Promise<{ session?: Session; messages: TranscriptMessage[]; cursor: number }>;
+  /** Every message stored at or after `fromSeq`, gaps or not (what a retried turn wrote before). */
+  writtenFrom(sessionId: string, fromSeq: number): Promise<TranscriptMessage[]>;
   /** The newest messages, newest first. */
   latestMessages(sessionId: string, limit: number): Promise<TranscriptMessage[]>;
   lastMessage(sessionId: string): Promise<TranscriptMessage | undefined>;
@@ -105,23 +162,31 @@ export interface FileObjects {
   /** Server-side copy with a new content type; false when the source does not exist. */
   copy(from: string, to: string, contentType: string): Promise<boolean>;
   delete(key: string): Promise<void>;
-  /**
-   * Streams `body` in, failing with ObjectTooLarge past `maxBytes` or with the body's own
-   * error; a failed upload leaves nothing under `key`.
-   */
-  upload(key: string, body: ByteSource, opts: { contentType: string; maxBytes: number; partSize?: number; queueSize?: number }): Promise<{ size: number }>;
   /** Deletes every file of the session; returns how many. */
   deleteSessionFiles(sessionId: string): Promise<number>;
   /** Whether `key` lies under the session's prefix. */
   isSessionKey(sessionId: string, key: string): boolean;
 }
 
-/** Presigned browser access to session files. */
-export interface FilePresigner {
-  /** A browser upload form for exactly this key, size range and content type. */
-  uploadForm(opts: { key: string; contentType: string; maxBytes: number; expiresSeconds: number }): Promise<{ url: string; fields: Record<string, string> }>;
+/** Presigned browser upload forms (intake, agent). */
+export interface UploadForms {
+  /** A form for exactly this key, size range and content type. */
+  presign(opts: { key: string; contentType: string; maxBytes: number; expiresSeconds: number }): Promise<{ url: string; fields: Record<string, string> }>;
+}
+
+/** Presigned downloads (the proxy). */
+export interface DownloadLinks {
   /** A short-lived GET answering with the given disposition and type. */
-  downloadUrl(key: string, opts: { contentDisposition: string; contentType: string; expiresSeconds: number }): Promise<string>;
+  presign(key: string, opts: { contentDisposition: string; contentType: string; expiresSeconds: number }): Promise<string>;
+}
+
+/** Streaming uploads into object storage (actions: Send Attachment files, channel media). */
+export interface StreamUploader {
+  /**
+   * Streams `body` in, failing with ObjectTooLarge past `maxBytes` or with the body's own
+   * error; a failed upload leaves nothing under `key`.
+   */
+  upload(key: string, body: ByteSource, opts: { contentType: string; maxBytes: number; partSize?: number; queueSize?: number }): Promise<{ size: number }>;
 }
 
 /** Looks at a file's bytes for the rule of its extension (file-type); always consumes the source. */
@@ -212,6 +277,11 @@ export type FlowEvent =
       buttonIndex?: number;
       /** Web upload slots to check and attach (SPEC section 3). */
       uploadIds?: string[];
+      /**
+       * The message intake wrote: the turn pushes it to the sockets with its replies, so intake
+       * reads no connections before it answers (SPEC 10 bounds).
+       */
+      userMessage?: { seq: number; at: number; from: 'user'; text?: string };
     }
   | {
       /** A Messenger user's message; unlike the web, its transcript entry is written by actions. */
@@ -342,6 +412,45 @@ export interface MessengerSendApi {
 }
 
 // ---------------------------------------------------------------------------------------
+// Real-time delivery (SPEC section 10)
+
+/** Who holds a WebSocket: a web user on one session, or a Live Takeover agent. */
+export type SocketClient = { kind: 'user'; sessionId: string } | { kind: 'agent'; agentId: string; name: string };
+
+/** Open WebSocket connections, by who holds them. */
+export interface SocketConnections {
+  /** Records a connection; `expiresAt` (epoch seconds) only tidies up after a lost disconnect. */
+  add(connectionId: string, client: SocketClient, expiresAt: number): Promise<void>;
+  /** Forgets a connection; an agent's is found by its kind alone. */
+  remove(connectionId: string, client: { kind: 'user'; sessionId: string } | { kind: 'agent' }): Promise<void>;
+  /** Connection ids of the session's user (a session record read elsewhere carries them as `sockets`). */
+  ofSession(sessionId: string): Promise<string[]>;
+  /** Connection ids of every agent's console still open at `nowSeconds`. */
+  ofAgents(nowSeconds: number): Promise<string[]>;
+}
+
+/** Sends one frame to one connection (the API Gateway Management API); `gone` when it no longer exists. */
+export interface SocketPoster {
+  post(connectionId: string, frame: unknown): Promise<'sent' | 'gone'>;
+}
+
+/**
+ * Tells a conversation's user and the agents what changed: the messages just written (may be
+ * none, for a status change) on the session as it now stands. Never throws: a failed push
+ * must not fail the write, and clients fall back to polling.
+ */
+export type LivePush = (
+  session: Session,
+  messages: TranscriptMessage[],
+  audience?: 'everyone' | 'agents',
+  /** The agents' connections when the caller already read them (a bot turn does, with its session). */
+  agentConnections?: string[],
+) => Promise<void>;
+
+/** Verifies an agent's JWT as the HTTP API's authorizer does; claims, or undefined for anything wrong. */
+export type AgentTokenVerifier = (token: string | undefined) => Promise<Record<string, string> | undefined>;
+
+// ---------------------------------------------------------------------------------------
 // The flow's ports
 
 export type ActionOutcome = { ok: true; attachment: AttachmentMeta } | { ok: false; reason: string };
@@ -389,7 +498,9 @@ export interface Ports {
   sessions: SessionStorePort;
   attachments: AttachmentRecords;
   files: FileObjects;
-  presigner: FilePresigner;
+  uploadForms: UploadForms;
+  downloadLinks: DownloadLinks;
+  uploader: StreamUploader;
   sniff: ContentSniffer;
   uploads: UploadSlots;
   presence: Presence;
@@ -409,4 +520,11 @@ export interface Ports {
   senderEmail: string;
   /** The flow's channel-facing ports, filled in by each function's wiring. */
   ports: FlowPorts;
+  sockets: SocketConnections;
+  socketPoster: SocketPoster;
+  /** Live delivery of transcript and status changes; absent: clients only poll. */
+  push?: LivePush;
+  verifyAgentToken: AgentTokenVerifier;
+  /** What clients connect to: `wss://…` on AWS; `{host}` stands for the host the client used. Unset: no socket. */
+  socketUrl?: string;
 }

@@ -25,6 +25,8 @@ export interface PageSettings {
   region: string;
   /** The local S3 server's URL; unset on AWS. */
   s3Endpoint?: string;
+  /** The WebSocket address clients are given (SPEC 10); its origin is allowed in connect-src. */
+  socketUrl?: string;
 }
 
 export interface PageDeps {
@@ -80,14 +82,26 @@ function externalOrigins(settings: Pick<PageSettings, 's3Endpoint'>): string[] {
   return origins;
 }
 
-export function contentSecurityPolicy(page: AssembledPage, settings: Pick<PageSettings, 's3Endpoint'>): string {
+/** `wss://id.execute-api.region.amazonaws.com` for `wss://…/prod`; nothing for anything but ws(s). */
+function socketOrigin(socketUrl: string | undefined): string[] {
+  if (!socketUrl) return [];
+  try {
+    const url = new URL(socketUrl);
+    return url.protocol === 'ws:' || url.protocol === 'wss:' ? [`${url.protocol}//${url.host}`] : [];
+  } catch {
+    return [];
+  }
+}
+
+export function contentSecurityPolicy(page: AssembledPage, settings: Pick<PageSettings, 's3Endpoint' | 'socketUrl'>): string {
   const external = externalOrigins(settings).join(' ');
+  const connect = [external, ...socketOrigin(settings.socketUrl)].join(' ');
   return [
     "default-src 'none'",
     `script-src ${page.scriptHashes.join(' ')}`,
     `style-src ${page.styleHashes.join(' ')}`,
     `img-src 'self' data: blob: ${external}`,
-    `connect-src 'self' ${external}`,
+    `connect-src 'self' ${connect}`,
     "form-action 'none'",
     "frame-ancestors 'none'",
     "base-uri 'none'",
@@ -101,10 +115,12 @@ export function pageConfig(name: PageName, deps: PageDeps): unknown {
     const defaultBot = bots.find((b) => b.id === 'demo')?.id ?? bots[0]?.id ?? null;
     return { defaultBot, bots: bots.map((b) => ({ id: b.id, name: b.name })) };
   }
-  const { agentSignIn: signIn, cognitoClientId: clientId, region } = deps.pages;
-  if (signIn === 'cognito' && clientId) return { signIn, cognito: { region, clientId } };
-  if (signIn === 'local') return { signIn };
-  return { signIn: 'token' };
+  const { agentSignIn: signIn, cognitoClientId: clientId, region, socketUrl } = deps.pages;
+  // The console has no bot config to read the socket address from; it comes with the page.
+  const socket = socketUrl ? { socketUrl } : {};
+  if (signIn === 'cognito' && clientId) return { signIn, cognito: { region, clientId }, ...socket };
+  if (signIn === 'local') return { signIn, ...socket };
+  return { signIn: 'token', ...socket };
 }
 
 const cache = new Map<string, AssembledPage>();

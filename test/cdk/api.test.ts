@@ -17,7 +17,8 @@ describe('HTTP API', () => {
   beforeAll(() => {
     routeByKey = new Map(
       Object.values(resources)
-        .filter((r) => r.Type === 'AWS::ApiGatewayV2::Route')
+        // The HTTP API's routes (the WebSocket API has its own $default; see websocket.test.ts).
+        .filter((r) => r.Type === 'AWS::ApiGatewayV2::Route' && r.Properties.ApiId?.Ref === logicalId(s.stack.api.httpApi))
         .map((r) => [r.Properties.RouteKey as string, r]),
     );
   });

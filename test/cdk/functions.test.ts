@@ -12,7 +12,7 @@ import {
   synthSatchel,
 } from './synth';
 
-const ALL: SatchelFunctionName[] = ['intake', 'actions', 'proxy', 'agent', 'mailer', 'expiry'];
+const ALL: SatchelFunctionName[] = ['intake', 'actions', 'proxy', 'agent', 'mailer', 'expiry', 'socket', 'socket-authorizer'];
 
 let s: Synthesized;
 beforeAll(() => {

@@ -62,6 +62,8 @@ describe('GET /web/bots/{botId}/config', () => {
       botId: 'files',
       name: 'Files',
       attachments: { allowedTypes: [...DEFAULT_ALLOWED_TYPES], sizeLimitBytes: DEFAULT_SIZE_LIMIT_BYTES, limitPerConversation: null },
+      // SPEC 10: where the page holds its WebSocket, on the host the client used.
+      socketUrl: `${runtime.urls.app.replace(/^http/, 'ws')}/socket`,
     });
     const strict = (await (await fetch(`${runtime.urls.app}/web/bots/strict/config`)).json()) as { attachments: unknown };
     expect(strict.attachments).toEqual({ allowedTypes: ['pdf', 'txt', 'csv'], sizeLimitBytes: 1024, limitPerConversation: 2 });

@@ -227,7 +227,12 @@ describe('actions handler (SQS FIFO consumer)', () => {
     const { deps, start } = await setup();
     const a = await start();
     const b = await start();
-    const failing = { ...deps, sessions: Object.create(deps.sessions, { get: { value: async (id: string) => { if (id === a.sessionId) throw new Error('boom'); return deps.sessions.get(id); } } }) };
+    // The turn's first read (the session, with the agents' sockets) fails for session a only.
+    const getForTurn = async (id: string, now: number) => {
+      if (id === a.sessionId) throw new Error('boom');
+      return deps.sessions.getForTurn(id, now);
+    };
+    const failing = { ...deps, sessions: Object.create(deps.sessions, { getForTurn: { value: getForTurn } }) };
     const actions = createActionsHandler(async () => failing as Deps);
     const res = await actions({
       Records: [

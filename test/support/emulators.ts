@@ -8,6 +8,8 @@ import { dynamoDocumentClient, LOCAL_CREDENTIALS, s3Client } from '../../shared/
 import { FileStore } from '../../shared/adapters/file-store';
 import { PresenceStore } from '../../shared/adapters/presence-store';
 import { StaticSecrets } from '../../shared/adapters/secrets';
+import { S3StreamUploader } from '../../shared/adapters/stream-uploader';
+import { SocketConnectionStore } from '../../shared/adapters/socket-connections';
 import { SessionStore } from '../../shared/adapters/session-store';
 import { UploadSlotStore } from '../../shared/adapters/upload-slot-store';
 import { BotRegistry } from '../../shared/bots/loader';
@@ -101,8 +103,15 @@ export type Deps = Omit<Ports, 'sessions' | 'attachments' | 'files' | 'uploads' 
  */
 export async function freshDeps(
   emu: TestEmulators,
-  opts: { bots: Bot[]; secrets?: Record<string, string>; config?: Partial<Config>; overrides?: Partial<Deps> },
-): Promise<Deps & { queue: RecordingQueue; mailJobs: RecordingMailQueue }> {
+  opts: {
+    bots: Bot[];
+    secrets?: Record<string, string>;
+    config?: Partial<Config>;
+    overrides?: Partial<Deps>;
+    /** Push over WebSockets: real connection records in the table, frames recorded in `posted` instead of sent. */
+    liveSockets?: boolean;
+  },
+): Promise<Deps & { queue: RecordingQueue; mailJobs: RecordingMailQueue; posted: { connectionId: string; frame: unknown }[] }> {
   const suffix = randomUUID().slice(0, 8);
   const config: Config = {
     TABLE_NAME: `t-${suffix}`,
@@ -128,12 +137,15 @@ export async function freshDeps(
   // Email jobs are recorded unless a test wires a mail queue of its own.
   const mailJobs = new RecordingMailQueue();
   const db = dynamoDocumentClient(config);
+  const s3 = s3Client(config);
   const { ports: flowPorts, ...overrides } = opts.overrides ?? {};
   const shared = {
     bots: new BotRegistry(opts.bots),
     sessions: new SessionStore(db, config.TABLE_NAME),
     attachments: new AttachmentStore(db, config.TABLE_NAME),
-    files: new FileStore(s3Client(config), config.BUCKET_NAME),
+    files: new FileStore(s3, config.BUCKET_NAME),
+    // One S3 client for files and streaming uploads, so a test can watch every S3 command.
+    uploader: new S3StreamUploader(s3, config.BUCKET_NAME),
     uploads: new UploadSlotStore(db, config.TABLE_NAME),
     presence: new PresenceStore(db, config.TABLE_NAME),
     messenger: new MessengerStore(db, config.TABLE_NAME),
@@ -143,7 +155,14 @@ export async function freshDeps(
   };
   const env = config as unknown as Record<string, string | undefined>;
   const secrets = new StaticSecrets({ signing: SIGNING_KEY, ...opts.secrets });
-  const withPorts = { ...shared, ...(flowPorts && { ports: flowPorts }), secrets };
+  const posted: { connectionId: string; frame: unknown }[] = [];
+  const live = opts.liveSockets
+    ? {
+        sockets: new SocketConnectionStore(db, config.TABLE_NAME),
+        socketPoster: { post: async (connectionId: string, frame: unknown) => (posted.push({ connectionId, frame }), 'sent' as const) },
+      }
+    : undefined;
+  const withPorts = { ...shared, ...(flowPorts && { ports: flowPorts }), secrets, ...(live && { live }) };
   const [proxy, expiry, mailer, intake, agent, actions] = await Promise.all([
     proxyWiring(env, withPorts)(),
     expiryWiring(env, withPorts)(),
@@ -153,5 +172,5 @@ export async function freshDeps(
     actionsWiring(env, withPorts)(),
   ]);
   const deps = { ...proxy, ...expiry, ...mailer, ...intake, ...agent, ...actions, ...shared } as Deps;
-  return Object.assign(deps, { queue, mailJobs });
+  return Object.assign(deps, { queue, mailJobs, posted, ...(live && { sockets: live.sockets }) });
 }

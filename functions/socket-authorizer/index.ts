@@ -1,0 +1,4 @@
+import { createSocketAuthorizerHandler } from './handler';
+import { socketAuthorizerWiring } from './wiring';
+
+export const handler = createSocketAuthorizerHandler(socketAuthorizerWiring());
