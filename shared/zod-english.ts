@@ -6,4 +6,7 @@ import en from 'zod/v4/locales/en.js';
  * "Invalid input". Every module that builds schemas imports this one, which loads the
  * English messages (only them: never the whole `locales` namespace) before anything parses.
  */
-z.config(en());
+// jitless: zod would otherwise compile a parser per object schema on its first parse (with
+// `new Function`), which costs a cold start about 100 ms for the bot files alone; every schema
+// here parses a handful of small objects per container, where the interpreter is as fast.
+z.config({ ...en(), jitless: true });
