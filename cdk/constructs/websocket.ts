@@ -94,7 +94,7 @@ export class SatchelWebSocket extends Construct {
 
   /**
    * `SOCKET_ENDPOINT`, with `execute-api:ManageConnections` on this API's stage connections
-   * only (PostToConnection; DeleteConnection for cleanup).
+   * only (PostToConnection).
    */
   bindPusher(fn: SatchelFunction): void {
     fn.withEnvironment({ SOCKET_ENDPOINT: this.managementEndpoint });

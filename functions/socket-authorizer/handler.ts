@@ -10,10 +10,12 @@ import { logger } from '../../shared/logger';
 export type SocketAuthorizerPorts = Pick<Ports, 'tokens' | 'verifyAgentToken'>;
 
 /** The authorizer's context, handed to every route of the connection (values are strings). */
-export type SocketAuthorizerContext = { kind: 'user'; sessionId: string } | { kind: 'agent'; agentId: string; name: string };
+export type SocketAuthorizerContext = { kind: 'user'; sessionId: string } | { kind: 'agent'; agentId: string; name: string; until?: string };
 
 const contextOf = (client: SocketClient): SocketAuthorizerContext =>
-  client.kind === 'user' ? { kind: 'user', sessionId: client.sessionId } : { kind: 'agent', agentId: client.agentId, name: client.name };
+  client.kind === 'user'
+    ? { kind: 'user', sessionId: client.sessionId }
+    : { kind: 'agent', agentId: client.agentId, name: client.name, ...(client.until !== undefined && { until: String(client.until) }) };
 
 /**
  * REQUEST authorizer of `$connect` (SPEC 10): reads `token` (a web user's session token) or

@@ -23,7 +23,8 @@ function clientOf(event: SocketEvent): SocketClient | undefined {
   const sessionId = str(ctx?.sessionId);
   const agentId = str(ctx?.agentId);
   if (ctx?.kind === 'user' && sessionId) return { kind: 'user', sessionId };
-  if (ctx?.kind === 'agent' && agentId) return { kind: 'agent', agentId, name: str(ctx.name) ?? agentId };
+  const until = Number(ctx?.until);
+  if (ctx?.kind === 'agent' && agentId) return { kind: 'agent', agentId, name: str(ctx.name) ?? agentId, ...(Number.isFinite(until) && until > 0 && { until }) };
   return undefined;
 }
 

@@ -1,7 +1,17 @@
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import type { SocketClient, SocketConnections } from '../app/ports';
-import { AGENT_SOCKET_ATTR_PREFIX, AGENT_SOCKETS_KEY, agentConnectionsIn, agentSocketAttr, META, SESSION_SOCKETS, sessionPk } from './table-layout';
+import {
+  AGENT_SOCKETS_KEY,
+  AGENT_SOCKETS_MAX,
+  agentConnectionsIn,
+  agentEntriesIn,
+  agentSocketAttr,
+  META,
+  SESSION_SOCKETS,
+  sessionPk,
+  SOCKETS_PER_HOLDER,
+} from './table-layout';
 
 type Owner = { kind: 'user'; sessionId: string } | { kind: 'agent' };
 
@@ -9,8 +19,9 @@ type Owner = { kind: 'user'; sessionId: string } | { kind: 'agent' };
  * Open WebSocket connections (SPEC 10), stored where pushes read them without a request of
  * their own (see table-layout.ts): a user's in the string set on their session's META, the
  * agents' as attributes of one item. API Gateway ends every connection within two hours; an
- * agent's entry carries that deadline, a user's goes with the session, and a push to a
- * connection that is gone removes it.
+ * agent's entry carries that deadline (or its token's, if sooner), a user's goes with the
+ * session, and a push to a connection that is gone removes it. Each holder may keep
+ * SOCKETS_PER_HOLDER open, so one client cannot make every push fan out without bound.
  */
 export class SocketConnectionStore implements SocketConnections {
   constructor(
@@ -18,22 +29,41 @@ export class SocketConnectionStore implements SocketConnections {
     readonly tableName: string,
   ) {}
 
-  async add(connectionId: string, client: SocketClient, expiresAt: number): Promise<void> {
-    if (client.kind === 'user') return this.changeUserSet(client.sessionId, 'ADD', connectionId);
-    // An agent's console connecting also clears entries whose time ran out (their $disconnect
-    // never came), so the one item does not grow with every connection ever made.
-    const out = await this.db.send(new GetCommand({ TableName: this.tableName, Key: AGENT_SOCKETS_KEY }));
+  async add(connectionId: string, client: SocketClient, expiresAt: number): Promise<'added' | 'full'> {
+    if (client.kind === 'user') {
+      try {
+        await this.db.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { pk: sessionPk(client.sessionId), sk: META },
+            UpdateExpression: 'ADD #s :id',
+            // Never brings back a session record that expiry deleted; at most SOCKETS_PER_HOLDER.
+            ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(#s) OR size(#s) < :max)',
+            ExpressionAttributeNames: { '#s': SESSION_SOCKETS },
+            ExpressionAttributeValues: { ':id': new Set([connectionId]), ':max': SOCKETS_PER_HOLDER },
+          }),
+        );
+        return 'added';
+      } catch (err) {
+        if (err instanceof ConditionalCheckFailedException) return 'full';
+        throw err;
+      }
+    }
+    // Entries whose time ran out (their $disconnect never came) are cleared as consoles
+    // connect, so the one item does not grow with every connection ever made.
+    const out = await this.db.send(new GetCommand({ TableName: this.tableName, Key: AGENT_SOCKETS_KEY, ConsistentRead: true }));
     // Tidying only, so the machine's clock will do.
     const nowSeconds = Math.floor(Date.now() / 1000);
-    const stale = Object.entries(out.Item ?? {})
-      .filter(([name, until]) => name.startsWith(AGENT_SOCKET_ATTR_PREFIX) && Number(until) <= nowSeconds)
-      .map(([name]) => name)
-      .slice(0, 50);
-    await this.changeAgentEntry(connectionId, expiresAt, stale);
+    const entries = agentEntriesIn(out.Item);
+    const live = entries.filter((e) => e.until > nowSeconds);
+    if (live.filter((e) => e.agentId === client.agentId).length >= SOCKETS_PER_HOLDER || live.length >= AGENT_SOCKETS_MAX) return 'full';
+    const stale = entries.filter((e) => e.until <= nowSeconds).slice(0, 50).map((e) => agentSocketAttr(e.connectionId));
+    await this.changeAgentEntry(connectionId, { until: expiresAt, agent: client.agentId }, stale);
+    return 'added';
   }
 
   remove(connectionId: string, client: Owner): Promise<void> {
-    return client.kind === 'user' ? this.changeUserSet(client.sessionId, 'DELETE', connectionId) : this.changeAgentEntry(connectionId);
+    return client.kind === 'user' ? this.removeFromUserSet(client.sessionId, connectionId) : this.changeAgentEntry(connectionId);
   }
 
   async ofSession(sessionId: string): Promise<string[]> {
@@ -53,14 +83,13 @@ export class SocketConnectionStore implements SocketConnections {
     return agentConnectionsIn(out.Item, nowSeconds);
   }
 
-  /** Adds or deletes one id in the session's set; a session record that expiry deleted is never brought back. */
-  private async changeUserSet(sessionId: string, op: 'ADD' | 'DELETE', connectionId: string): Promise<void> {
+  private async removeFromUserSet(sessionId: string, connectionId: string): Promise<void> {
     try {
       await this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: sessionPk(sessionId), sk: META },
-          UpdateExpression: `${op} #s :id`,
+          UpdateExpression: 'DELETE #s :id',
           ConditionExpression: 'attribute_exists(pk)',
           ExpressionAttributeNames: { '#s': SESSION_SOCKETS },
           ExpressionAttributeValues: { ':id': new Set([connectionId]) },
@@ -71,18 +100,17 @@ export class SocketConnectionStore implements SocketConnections {
     }
   }
 
-  /** Sets an agent's entry until `expiresAt`, or removes it; `stale` entries are removed too. */
-  private async changeAgentEntry(connectionId: string, expiresAt?: number, stale: string[] = []): Promise<void> {
-    const removed = stale.map((_, i) => `#x${i}`);
+  /** Sets an agent's entry, or removes it (no `entry`); `stale` entries are removed too. */
+  private async changeAgentEntry(connectionId: string, entry?: { until: number; agent: string }, stale: string[] = []): Promise<void> {
     const names = Object.fromEntries(stale.map((name, i) => [`#x${i}`, name]));
-    const remove = expiresAt === undefined ? ['#c', ...removed] : removed;
+    const remove = [...(entry ? [] : ['#c']), ...Object.keys(names)];
     await this.db.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: AGENT_SOCKETS_KEY,
-        UpdateExpression: [expiresAt !== undefined ? 'SET #c = :until' : '', remove.length ? `REMOVE ${remove.join(', ')}` : ''].filter(Boolean).join(' '),
+        UpdateExpression: [entry ? 'SET #c = :entry' : '', remove.length ? `REMOVE ${remove.join(', ')}` : ''].filter(Boolean).join(' '),
         ExpressionAttributeNames: { '#c': agentSocketAttr(connectionId), ...names },
-        ...(expiresAt !== undefined && { ExpressionAttributeValues: { ':until': expiresAt } }),
+        ...(entry && { ExpressionAttributeValues: { ':entry': entry } }),
       }),
     );
   }

@@ -91,14 +91,33 @@ export const MESSENGER_CURSOR_SK = 'MESSENGER#DELIVERED';
  * request as the session (BatchGetItem). So a push costs no extra request per message.
  */
 export const SESSION_SOCKETS = 'sockets';
+/** At most this many open sockets per web session and per agent; the agents' item holds at most AGENT_SOCKETS_MAX. */
+export const SOCKETS_PER_HOLDER = 5;
+export const AGENT_SOCKETS_MAX = 1000;
 export const AGENT_SOCKETS_KEY = { pk: 'SOCKETS#AGENTS', sk: 'LIST' } as const;
 export const AGENT_SOCKET_ATTR_PREFIX = 'conn#';
 export const agentSocketAttr = (connectionId: string) => `${AGENT_SOCKET_ATTR_PREFIX}${connectionId}`;
+/** An agent's entry on the AGENT_SOCKETS_KEY item. */
+export interface AgentSocketEntry {
+  connectionId: string;
+  agentId: string;
+  until: number;
+}
+
+/** Every agent entry on the AGENT_SOCKETS_KEY item, live or not. */
+export const agentEntriesIn = (item: Record<string, unknown> | undefined): AgentSocketEntry[] =>
+  Object.entries(item ?? {})
+    .filter(([name]) => name.startsWith(AGENT_SOCKET_ATTR_PREFIX))
+    .map(([name, value]) => {
+      const v = value as { until?: unknown; agent?: unknown } | undefined;
+      return { connectionId: name.slice(AGENT_SOCKET_ATTR_PREFIX.length), agentId: String(v?.agent ?? ''), until: Number(v?.until ?? 0) };
+    });
+
 /** Agents' connection ids on the AGENT_SOCKETS_KEY item that are still within their time at `nowSeconds`. */
 export const agentConnectionsIn = (item: Record<string, unknown> | undefined, nowSeconds: number): string[] =>
-  Object.entries(item ?? {})
-    .filter(([name, until]) => name.startsWith(AGENT_SOCKET_ATTR_PREFIX) && Number(until) > nowSeconds)
-    .map(([name]) => name.slice(AGENT_SOCKET_ATTR_PREFIX.length));
+  agentEntriesIn(item)
+    .filter((e) => e.until > nowSeconds)
+    .map((e) => e.connectionId);
 
 export const PRESENCE_PK = 'PRESENCE';
 export const presenceSk = (agentId: string) => `AGENT#${agentId}`;

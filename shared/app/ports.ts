@@ -415,12 +415,18 @@ export interface MessengerSendApi {
 // Real-time delivery (SPEC section 10)
 
 /** Who holds a WebSocket: a web user on one session, or a Live Takeover agent. */
-export type SocketClient = { kind: 'user'; sessionId: string } | { kind: 'agent'; agentId: string; name: string };
+export type SocketClient =
+  | { kind: 'user'; sessionId: string }
+  /** `until`: when the agent's token expires (epoch s); the connection gets nothing after it. */
+  | { kind: 'agent'; agentId: string; name: string; until?: number };
 
 /** Open WebSocket connections, by who holds them. */
 export interface SocketConnections {
-  /** Records a connection; `expiresAt` (epoch seconds) only tidies up after a lost disconnect. */
-  add(connectionId: string, client: SocketClient, expiresAt: number): Promise<void>;
+  /**
+   * Records a connection until `expiresAt` (epoch seconds), or answers `full` when its holder
+   * already has as many open as it may (a user's session, an agent) or the agents' list is full.
+   */
+  add(connectionId: string, client: SocketClient, expiresAt: number): Promise<'added' | 'full'>;
   /** Forgets a connection; an agent's is found by its kind alone. */
   remove(connectionId: string, client: { kind: 'user'; sessionId: string } | { kind: 'agent' }): Promise<void>;
   /** Connection ids of the session's user (a session record read elsewhere carries them as `sockets`). */

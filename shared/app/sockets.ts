@@ -1,4 +1,4 @@
-import { NotAuthorized } from '../domain/errors';
+import { NotAuthorized, TooManyConnections } from '../domain/errors';
 import { agentFromClaims } from './agent-identity';
 import { requireLiveSession } from './conversation';
 import type { Ports, SocketClient } from './ports';
@@ -30,7 +30,9 @@ export async function authorizeSocket(deps: Pick<Ports, 'tokens' | 'verifyAgentT
     const claims = await deps.verifyAgentToken(credentials.agentToken);
     if (!claims) throw new NotAuthorized('Missing or invalid agent token');
     const agent = agentFromClaims(claims);
-    return { kind: 'agent', agentId: agent.agentId, name: agent.name };
+    // The connection is the token's: it gets nothing after the token expires.
+    const exp = Number(claims.exp);
+    return { kind: 'agent', agentId: agent.agentId, name: agent.name, ...(Number.isFinite(exp) && { until: exp }) };
   }
   const claims = deps.tokens.verify<{ sid: string }>(SESSION_TOKEN, credentials.token);
   if (!claims || typeof claims.sid !== 'string') throw new NotAuthorized('Missing or invalid session token');
@@ -44,7 +46,9 @@ export async function authorizeSocket(deps: Pick<Ports, 'tokens' | 'verifyAgentT
  */
 export async function openSocket(deps: Pick<Ports, 'sockets' | 'sessions' | 'now'>, connectionId: string, client: SocketClient): Promise<void> {
   if (client.kind === 'user') await requireLiveSession(deps, client.sessionId);
-  await deps.sockets.add(connectionId, client, Math.floor(deps.now() / 1000) + SOCKET_RECORD_SECONDS);
+  const longest = Math.floor(deps.now() / 1000) + SOCKET_RECORD_SECONDS;
+  const until = client.kind === 'agent' && client.until !== undefined ? Math.min(client.until, longest) : longest;
+  if ((await deps.sockets.add(connectionId, client, until)) === 'full') throw new TooManyConnections();
 }
 
 /** `$disconnect`: the connection is forgotten. */

@@ -33,6 +33,8 @@ export class VerificationRefused extends namedError('VerificationRefused', 'forb
 export class InvalidToken extends namedError('InvalidToken', 'invalid_token', 'This file link is not valid') {}
 /** The session (or a link into it) has expired; it may already be deleted. */
 export class SessionExpired extends namedError('SessionExpired', 'session_expired', 'This session has expired') {}
+/** A client holds as many open sockets as it may (SPEC 10); it should close one first. */
+export class TooManyConnections extends namedError('TooManyConnections', 'too_many_connections', 'Too many open connections; close one first') {}
 /** Only the agent who took the conversation over may do this. */
 export class NotHolder extends namedError('NotHolder', 'not_holder', 'Only the agent who took over this conversation can do that') {}
 

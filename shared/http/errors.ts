@@ -10,6 +10,7 @@ import {
   NotFound,
   NotHolder,
   SessionExpired,
+  TooManyConnections,
   VerificationRefused,
 } from '../domain/errors';
 import type { WarningCode } from '../domain/transcript';
@@ -54,6 +55,7 @@ const STATUS: [new (...args: never[]) => DomainError, (err: DomainError) => numb
   [NotHolder, () => 409],
   [AlreadyTakenOver, () => 409],
   [SessionExpired, () => 410],
+  [TooManyConnections, () => 429],
   [AttachmentRefused, (err) => REFUSAL_STATUS[(err as AttachmentRefused).warning] ?? 400],
 ];
 

@@ -50,7 +50,7 @@ describe('socket connection records', () => {
     await store.add('bob', { kind: 'agent', agentId: 'bob', name: 'Bob' }, now + 3600);
     expect((await store.ofAgents(now)).sort()).toEqual(['ann', 'bob']);
     // The entry whose time ran out was removed when the next console connected.
-    const item = (await db.send(new GetCommand({ TableName: deps.sessions.tableName, Key: AGENT_SOCKETS_KEY }))).Item!;
+    const item = (await db.send(new GetCommand({ TableName: deps.sessions.tableName, Key: AGENT_SOCKETS_KEY, ConsistentRead: true }))).Item!;
     expect(Object.keys(item).filter((k) => k.startsWith('conn#')).sort()).toEqual(['conn#ann', 'conn#bob']);
     const s = newSession({ id: 'sess-2', bot, channel: 'web', userId: 'web:sess-2', now: Date.now() });
     await deps.sessions.create(s);
@@ -60,5 +60,24 @@ describe('socket connection records', () => {
     await store.remove('bob', { kind: 'agent' });
     expect(await store.ofAgents(now)).toEqual(['ann']);
     expect((await deps.sessions.getForTurn('no-such-session', now)).session).toBeUndefined();
+  });
+
+  it('lets a session or an agent hold at most 5 sockets, so one client cannot make every push fan out without bound', async () => {
+    const deps = await freshDeps(emu, { bots: [bot] });
+    const store = new SocketConnectionStore(dynamoDocumentClient({ DYNAMODB_ENDPOINT: emu.dynamo.url, AWS_REGION: 'us-east-1' }), deps.sessions.tableName);
+    const s = newSession({ id: 'sess-3', bot, channel: 'web', userId: 'web:sess-3', now: Date.now() });
+    await deps.sessions.create(s);
+    const until = Math.floor(Date.now() / 1000) + 3600;
+    const user = [];
+    for (let i = 0; i < 7; i++) user.push(await store.add(`u${i}`, { kind: 'user', sessionId: s.id }, until));
+    expect(user).toEqual(['added', 'added', 'added', 'added', 'added', 'full', 'full']);
+    const agent = [];
+    for (let i = 0; i < 6; i++) agent.push(await store.add(`a${i}`, { kind: 'agent', agentId: 'ann', name: 'Ann' }, until));
+    expect(agent).toEqual(['added', 'added', 'added', 'added', 'added', 'full']);
+    // Another agent is not held back by Ann's consoles.
+    expect(await store.add('b0', { kind: 'agent', agentId: 'bob', name: 'Bob' }, until)).toBe('added');
+    // A socket closed frees its place.
+    await store.remove('u0', { kind: 'user', sessionId: s.id });
+    expect(await store.add('u9', { kind: 'user', sessionId: s.id }, until)).toBe('added');
   });
 });
