@@ -175,14 +175,16 @@ export class SatchelStack extends Stack {
     const intake = define('intake', 'Satchel intake: web API, Messenger webhook and pages', { assetDirs: [join(REPO_ROOT, 'web')] })
       .withEnvironment({ AGENT_SIGN_IN: 'cognito', COGNITO_CLIENT_ID: this.auth.client.userPoolClientId, SOCKET_URL: this.webSocket.url })
       .bindTable(table, 'readWrite')
-      .bindBucket(bucket, ['put', 'delete'])
+      // Presigns upload forms; removes the uploads of slots left unused past their deadline.
+      .bindBucket(bucket, ['put', 'delete'], ['put', 'delete'])
       .bindQueueSender(this.eventsQueue.queue, 'EVENTS_QUEUE_URL')
       .bindSigningKey(this.signingKey)
       .bindBotSecrets(this.bots.webhookSecretNames);
 
     const actions = define('actions', 'Satchel actions: runs bot flows per session, in order')
       .bindTable(table, 'readWrite')
-      .bindBucket(bucket, ['get', 'put', 'delete', 'probe'])
+      // Takes users' uploads: copies each out of its upload key, then deletes the key.
+      .bindBucket(bucket, ['get', 'put', 'delete', 'probe'], ['get', 'delete'])
       .consumeQueue(this.eventsQueue.queue, { batchSize: 10 })
       .bindQueueSender(this.mailQueue.queue, 'MAIL_QUEUE_URL')
       .bindSigningKey(this.signingKey)
@@ -197,7 +199,7 @@ export class SatchelStack extends Stack {
     // and agent messages are pushed to Messenger directly, hence the page access tokens.
     const agent = define('agent', 'Satchel Live Takeover agent API')
       .bindTable(table, 'readWrite')
-      .bindBucket(bucket, ['get', 'put', 'delete', 'probe'])
+      .bindBucket(bucket, ['get', 'put', 'delete', 'probe'], ['put', 'get', 'delete'])
       .bindSigningKey(this.signingKey)
       .bindBotSecrets(this.bots.deliverySecretNames);
 

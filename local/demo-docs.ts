@@ -29,8 +29,16 @@ export async function startDemoDocs(port: number, token: string): Promise<DemoDo
     return got.length === expected.length && timingSafeEqual(got, expected);
   };
   const server = http.createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://demo-docs');
-    if (req.method !== 'GET') {
+    let url: URL | undefined;
+    try {
+      url = new URL(`http://demo-docs${req.url ?? '/'}`);
+    } catch {
+      url = undefined;
+    }
+    if (!url) {
+      // A request target that is not a path: a thrown error here would end the process.
+      res.writeHead(400, { 'content-type': 'text/plain' }).end('Bad request.\n');
+    } else if (req.method !== 'GET') {
       res.writeHead(405, { allow: 'GET' }).end();
     } else if (!authorized(req.headers.authorization)) {
       res.writeHead(401, { 'www-authenticate': 'Bearer', 'content-type': 'text/plain' }).end('A valid token is required.\n');

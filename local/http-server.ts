@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Context } from 'aws-lambda';
-import { defaultRouteFn, matchRoute, routeKey, routes, type HttpFunctionName, type RouteDef } from '../shared/http/routes';
+import { defaultRouteFn, isWellFormedPath, matchRoute, routeKey, routes, type HttpFunctionName, type RouteDef } from '../shared/http/routes';
 import type { HttpEvent, HttpResult } from '../shared/http/http-handler';
+import { logger } from '../shared/logger';
 import type { LocalSocketGateway } from './socket-gateway';
 
 export type LambdaHttpHandler = (event: HttpEvent, context: Context) => Promise<HttpResult>;
@@ -28,7 +29,11 @@ const TEXT_TYPES = /^(application\/(json|x-www-form-urlencoded|javascript|xml)|t
 /** Serves the route table by turning each request into the API Gateway v2 event AWS would send. */
 export async function startHttpServer(opts: LocalHttpOptions): Promise<{ server: Server; port: number; close(): Promise<void> }> {
   const server = createServer((req, res) => {
-    handle(req, res, opts).catch(() => {
+    handle(req, res, opts).catch((err: unknown) => {
+      // A request the server could not finish (the client went away, a handler broke the
+      // Lambda contract): it gets a 500, the server goes on.
+      logger.error('local HTTP server could not answer a request', { error: err as Error, method: req.method });
+      if (res.destroyed || res.writableEnded) return;
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: { code: 'internal_error', message: 'Something went wrong on our side' } }));
     });
@@ -38,7 +43,12 @@ export async function startHttpServer(opts: LocalHttpOptions): Promise<{ server:
       socket.end('HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
       return;
     }
-    opts.sockets.upgrade(req, socket, head).catch(() => socket.destroy());
+    // A client that resets the connection mid-upgrade must not take the process down.
+    socket.on('error', () => socket.destroy());
+    opts.sockets.upgrade(req, socket, head).catch((err: unknown) => {
+      logger.error('local WebSocket upgrade failed', { error: err as Error });
+      socket.destroy();
+    });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -83,14 +93,31 @@ const isLocalHost = (host: string | undefined) => {
   }
 };
 
+/** The request target as a URL on this server, or undefined when it is not a path (`//`, `*`). */
+function requestUrl(target: string | undefined): URL | undefined {
+  if (!target?.startsWith('/')) return undefined;
+  try {
+    return new URL(`http://localhost${target}`);
+  } catch {
+    return undefined;
+  }
+}
+
 async function handle(req: IncomingMessage, res: ServerResponse, opts: LocalHttpOptions): Promise<void> {
   if (!isLocalHost(req.headers.host)) {
     res.writeHead(403, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ error: { code: 'forbidden_host', message: 'The local runtime only answers requests to localhost' } }));
     return;
   }
-  const url = new URL(req.url ?? '/', 'http://localhost');
+  const url = requestUrl(req.url);
   const method = req.method ?? 'GET';
+  if (!url || !isWellFormedPath(url.pathname)) {
+    // What API Gateway answers for a path it cannot decode, in the error contract's shape.
+    req.resume();
+    res.writeHead(400, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ error: { code: 'invalid_request', message: 'The request path is not valid' } }));
+    return;
+  }
   const match = matchRoute(method, url.pathname, routes.filter((r) => r.method === method));
   const route: RouteDef | undefined = match?.route;
   const fn = route?.fn ?? defaultRouteFn;

@@ -36,6 +36,7 @@ import { createSocketAuthorizerHandler } from '../functions/socket-authorizer/ha
 import { socketAuthorizerWiring } from '../functions/socket-authorizer/wiring';
 import { LocalQueue, type LocalQueueOptions } from './local-queue';
 import { TtlSweeper } from './ttl-sweeper';
+import { UploadSweeper } from './upload-sweeper';
 
 /** Settings of the local runtime; `fromEnv` reads them as SPEC section 8 names them. */
 export interface LocalOptions {
@@ -145,6 +146,8 @@ export interface LocalRuntime {
   /** The mail queue (standard: no order, delays honoured) feeding the mailer. */
   mail: LocalQueue;
   sweeper: TtlSweeper;
+  /** Stands in for the bucket's lifecycle rule on upload keys (left-over, unchecked uploads). */
+  uploadSweeper: UploadSweeper;
   handlers: Record<string, unknown>;
   /** The WebSocket API on PORT at /socket, with its Management API emulation. */
   sockets: LocalSocketGateway;
@@ -306,6 +309,9 @@ export async function startLocal(opts: LocalOptions): Promise<LocalRuntime> {
     const sweeper = new TtlSweeper(ddb, TABLE_NAME, (e) => expiry(e, invocation('expiry')), opts.ttlSweepSeconds * 1000);
     if (opts.ttlSweepSeconds > 0) sweeper.start();
     stops.push(() => sweeper.stop());
+    const uploadSweeper = new UploadSweeper(s3Client(config), BUCKET_NAME, 60_000);
+    if (opts.ttlSweepSeconds > 0) uploadSweeper.start();
+    stops.push(() => uploadSweeper.stop());
 
     return {
       urls: {
@@ -326,6 +332,7 @@ export async function startLocal(opts: LocalOptions): Promise<LocalRuntime> {
       events,
       mail,
       sweeper,
+      uploadSweeper,
       handlers: { ...handlers, actions, mailer, expiry },
       sockets,
       stop: async () => {

@@ -85,8 +85,17 @@ export class LocalSocketGateway {
       this.connections.delete(connectionId);
       return refuse(socket, status, connected?.body);
     }
+    if (socket.destroyed) {
+      // The client went away while $connect ran.
+      this.connections.delete(connectionId);
+      void fns.routes(this.event('$disconnect', connectionId, context), invocation('socket')).catch(() => undefined);
+      return;
+    }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       connection.ws = ws;
+      // A frame over the size limit or a broken connection: ws closes the socket; without a
+      // listener the 'error' event would be thrown and end the process.
+      ws.on('error', () => ws.terminate());
       for (const frame of connection.queued.splice(0)) ws.send(frame);
       ws.on('message', (data, isBinary) => {
         const body = isBinary ? Buffer.from(data as Buffer).toString('base64') : String(data);
@@ -110,13 +119,18 @@ export class LocalSocketGateway {
    * that header cross-origin without a preflight, which this server never allows.
    */
   async manage(req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
-    const id = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname.slice('/@connections/'.length));
+    let id: string | undefined;
+    try {
+      id = decodeURIComponent(new URL(`http://localhost${req.url ?? '/'}`).pathname.slice('/@connections/'.length));
+    } catch {
+      id = undefined;
+    }
     if (!/^AWS4-HMAC-SHA256 /.test(req.headers.authorization ?? '')) {
       res.writeHead(403, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ message: 'Missing Authentication Token' }));
       return;
     }
-    const connection = this.connections.get(id);
+    const connection = id === undefined ? undefined : this.connections.get(id);
     if (!connection || (connection.ws && connection.ws.readyState !== connection.ws.OPEN)) {
       res.writeHead(410, { 'content-type': 'application/json', 'x-amzn-errortype': 'GoneException' });
       res.end(JSON.stringify({ message: null }));

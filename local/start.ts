@@ -26,6 +26,11 @@ try {
       },
     );
   };
+  // Last resort only: every background loop catches, logs and backs off on its own (issue 12).
+  // Should a rejection still escape one, say so loudly and keep serving rather than exit.
+  process.on('unhandledRejection', (reason) => {
+    console.error('Satchel: an error escaped its handler (please report this bug); the runtime keeps going:', reason);
+  });
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   const { urls } = runtime;

@@ -12,6 +12,9 @@ import { logger } from '../shared/logger';
  */
 export class TtlSweeper {
   private timer?: NodeJS.Timeout;
+  private stopped = false;
+  /** Sweeps that failed in a row (storage errors); the next one waits longer, up to MAX_BACKOFF_MS. */
+  private failures = 0;
   private running?: Promise<void>;
   private sequence = 0;
   /** Records the expiry function failed on; handed over again with the next sweep, as the stream retries. */
@@ -19,6 +22,8 @@ export class TtlSweeper {
   private readonly attempts = new Map<string, number>();
   /** Like the stream's maximum retry attempts, after which AWS hands records to the on-failure queue. */
   static readonly MAX_ATTEMPTS = 5;
+  /** The longest wait between sweeps while the table keeps failing. */
+  static readonly MAX_BACKOFF_MS = 60_000;
 
   constructor(
     private readonly ddb: DynamoDBClient,
@@ -27,8 +32,33 @@ export class TtlSweeper {
     private readonly intervalMs: number,
   ) {}
 
+  /**
+   * Sweeps every `intervalMs` until stopped. A failed sweep (DynamoDB down, throttled, a
+   * bad item) is logged and the next one waits twice as long, up to a minute; the loop never
+   * ends on an error, and the first good sweep goes back to the normal interval.
+   */
   start(): void {
-    this.timer = setInterval(() => void this.sweep(), this.intervalMs);
+    this.stopped = false;
+    this.schedule(this.intervalMs);
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.sweep().then(
+        () => {
+          if (this.failures) logger.info('TTL sweep works again', { failedSweeps: this.failures });
+          this.failures = 0;
+          this.schedule(this.intervalMs);
+        },
+        (err: unknown) => {
+          this.failures++;
+          const delay = Math.min(this.intervalMs * 2 ** this.failures, Math.max(TtlSweeper.MAX_BACKOFF_MS, this.intervalMs));
+          logger.error('TTL sweep failed; retrying', { error: err as Error, failedSweeps: this.failures, retryInMs: delay });
+          this.schedule(delay);
+        },
+      );
+    }, delayMs);
     this.timer.unref();
   }
 
@@ -41,35 +71,43 @@ export class TtlSweeper {
   private async sweepOnce(nowSeconds: number): Promise<void> {
     const records: DynamoDBRecord[] = [];
     let start: Record<string, AttributeValue> | undefined;
-    do {
-      const page = await this.ddb.send(
-        new ScanCommand({
-          TableName: this.tableName,
-          FilterExpression: `${TTL_ATTRIBUTE} <= :now`,
-          ExpressionAttributeValues: { ':now': { N: String(nowSeconds) } },
-          ProjectionExpression: 'pk, sk',
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const key of page.Items ?? []) {
-        try {
-          // The condition keeps an item the user touched since the scan.
-          const out = await this.ddb.send(
-            new DeleteItemCommand({
-              TableName: this.tableName,
-              Key: { pk: key.pk!, sk: key.sk! },
-              ConditionExpression: `${TTL_ATTRIBUTE} <= :now`,
-              ExpressionAttributeValues: { ':now': { N: String(nowSeconds) } },
-              ReturnValues: 'ALL_OLD',
-            }),
-          );
-          if (out.Attributes) records.push(this.record(key, out.Attributes));
-        } catch (err) {
-          if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    // Items already deleted must still reach the stream consumer when a later request fails.
+    let failure: unknown;
+    try {
+      do {
+        const page = await this.ddb.send(
+          new ScanCommand({
+            TableName: this.tableName,
+            FilterExpression: `${TTL_ATTRIBUTE} <= :now`,
+            ExpressionAttributeValues: { ':now': { N: String(nowSeconds) } },
+            ProjectionExpression: 'pk, sk',
+            ExclusiveStartKey: start,
+          }),
+        );
+        for (const key of page.Items ?? []) {
+          try {
+            // The condition keeps an item the user touched since the scan.
+            const out = await this.ddb.send(
+              new DeleteItemCommand({
+                TableName: this.tableName,
+                Key: { pk: key.pk!, sk: key.sk! },
+                ConditionExpression: `${TTL_ATTRIBUTE} <= :now`,
+                ExpressionAttributeValues: { ':now': { N: String(nowSeconds) } },
+                ReturnValues: 'ALL_OLD',
+              }),
+            );
+            if (out.Attributes) records.push(this.record(key, out.Attributes));
+          } catch (err) {
+            if (!(err instanceof ConditionalCheckFailedException)) throw err;
+          }
         }
-      }
-      start = page.LastEvaluatedKey;
-    } while (start);
+        start = page.LastEvaluatedKey;
+      } while (start);
+    } catch (err) {
+      failure = err;
+    }
+    // The table is not answering: records still owed wait for a sweep that reaches it, without using up their attempts.
+    if (failure && !records.length) throw failure;
     const batch = [...this.retry, ...records].filter((r) => {
       const n = (this.attempts.get(r.eventID!) ?? 0) + 1;
       this.attempts.set(r.eventID!, n);
@@ -79,7 +117,12 @@ export class TtlSweeper {
       return false;
     });
     this.retry = [];
-    if (!batch.length) return;
+    if (batch.length) await this.handOver(batch);
+    if (failure) throw failure;
+  }
+
+  /** Hands records to the stream consumer; failed ones stay owed for the next sweep. */
+  private async handOver(batch: DynamoDBRecord[]): Promise<void> {
     try {
       const result = (await this.onStream({ Records: batch })) as { batchItemFailures?: { itemIdentifier: string }[] } | undefined;
       const failed = result?.batchItemFailures?.[0]?.itemIdentifier;
@@ -113,7 +156,8 @@ export class TtlSweeper {
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.running;
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running?.catch(() => undefined);
   }
 }

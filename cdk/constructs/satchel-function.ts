@@ -12,7 +12,7 @@ import { Construct } from 'constructs';
 import type { BotBundle } from '../bots';
 import { nodejsBundling, RUNTIME } from '../bundling';
 import { readSettings } from '../settings';
-import { CONVERSATIONS_INDEX, SESSION_FILES_PREFIX } from './storage';
+import { CONVERSATIONS_INDEX, SESSION_FILES_PREFIX, UPLOADS_PREFIX } from './storage';
 import type { SenderIdentity } from './mail';
 
 export { RUNTIME };
@@ -56,6 +56,8 @@ export type TableAccess = 'read' | 'readWrite' | 'readDelete';
  *   (upload checks) needs the 404. Keys are random ids, so listing reveals no file names.
  */
 export type BucketAccess = 'get' | 'put' | 'delete' | 'list' | 'probe';
+/** Object actions on upload keys (UPLOADS_PREFIX): presign forms (put), take the file (get, delete). */
+export type UploadAccess = 'get' | 'put' | 'delete';
 /** The env vars queue URLs are published under (shared/config.ts). */
 export type QueueEnvVar = 'EVENTS_QUEUE_URL' | 'MAIL_QUEUE_URL';
 
@@ -182,8 +184,11 @@ export class SatchelFunction extends Construct {
     return this;
   }
 
-  /** `BUCKET_NAME`, with the given object actions on session files only. */
-  bindBucket(bucket: IBucket, access: readonly BucketAccess[]): this {
+  /**
+   * `BUCKET_NAME`, with the given object actions on session files only, and `uploads` actions
+   * on upload keys only (where browsers POST files before their checks).
+   */
+  bindBucket(bucket: IBucket, access: readonly BucketAccess[], uploads: readonly UploadAccess[] = []): this {
     this.fn.addEnvironment('BUCKET_NAME', bucket.bucketName);
     const objectActions = access.flatMap((a) => (a === 'list' || a === 'probe' ? [] : OBJECT_ACTIONS[a]));
     if (objectActions.length > 0) {
@@ -195,6 +200,16 @@ export class SatchelFunction extends Construct {
         reason:
           `Object keys are random per session and file and only exist at run time; access is limited to the ` +
           `${SESSION_FILES_PREFIX} prefix of this one bucket and to the actions ${objectActions.join(', ')}.`,
+      });
+    }
+    const uploadActions = uploads.flatMap((a) => (a === 'put' ? ['s3:PutObject'] : OBJECT_ACTIONS[a]));
+    if (uploadActions.length > 0) {
+      this.role.addToPrincipalPolicy(new PolicyStatement({ actions: uploadActions, resources: [bucket.arnForObjects(`${UPLOADS_PREFIX}*`)] }));
+      Validations.of(this.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${logicalIdHint(bucket)}.Arn>/${UPLOADS_PREFIX}*]`,
+        reason:
+          `Upload keys are random per upload slot and only exist at run time; access is limited to the ` +
+          `${UPLOADS_PREFIX} prefix of this one bucket and to the actions ${uploadActions.join(', ')}.`,
       });
     }
     if (access.includes('probe')) {

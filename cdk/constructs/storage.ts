@@ -8,10 +8,10 @@ import {
   ObjectOwnership,
 } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { SESSION_FILES_PREFIX, TABLE_DEFINITION, TTL_ATTRIBUTE } from '../../shared/adapters/table-layout';
+import { SESSION_FILES_PREFIX, TABLE_DEFINITION, TTL_ATTRIBUTE, UPLOADS_PREFIX, UPLOADS_RETENTION_DAYS } from '../../shared/adapters/table-layout';
 
 /** The layout lives in shared/adapters/table-layout.ts, shared with the adapters and the local runtime. */
-export { CONVERSATIONS_INDEX, SESSION_FILES_PREFIX, TTL_ATTRIBUTE } from '../../shared/adapters/table-layout';
+export { CONVERSATIONS_INDEX, SESSION_FILES_PREFIX, TTL_ATTRIBUTE, UPLOADS_PREFIX } from '../../shared/adapters/table-layout';
 
 export interface StorageProps {
   readonly removalPolicy: RemovalPolicy;
@@ -93,6 +93,13 @@ export class Storage extends Construct {
           id: 'ExpireSessionFiles',
           prefix: SESSION_FILES_PREFIX,
           expiration: Duration.days(props.fileRetentionDays),
+        },
+        {
+          // Upload keys hold unchecked bytes: a file is copied out of its key when its slot is
+          // used, so what is left there (a form posted again, an upload never sent) goes soon.
+          id: 'ExpireUploads',
+          prefix: UPLOADS_PREFIX,
+          expiration: Duration.days(UPLOADS_RETENTION_DAYS),
         },
         { id: 'AbortIncompleteMultipartUploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
       ],

@@ -12,7 +12,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type { FileObjects } from '../app/ports';
-import { sessionFileKey, sessionFilesPrefix } from './table-layout';
+import { sessionFileKey, sessionFilesPrefix, uploadKey } from './table-layout';
 
 /** Files of a session live under this prefix, each under a random key. */
 export const sessionPrefix = sessionFilesPrefix;
@@ -34,6 +34,10 @@ export class FileStore implements FileObjects {
 
   newKey(sessionId: string): string {
     return sessionFileKey(sessionId, randomUUID());
+  }
+
+  newUploadKey(sessionId: string): string {
+    return uploadKey(sessionId, randomUUID());
   }
 
   keyFor(sessionId: string, attachmentId: string): string {

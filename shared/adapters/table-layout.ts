@@ -130,6 +130,17 @@ export const SESSION_FILES_PREFIX = 'sessions/';
 export const sessionFilesPrefix = (sessionId: string) => `${SESSION_FILES_PREFIX}${sessionId}/`;
 export const sessionFileKey = (sessionId: string, name: string) => `${sessionFilesPrefix(sessionId)}${name}`;
 
+/**
+ * S3: where browsers POST files before their checks (`uploads/<sessionId>/<random>`), outside
+ * every session's prefix. A form stays valid for its whole window even after its slot was used;
+ * whatever is posted with it afterwards lands here, where nothing reads it, and never among a
+ * session's checked files. A lifecycle rule (locally: the upload sweeper) removes what is left.
+ */
+export const UPLOADS_PREFIX = 'uploads/';
+export const uploadKey = (sessionId: string, name: string) => `${UPLOADS_PREFIX}${sessionId}/${name}`;
+/** Days the lifecycle rule keeps an object under UPLOADS_PREFIX (S3's shortest expiration). */
+export const UPLOADS_RETENTION_DAYS = 1;
+
 /** The table's definition, as CreateTable takes it (the CDK construct declares the same). */
 export const TABLE_DEFINITION = {
   attributes: [PARTITION_KEY, SORT_KEY, CONVERSATIONS_INDEX_PARTITION_KEY, CONVERSATIONS_INDEX_SORT_KEY],

@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import { NotFound, SessionExpired } from '../domain/errors';
-import { conversationStatus, isExpired, type ConversationStatus, type ConversationSummary, type Session } from '../domain/session';
+import { conversationStatus, isExpired, isSessionId, type ConversationStatus, type ConversationSummary, type Session } from '../domain/session';
 import { parseCursor } from '../domain/cursor';
 import type { TranscriptMessage } from '../domain/transcript';
 import { messageView, type MessageView } from './conversation';
@@ -118,6 +118,7 @@ export async function listConversations(
 
 /** A conversation an agent may look at: it exists (404) and has not expired (410). */
 export async function requireConversation(deps: Pick<Ports, 'sessions' | 'now'>, sessionId: string): Promise<Session> {
+  if (!isSessionId(sessionId)) throw new NotFound('conversation_not_found', 'No such conversation');
   const session = await deps.sessions.get(sessionId);
   if (!session) throw new NotFound('conversation_not_found', `No conversation "${sessionId}"`);
   if (isExpired(session, deps.now())) throw new SessionExpired();

@@ -5,7 +5,8 @@ import type { Ports } from './ports';
  * A session's TTL deletion: remove every file and every record left under it.
  * Files first: if this fails half-way, the records that name them are still there and the
  * retried stream batch finishes the job. Idempotent, so a retried batch is harmless.
- * Every session file lives under the session's prefix, uploads and agent files included.
+ * Every checked session file lives under the session's prefix, agent files included; bytes
+ * posted to upload keys but never used (outside it) go with the uploads lifecycle rule.
  * The bucket's lifecycle rule catches anything written after this ran.
  */
 export async function expireSession(deps: Pick<Ports, 'sessions' | 'files'>, sessionId: string): Promise<void> {

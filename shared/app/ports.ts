@@ -153,6 +153,8 @@ export type ByteSource = Readable | AsyncIterable<Uint8Array>;
 export interface FileObjects {
   /** A fresh key under the session's prefix. */
   newKey(sessionId: string): string;
+  /** A fresh key for a browser upload, outside every session's prefix (see UPLOADS_PREFIX). */
+  newUploadKey(sessionId: string): string;
   /** The key a file with a fixed attachment id is stored under (retries overwrite it). */
   keyFor(sessionId: string, attachmentId: string): string;
   /** The object's size in bytes, or undefined when there is none. */
@@ -202,7 +204,7 @@ export type ContentSniffer = (source: ByteSource, rule: ContentRule) => Promise<
 export interface UploadSlot {
   uploadId: string;
   sessionId: string;
-  /** Where the browser uploads (random, session-scoped). */
+  /** Where the browser uploads: random, outside the session's prefix (older slots: inside it). */
   key: string;
   fileName: string;
   declaredSize: number;

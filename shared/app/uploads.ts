@@ -17,6 +17,12 @@ import '../zod-english';
 export const UPLOAD_POST_SECONDS = 300;
 /** After the POST window, how long the uploaded file waits for the message that sends it. */
 const SLOT_GRACE_MS = 10 * 60_000;
+/**
+ * The longest an object at an upload key can still be needed: posted at the end of the POST
+ * window, used at the end of the grace. Older ones are left-overs (a form posted again after
+ * its slot was used, an upload never sent) that the local upload sweeper removes.
+ */
+export const UPLOAD_KEY_MAX_AGE_MS = UPLOAD_POST_SECONDS * 1000 + SLOT_GRACE_MS;
 
 /** What opening an upload slot touches (intake, agent): no content checks, no file reads. */
 export type UploadSlotDeps = Pick<Ports, 'bots' | 'sessions' | 'uploads' | 'files' | 'uploadForms' | 'now' | 'newId'>;
@@ -63,7 +69,8 @@ export async function createUploadSlot(
   const slot: UploadSlot = {
     uploadId: deps.newId(),
     sessionId: session.id,
-    key: deps.files.newKey(session.id),
+    // Outside the session's prefix: the form outlives the slot's use (see moveUpload).
+    key: deps.files.newUploadKey(session.id),
     fileName,
     declaredSize: args.size,
     contentType: args.contentType,
@@ -189,7 +196,9 @@ async function useSlot(deps: SlotDeps, session: Session, rules: Bot['attachments
 
 /**
  * Copies the uploaded object to the slot's stored key and deletes the upload; false when no
- * file is there to keep. The deadline is judged at first use. A retry that finds the copy
+ * file is there to keep. The form may still be valid and posted again: that lands at the
+ * upload key, outside the session's prefix, where nothing reads it and the lifecycle rule
+ * (locally the upload sweeper) removes it; the checked copy is never touched. The deadline is judged at first use. A retry that finds the copy
  * keeps it rather than copying again: the upload key may hold something posted since.
  */
 async function moveUpload(deps: Pick<Ports, 'files'>, slot: UsedSlot, again: boolean): Promise<boolean> {

@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import { stripInvisible } from '../domain/attachment-rules';
 import { InvalidRequest, NotAuthorized, SessionExpired } from '../domain/errors';
-import { expiresAtFor, isExpired, newSession, type Session } from '../domain/session';
+import { expiresAtFor, isExpired, isSessionId, newSession, type Session } from '../domain/session';
 import { parseCursor } from '../domain/cursor';
 import { messageView, requireBot, requireLiveSession, statusOf, type FileLinker, type MessageView } from './conversation';
 import type { Ports } from './ports';
@@ -72,6 +72,7 @@ export interface SessionClaims {
 
 /** Checks the bearer token belongs to this session, without reading anything. */
 export function verifySessionToken(deps: Pick<Ports, 'tokens'>, sessionId: string, token: string | undefined): SessionClaims {
+  if (!isSessionId(sessionId)) throw new InvalidRequest('The path does not name a session');
   const claims = deps.tokens.verify<SessionClaims>(SESSION_TOKEN, token);
   if (!claims || claims.sid !== sessionId) throw new NotAuthorized('Missing or invalid session token');
   return claims;

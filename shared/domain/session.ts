@@ -80,6 +80,14 @@ const MINUTE = 60_000;
 export const expiresAtFor = (bot: Pick<Bot, 'sessionTimeoutSeconds'>, lastActivityAt: number): number =>
   Math.ceil(lastActivityAt / 1000) + bot.sessionTimeoutSeconds;
 
+/**
+ * Whether `id` can name a session: sessions get their ids from `newId()`, a UUID. Ids from
+ * a request path are checked with this before any lookup, so an id no session can have is a
+ * 4xx and never reaches storage (a DynamoDB key has a size limit; API Gateway hands the
+ * handler whatever the path said, decoded).
+ */
+export const isSessionId = (id: string): boolean => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id);
+
 export const isExpired = (session: Pick<Session, 'expiresAt'>, now: number): boolean => now >= session.expiresAt * 1000;
 
 export function newSession(args: {

@@ -40,7 +40,23 @@ export const defaultRouteFn: HttpFunctionName = 'intake';
 
 export const routeKey = (r: Pick<RouteDef, 'method' | 'path'>): string => `${r.method} ${r.path}`;
 
-/** Matches a concrete path against the table; returns the route and its path parameters. */
+/** A path segment decoded, or undefined when its percent-encoding is malformed (`%`, `%E0%A4%A`). */
+export function decodePathSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether every segment of a path decodes; a path that does not is answered 400 before routing. */
+export const isWellFormedPath = (path: string): boolean => path.split('/').every((s) => decodePathSegment(s) !== undefined);
+
+/**
+ * Matches a concrete path against the table; returns the route and its path parameters.
+ * Never throws: a parameter whose encoding is malformed is passed on as sent, and the
+ * handlers refuse it as they refuse any other impossible id.
+ */
 export function matchRoute(
   method: string,
   path: string,
@@ -58,7 +74,7 @@ export function matchRoute(
       const s = segments[i]!;
       if (p.startsWith('{') && p.endsWith('}')) {
         if (s === '') ok = false;
-        else params[p.slice(1, -1)] = decodeURIComponent(s);
+        else params[p.slice(1, -1)] = decodePathSegment(s) ?? s;
       } else if (p !== s) ok = false;
     }
     if (ok) return { route, pathParameters: params };

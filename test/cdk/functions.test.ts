@@ -133,12 +133,24 @@ describe('least privilege', () => {
     expect(has('intake', 'dynamodb:ListStreams')).toBe(false);
   });
 
-  it('scopes object access to the sessions/ prefix of the attachments bucket', () => {
+  it('scopes object access to the sessions/ prefix of the attachments bucket, and upload keys to uploads/', () => {
+    const uploads = `\${${logicalId(s.stack.storage.bucket)}.Arn}/uploads/*`;
     for (const name of ALL) {
       for (const action of ['s3:GetObject', 's3:PutObject', 's3:DeleteObject']) {
-        for (const resource of resourcesFor(name, action)) expect(resource).toBe(objects());
+        for (const resource of resourcesFor(name, action)) expect([objects(), uploads]).toContain(resource);
       }
     }
+    // Upload keys: intake presigns forms and removes stale uploads, actions and agent take
+    // files out of them; nobody else touches them, and only the takers read them.
+    const onUploads = (name: SatchelFunctionName) =>
+      statementsOf(s, name)
+        .filter((st) => st.resources.includes(uploads))
+        .flatMap((st) => st.actions)
+        .sort();
+    expect(onUploads('intake')).toEqual(['s3:DeleteObject', 's3:PutObject']);
+    expect(onUploads('actions')).toEqual(['s3:DeleteObject', 's3:GetObject']);
+    expect(onUploads('agent')).toEqual(['s3:DeleteObject', 's3:GetObject', 's3:PutObject']);
+    for (const name of ['proxy', 'mailer', 'expiry', 'socket', 'socket-authorizer'] as const) expect(onUploads(name)).toEqual([]);
   });
 
   it('intake presigns uploads and removes stale ones but never reads files', () => {

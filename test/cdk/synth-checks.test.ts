@@ -68,6 +68,8 @@ describe('cdk-nag', () => {
         'AwsSolutions-COG8',
         'AwsSolutions-IAM5[Resource::*]',
         `AwsSolutions-IAM5[Resource::<${logicalId(s.stack.storage.bucket)}.Arn>/sessions/*]`,
+        // Upload keys (issue 12): random per slot, outside the session prefixes.
+        `AwsSolutions-IAM5[Resource::<${logicalId(s.stack.storage.bucket)}.Arn>/uploads/*]`,
         // Pushing functions post to this WebSocket API's connections only (ids exist at run time).
         `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${logicalId(s.stack.webSocket.api)}>/live/POST/@connections/*]`,
         'AwsSolutions-SMG4',

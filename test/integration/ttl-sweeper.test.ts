@@ -49,4 +49,32 @@ describe('local TTL sweeper', () => {
     expect(calls.map((c) => c.Records.map((r) => r.eventID))).toEqual([[record.eventID], [record.eventID], [record.eventID]]);
     expect(await deps.sessions.get('kept')).toBeDefined();
   });
+
+  it('survives DynamoDB errors in its loop: logs, backs off and sweeps again once the table answers (issue 12)', async () => {
+    let down = true;
+    const sent: number[] = [];
+    const ddb = {
+      send: async () => {
+        sent.push(Date.now());
+        if (down) throw Object.assign(new Error('connect ECONNREFUSED'), { name: 'TimeoutError' });
+        return { Items: [] };
+      },
+    } as unknown as DynamoDBClient;
+    const sweeper = new TtlSweeper(ddb, 'satchel', async () => undefined, 10);
+    sweeper.start();
+    try {
+      // An unhandled rejection here would fail the run; the loop keeps trying, further apart each time.
+      await new Promise((r) => setTimeout(r, 400));
+      expect(sent.length).toBeGreaterThanOrEqual(3);
+      expect(sent.length).toBeLessThan(10);
+      const gaps = sent.slice(1).map((t, i) => t - sent[i]!);
+      expect(gaps.at(-1)!).toBeGreaterThan(gaps[0]!);
+      down = false;
+      const before = sent.length;
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect(sent.length).toBeGreaterThan(before + 2);
+    } finally {
+      await sweeper.stop();
+    }
+  });
 });

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MessageView } from '../../shared/app/conversation';
 import { DEFAULT_ALLOWED_TYPES, DEFAULT_SIZE_LIMIT_BYTES } from '../../shared/bots/schema';
 import { sessionPrefix } from '../../shared/adapters/file-store';
+import { UploadSweeper } from '../../local/upload-sweeper';
 import { startTestRuntime } from '../support/runtime';
 import * as samples from '../support/samples';
 import { postToS3, WebUser } from '../support/web-user';
@@ -77,13 +78,15 @@ describe('GET /web/bots/{botId}/config', () => {
 });
 
 describe('POST /web/sessions/{id}/uploads', () => {
-  it('presigns a POST for one random session-scoped key, the size range, the content type and ~5 minutes', async () => {
+  it('presigns a POST for one random upload key outside the session prefix, the size range, the content type and ~5 minutes', async () => {
     const user = await WebUser.start(runtime.urls.app, 'strict');
     const before = Date.now();
     const ticket = await user.ticket({ fileName: 'form.pdf', size: 500, contentType: 'application/pdf' });
     expect(ticket.uploadId).toMatch(/^[0-9a-f-]{36}$/);
     expect(ticket.url).toBe(`${runtime.urls.s3}/${runtime.deps.files.bucket}`);
-    expect(ticket.fields.key).toMatch(new RegExp(`^sessions/${user.sessionId}/[0-9a-f-]{36}$`));
+    // Unchecked bytes never sit under the session's prefix (issue 12): uploads have their own.
+    expect(ticket.fields.key).toMatch(new RegExp(`^uploads/${user.sessionId}/[0-9a-f-]{36}$`));
+    expect(ticket.fields.key!.startsWith(sessionPrefix(user.sessionId))).toBe(false);
     expect(ticket.fields.key).not.toContain('form');
     expect(ticket.fields['Content-Type']).toBe('application/pdf');
     const policy = JSON.parse(Buffer.from(ticket.fields.Policy!, 'base64').toString('utf8'));
@@ -271,6 +274,35 @@ describe('files sent with a message', () => {
     await postToS3(ticket, samples.elf(), 'report.pdf');
     const record = await runtime.deps.attachments.get(user.sessionId, file.id);
     expect(record!.key).not.toBe(ticket.fields.key);
+    const res = await fetch(`${runtime.urls.app}${file.url}`);
+    expect(Buffer.from(await res.arrayBuffer()).equals(samples.pdf())).toBe(true);
+  });
+
+  it('keeps nothing unchecked under the session prefix when a used form is posted again, and sweeps the left-over', async () => {
+    const user = await WebUser.start(runtime.urls.app, 'anything');
+    const ticket = await user.upload({ fileName: 'report.pdf', contentType: 'application/pdf', body: samples.pdf() });
+    await user.send({ uploadIds: [ticket.uploadId] });
+    const messages = await user.waitFor((ms) => ms.some((m) => m.text === 'Got report.pdf.'), 'the answer');
+    const file = files(messages)[0]!;
+    const record = await runtime.deps.attachments.get(user.sessionId, file.id);
+    expect(await objectsOf(user.sessionId)).toEqual([record!.key]);
+
+    await postToS3(ticket, samples.elf(), 'report.pdf');
+    // Only the checked file is under the session's prefix; the re-post sits at the upload key.
+    expect(await objectsOf(user.sessionId)).toEqual([record!.key]);
+    expect(await runtime.deps.files.size(ticket.fields.key!)).toBe(samples.elf().length);
+    // Nothing reads the upload key again: the slot is used up.
+    await user.send({ uploadIds: [ticket.uploadId] });
+    await user.waitFor((ms) => warnings(ms).includes('attachment_upload_failed'), 'the refusal of the used slot');
+    expect(await objectsOf(user.sessionId)).toEqual([record!.key]);
+
+    // The lifecycle rule's local stand-in removes it once no slot can need it, and not before.
+    const fresh = await user.upload({ fileName: 'later.pdf', contentType: 'application/pdf', body: samples.pdf() });
+    expect(await runtime.uploadSweeper.sweep(Date.now())).toBe(0);
+    await runtime.uploadSweeper.sweep(Date.now() + UploadSweeper.MAX_AGE_MS + 60_000);
+    expect(await runtime.deps.files.size(ticket.fields.key!)).toBeUndefined();
+    expect(await runtime.deps.files.size(fresh.fields.key!)).toBeUndefined();
+    // The file the user sent stays intact.
     const res = await fetch(`${runtime.urls.app}${file.url}`);
     expect(Buffer.from(await res.arrayBuffer()).equals(samples.pdf())).toBe(true);
   });
