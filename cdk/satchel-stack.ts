@@ -251,6 +251,9 @@ export class SatchelStack extends Stack {
     output('BucketName', bucket.bucketName, 'Attachments bucket');
     output('TableName', table.tableName, 'DynamoDB table');
     output('AlarmTopicArn', monitoring.alarmTopic.topicArn, 'SNS topic of dead-letter alarms; subscribe to it');
+    // Redrive after an outage: aws sqs start-message-move-task --source-arn <a dead-letter queue ARN> (docs/deploy.md).
+    output('EventsDeadLetterQueueArn', this.eventsQueue.deadLetterQueue.queueArn, 'Dead-letter queue of the events queue (redrive with aws sqs start-message-move-task)');
+    output('MailDeadLetterQueueArn', this.mailQueue.deadLetterQueue.queueArn, 'Dead-letter queue of the mail queue (redrive with aws sqs start-message-move-task)');
     output('SigningKeySecretArn', this.signingKey.secretArn, 'Secrets Manager secret holding the token signing key');
     output(
       'BotSecretNames',

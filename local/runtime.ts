@@ -13,7 +13,7 @@ import { StaticSecrets } from '../shared/adapters/secrets';
 import type { EventQueue, FlowPorts, MailQueue, Tokens } from '../shared/app/ports';
 import { MessengerStore } from '../shared/adapters/messenger-store';
 import type { Config } from '../shared/config';
-import { createActionsHandler } from '../functions/actions/handler';
+import { createActionsHandler, createNotProcessedNotifier } from '../functions/actions/handler';
 import { actionsWiring } from '../functions/actions/wiring';
 import { createAgentHandler } from '../functions/agent/handler';
 import { agentWiring } from '../functions/agent/wiring';
@@ -34,6 +34,7 @@ import { createSocketHandler } from '../functions/socket/handler';
 import { socketWiring } from '../functions/socket/wiring';
 import { createSocketAuthorizerHandler } from '../functions/socket-authorizer/handler';
 import { socketAuthorizerWiring } from '../functions/socket-authorizer/wiring';
+import { LOCAL_QUEUE_RETRY, QUEUE_MAX_RECEIVE_COUNT } from '../shared/app/retry-policy';
 import { LocalQueue, type LocalQueueOptions } from './local-queue';
 import { TtlSweeper } from './ttl-sweeper';
 import { UploadSweeper } from './upload-sweeper';
@@ -63,8 +64,12 @@ export interface LocalOptions {
   demoDocsPort?: number;
   /** Keep DynamoDB data in memory instead of under dataDir (tests). */
   inMemoryDynamo?: boolean;
-  /** Milliseconds before a failed queue message is retried. */
+  /** Milliseconds before a failed queue message is first retried; each retry then waits twice as long (default 1 s). */
   retryDelayMs?: number;
+  /** The longest wait between retries (`QUEUE_RETRY_MAX_SECONDS`, default 60 s). */
+  maxRetryDelayMs?: number;
+  /** How long failing work is retried before it is dead-lettered (`QUEUE_RETRY_FOR_SECONDS`, default 15 minutes). */
+  retryForMs?: number;
   /** The clock every handler reads (tests move it forward to reach expiry); default Date.now. */
   now?: () => number;
 }
@@ -118,6 +123,9 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env, cwd = proce
     s3Port: int(env.S3_PORT, 4568, 'S3_PORT'),
     sesPort: int(env.SES_PORT, 4569, 'SES_PORT'),
     ttlSweepSeconds: int(env.TTL_SWEEP_SECONDS, 5, 'TTL_SWEEP_SECONDS'),
+    // At least a second between retries: 0 would retry in a tight loop.
+    maxRetryDelayMs: Math.max(1, int(env.QUEUE_RETRY_MAX_SECONDS, LOCAL_QUEUE_RETRY.maxRetryDelayMs / 1000, 'QUEUE_RETRY_MAX_SECONDS')) * 1000,
+    retryForMs: int(env.QUEUE_RETRY_FOR_SECONDS, LOCAL_QUEUE_RETRY.retryForMs / 1000, 'QUEUE_RETRY_FOR_SECONDS') * 1000,
     dynamoEndpoint: endpoint(env.DYNAMODB_ENDPOINT, 'DYNAMODB_ENDPOINT'),
     s3Endpoint: endpoint(env.S3_ENDPOINT, 'S3_ENDPOINT'),
     sesEndpoint: endpoint(env.SES_ENDPOINT, 'SES_ENDPOINT'),
@@ -254,15 +262,22 @@ export async function startLocal(opts: LocalOptions): Promise<LocalRuntime> {
     await ensureTable(ddb, TABLE_NAME);
     await ensureBucket(s3Client(config), BUCKET_NAME);
 
-    // Both queues as the stack configures them: 5 receives before the dead-letter list, kept on disk.
-    const localQueue = (name: string, fifo: boolean, handler: LocalQueueOptions['handler']) => {
+    // Both queues retry as SQS would (backoff up to a minute, for at least 15 minutes, at least
+    // as many receives as the stack's maxReceiveCount), keep their messages and dead letters on
+    // disk, and answer `npm run redrive`.
+    const localQueue = (name: string, fifo: boolean, handler: LocalQueueOptions['handler'], onDeadLetter?: LocalQueueOptions['onDeadLetter']) => {
       const queue = new LocalQueue({
         name,
         fifo,
-        maxReceiveCount: 5,
-        retryDelayMs: opts.retryDelayMs ?? 2000,
+        maxReceiveCount: QUEUE_MAX_RECEIVE_COUNT,
+        retryDelayMs: opts.retryDelayMs ?? LOCAL_QUEUE_RETRY.firstRetryDelayMs,
+        maxRetryDelayMs: opts.maxRetryDelayMs ?? LOCAL_QUEUE_RETRY.maxRetryDelayMs,
+        retryForMs: opts.retryForMs ?? LOCAL_QUEUE_RETRY.retryForMs,
         handler,
-        onDeadLetter: (_body, error) => console.error(`${name}: message moved to the dead-letter list (${error})`),
+        onDeadLetter: (body, error, record) => {
+          console.error(`${name}: message moved to the dead-letter list (${error}); \`npm run redrive\` sends it back`);
+          onDeadLetter?.(body, error, record);
+        },
         persistFile: join(opts.dataDir, 'queues', `${name}.json`),
       });
       stops.push(() => queue.close());
@@ -276,7 +291,9 @@ export async function startLocal(opts: LocalOptions): Promise<LocalRuntime> {
     let mailQueue: MailQueue | undefined;
     const actionsPorts = actionsWiring(env, { secrets, mailQueue: { send: (job, delay) => mailQueue!.send(job, delay) }, ...clock });
     const actions = createActionsHandler(actionsPorts);
-    const events = localQueue('satchel-events.fifo', true, (e) => actions(e, invocation('actions')));
+    // A flow event that exhausted its retries: its user is told (a message_not_processed warning).
+    const notifyNotProcessed = createNotProcessedNotifier(actionsPorts);
+    const events = localQueue('satchel-events.fifo', true, (e) => actions(e, invocation('actions')), (_body, _error, record) => void notifyNotProcessed(record));
     eventQueue = { send: async (event, dedupId) => events.send(JSON.stringify(event), { group: event.sessionId, dedupId }) };
     const mailer = createMailerHandler(mailerWiring(env, { secrets, ...clock }), { maxMessageBytes: LOCAL_MAX_MESSAGE_BYTES });
     const mail = localQueue('satchel-mail', false, (e) => mailer(e, invocation('mailer')));

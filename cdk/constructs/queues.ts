@@ -1,6 +1,7 @@
 import { Duration, Validations } from 'aws-cdk-lib';
 import { DeduplicationScope, FifoThroughputLimit, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { QUEUE_MAX_RECEIVE_COUNT, RETRY_WINDOW_MS } from '../../shared/app/retry-policy';
 import type { Monitoring } from './monitoring';
 
 const DEAD_LETTER_RETENTION = Duration.days(14);
@@ -13,7 +14,11 @@ export interface WorkQueueProps {
   /** What the queue carries, for the dead-letter alarm's description. */
   readonly purpose: string;
   readonly monitoring: Monitoring;
-  /** Receives before a message moves to the dead-letter queue. */
+  /**
+   * Receives before a message moves to the dead-letter queue (default QUEUE_MAX_RECEIVE_COUNT).
+   * A failed message comes back one visibility timeout later, so the retries last
+   * (maxReceiveCount - 1) x visibilityTimeout, which must reach RETRY_WINDOW_MS (15 minutes).
+   */
   readonly maxReceiveCount?: number;
 }
 
@@ -28,6 +33,14 @@ export class WorkQueue extends Construct {
   constructor(scope: Construct, id: string, props: WorkQueueProps) {
     super(scope, id);
     const fifo = props.fifo ?? false;
+    const maxReceiveCount = props.maxReceiveCount ?? QUEUE_MAX_RECEIVE_COUNT;
+    const retryWindowMs = (maxReceiveCount - 1) * props.visibilityTimeout.toMilliseconds();
+    if (retryWindowMs < RETRY_WINDOW_MS) {
+      throw new Error(
+        `${id}: ${maxReceiveCount} receives ${props.visibilityTimeout.toSeconds()} s apart retry for ${retryWindowMs / 1000} s, ` +
+          `less than the ${RETRY_WINDOW_MS / 60_000} minutes failing work must be retried; raise maxReceiveCount`,
+      );
+    }
 
     this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
       fifo: fifo || undefined,
@@ -43,7 +56,7 @@ export class WorkQueue extends Construct {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       visibilityTimeout: props.visibilityTimeout,
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 5 },
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount },
       // Senders set an explicit MessageDeduplicationId; high-throughput mode scales per session.
       ...(fifo && {
         fifo: true,
@@ -56,7 +69,7 @@ export class WorkQueue extends Construct {
     props.monitoring.alarmWhenNotEmpty(
       `${id}DeadLetterAlarm`,
       this.deadLetterQueue,
-      `Messages of the ${props.purpose} queue failed ${props.maxReceiveCount ?? 5} times and were moved to its dead-letter queue.`,
+      `Messages of the ${props.purpose} queue failed ${maxReceiveCount} times and were moved to its dead-letter queue.`,
     );
   }
 }

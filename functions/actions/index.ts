@@ -1,4 +1,5 @@
-import { createActionsHandler } from './handler';
+import { createActionsHandler, EVENTS_MAX_RECEIVE_COUNT } from './handler';
 import { actionsWiring } from './wiring';
 
-export const handler = createActionsHandler(actionsWiring());
+// The events queue dead-letters after this many receives (cdk/constructs/queues.ts): the last one tells the user.
+export const handler = createActionsHandler(actionsWiring(), { maxReceiveCount: EVENTS_MAX_RECEIVE_COUNT });

@@ -80,7 +80,8 @@ const toItem = (s: Session): Item => ({
 });
 
 function fromItem(item: Item): Session {
-  const { pk: _pk, sk: _sk, gsi1pk: _g, gsi1sk: _s, defaultAnswers: _d, ...rest } = item;
+  // `notices` (noteOnce) is bookkeeping, not part of the session.
+  const { pk: _pk, sk: _sk, gsi1pk: _g, gsi1sk: _s, defaultAnswers: _d, notices: _n, ...rest } = item;
   return rest as unknown as Session;
 }
 
@@ -237,6 +238,42 @@ export class SessionStore implements SessionStorePort {
       if (err instanceof ConditionalCheckFailedException && !opts.condition) throw new SessionNotFound(id);
       throw err;
     }
+  }
+
+  /**
+   * Adds `key` to the session record's `notices` set unless it is there: true the first time,
+   * false when it was there already or the record is gone (one winner among repeats).
+   */
+  async noteOnce(id: string, key: string): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: sessionPk(id), sk: META },
+          UpdateExpression: 'ADD #n :keys',
+          ConditionExpression: 'attribute_exists(pk) AND NOT contains(#n, :key)',
+          ExpressionAttributeNames: { '#n': 'notices' },
+          ExpressionAttributeValues: { ':keys': new Set([key]), ':key': key },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+  }
+
+  /** Takes `key` back out of the `notices` set (the notice could not be given after all). */
+  async forgetNote(id: string, key: string): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: sessionPk(id), sk: META },
+        UpdateExpression: 'DELETE #n :keys',
+        ExpressionAttributeNames: { '#n': 'notices' },
+        ExpressionAttributeValues: { ':keys': new Set([key]) },
+      }),
+    );
   }
 
   /** Sets the operator unless one is set (one winner among concurrent takeovers). */

@@ -14,15 +14,16 @@ export interface MailerOptions {
   maxMessageBytes: number;
   /**
    * How long a claim shields an attempt from others. Longer than the mailer can run (its
-   * Lambda timeout), shorter than the mail queue's visibility timeout, so a retry after a
-   * crash finds the lease expired.
+   * Lambda timeout, 120 s), shorter than the mail queue's visibility timeout (720 s), so a
+   * retry after a crash finds the lease expired; locally (retries at most 60 s apart for 15
+   * minutes) a retry takes over within a minute of it ending. See app/retry-policy.ts.
    */
   claimLeaseMs: number;
 }
 
 /** SES v2 takes messages up to 40 MB (after base64); stay a little below it. */
 export const SES_MAX_MESSAGE_BYTES = 40_000_000;
-export const DEFAULT_MAILER_OPTIONS: MailerOptions = { maxMessageBytes: SES_MAX_MESSAGE_BYTES, claimLeaseMs: 5 * 60_000 };
+export const DEFAULT_MAILER_OPTIONS: MailerOptions = { maxMessageBytes: SES_MAX_MESSAGE_BYTES, claimLeaseMs: 3 * 60_000 };
 
 /** Messages of the conversation shown above the file; earlier ones are counted, not shown. */
 const MAX_TRANSCRIPT_MESSAGES = 500;

@@ -69,6 +69,13 @@ export interface Sessions {
   claimOperator(id: string, operator: Operator): Promise<{ outcome: 'claimed'; session: Session } | { outcome: 'held'; session: Session | undefined }>;
   /** Removes the operator if it is `agentId`; undefined when someone else (or nobody) holds it. */
   releaseOperator(id: string, agentId: string): Promise<Session | undefined>;
+  /**
+   * Notes `key` on a live session once: true the first time, false when it was noted before or
+   * the session is gone. Makes a one-off notice (a dead-lettered event's warning) happen once
+   * however often it is attempted; `forgetNote` takes it back when the notice failed.
+   */
+  noteOnce(id: string, key: string): Promise<boolean>;
+  forgetNote(id: string, key: string): Promise<void>;
   /** Removes a session record that was created but never used (a lost race). */
   discard(id: string): Promise<void>;
   /** Deletes every record of the session; returns how many there were. */

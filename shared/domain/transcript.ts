@@ -12,6 +12,8 @@ export const WARNING_CODES = [
   'attachment_limit_reached',
   'attachment_content_mismatch',
   'attachment_upload_failed',
+  /** A message (and its files) failed every retry and was dead-lettered (issue 12). */
+  'message_not_processed',
 ] as const;
 export type WarningCode = (typeof WARNING_CODES)[number];
 

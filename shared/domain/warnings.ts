@@ -16,5 +16,7 @@ export function warningText(code: WarningCode, bot: Pick<Bot, 'attachments'>): s
       return "That file's content does not match its file type, so it was not accepted.";
     case 'attachment_upload_failed':
       return 'That file could not be received. Please try again.';
+    case 'message_not_processed':
+      return 'Sorry, something went wrong on our side and your last message could not be processed. Please send it again.';
   }
 }

@@ -2,6 +2,8 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ATTACHMENT_SK_PREFIX } from '../../shared/adapters/attachment-store';
 import { META } from '../../shared/adapters/session-store';
+import { DEFAULT_MAILER_OPTIONS } from '../../shared/app/mail-attachment';
+import { QUEUE_MAX_RECEIVE_COUNT, RETRY_WINDOW_MS } from '../../shared/app/retry-policy';
 import { functionProps, logicalId, SYNTH_TIMEOUT, type Synthesized, synthSatchel } from './synth';
 
 describe('queues and event sources', () => {
@@ -39,6 +41,30 @@ describe('queues and event sources', () => {
       RedrivePolicy: { deadLetterTargetArn: arnOf(deadLetterQueue), maxReceiveCount: 5 },
     });
     expect(props(queue).VisibilityTimeout).toBeGreaterThanOrEqual(6 * (functionProps(s, 'mailer').Timeout as number));
+  });
+
+  it('retries each queue for at least 15 minutes: a failed message returns a visibility timeout later', () => {
+    expect(QUEUE_MAX_RECEIVE_COUNT).toBe(5);
+    for (const q of [s.stack.eventsQueue, s.stack.mailQueue]) {
+      const { VisibilityTimeout, RedrivePolicy } = props(q.queue);
+      expect((RedrivePolicy.maxReceiveCount - 1) * VisibilityTimeout * 1000).toBeGreaterThanOrEqual(RETRY_WINDOW_MS);
+    }
+  });
+
+  it('the mail claim lease outlasts a mailer run and ends before the retry after a crash (the visibility timeout)', () => {
+    const leaseSeconds = DEFAULT_MAILER_OPTIONS.claimLeaseMs / 1000;
+    const mailerTimeout = functionProps(s, 'mailer').Timeout as number;
+    const visibility = props(s.stack.mailQueue.queue).VisibilityTimeout as number;
+    // A live holder is never overtaken (its Lambda stops at the timeout, before the lease ends) ...
+    expect(mailerTimeout).toBeLessThan(leaseSeconds);
+    // ... and a crashed holder never blocks the receive that should take over.
+    expect(leaseSeconds).toBeLessThan(visibility);
+  });
+
+  it('outputs the dead-letter queue ARNs for aws sqs start-message-move-task', () => {
+    const outputs = s.template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(outputs.EventsDeadLetterQueueArn!.Value).toEqual(arnOf(s.stack.eventsQueue.deadLetterQueue));
+    expect(outputs.MailDeadLetterQueueArn!.Value).toEqual(arnOf(s.stack.mailQueue.deadLetterQueue));
   });
 
   it('every queue refuses non-TLS requests', () => {

@@ -23,7 +23,10 @@ export async function startTestRuntime(opts: Partial<LocalOptions> & { secrets?:
     sesPort: 0,
     ttlSweepSeconds: 0,
     inMemoryDynamo: true,
+    // Retries as before issue 12 unless a test asks otherwise: 50 ms apart, 5 receives, no time budget.
     retryDelayMs: 50,
+    maxRetryDelayMs: 50,
+    retryForMs: 0,
     ...opts,
   });
   const stopRuntime = runtime.stop;
