@@ -4,6 +4,7 @@ import { TTL_ATTRIBUTE } from '../shared/adapters/table-layout';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { logger } from '../shared/logger';
+import { BackoffLoop } from './backoff-loop';
 
 /**
  * Emulates DynamoDB TTL: deletes items whose `expiresAt` has passed and hands each deletion
@@ -11,10 +12,7 @@ import { logger } from '../shared/logger';
  * userIdentity Service / dynamodb.amazonaws.com, old image included).
  */
 export class TtlSweeper {
-  private timer?: NodeJS.Timeout;
-  private stopped = false;
-  /** Sweeps that failed in a row (storage errors); the next one waits longer, up to MAX_BACKOFF_MS. */
-  private failures = 0;
+  private readonly loop: BackoffLoop;
   private running?: Promise<void>;
   private sequence = 0;
   /** Records the expiry function failed on; handed over again with the next sweep, as the stream retries. */
@@ -29,37 +27,14 @@ export class TtlSweeper {
     private readonly ddb: DynamoDBClient,
     private readonly tableName: string,
     private readonly onStream: (event: DynamoDBStreamEvent) => Promise<unknown>,
-    private readonly intervalMs: number,
-  ) {}
-
-  /**
-   * Sweeps every `intervalMs` until stopped. A failed sweep (DynamoDB down, throttled, a
-   * bad item) is logged and the next one waits twice as long, up to a minute; the loop never
-   * ends on an error, and the first good sweep goes back to the normal interval.
-   */
-  start(): void {
-    this.stopped = false;
-    this.schedule(this.intervalMs);
+    intervalMs: number,
+  ) {
+    this.loop = new BackoffLoop('TTL sweep', intervalMs, TtlSweeper.MAX_BACKOFF_MS, () => this.sweep());
   }
 
-  private schedule(delayMs: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.sweep().then(
-        () => {
-          if (this.failures) logger.info('TTL sweep works again', { failedSweeps: this.failures });
-          this.failures = 0;
-          this.schedule(this.intervalMs);
-        },
-        (err: unknown) => {
-          this.failures++;
-          const delay = Math.min(this.intervalMs * 2 ** this.failures, Math.max(TtlSweeper.MAX_BACKOFF_MS, this.intervalMs));
-          logger.error('TTL sweep failed; retrying', { error: err as Error, failedSweeps: this.failures, retryInMs: delay });
-          this.schedule(delay);
-        },
-      );
-    }, delayMs);
-    this.timer.unref();
+  /** Sweeps every `intervalMs` until stopped; a failed sweep is logged and retried with a growing wait (BackoffLoop). */
+  start(): void {
+    this.loop.start();
   }
 
   /** One pass; concurrent calls share the pass in progress. */
@@ -156,8 +131,7 @@ export class TtlSweeper {
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.loop.stop();
     await this.running?.catch(() => undefined);
   }
 }

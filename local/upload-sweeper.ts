@@ -2,6 +2,7 @@ import { DeleteObjectsCommand, ListObjectsV2Command, type S3Client } from '@aws-
 import { UPLOADS_PREFIX } from '../shared/adapters/table-layout';
 import { UPLOAD_KEY_MAX_AGE_MS } from '../shared/app/uploads';
 import { logger } from '../shared/logger';
+import { BackoffLoop } from './backoff-loop';
 
 /**
  * The local stand-in for the bucket's `ExpireUploads` lifecycle rule: removes objects under
@@ -13,39 +14,20 @@ import { logger } from '../shared/logger';
 export class UploadSweeper {
   static readonly MAX_AGE_MS = UPLOAD_KEY_MAX_AGE_MS + 5 * 60_000;
   static readonly MAX_BACKOFF_MS = 10 * 60_000;
-  private timer?: NodeJS.Timeout;
-  private stopped = false;
-  private failures = 0;
+  private readonly loop: BackoffLoop;
   private running?: Promise<number>;
 
   constructor(
     private readonly s3: S3Client,
     private readonly bucket: string,
-    private readonly intervalMs: number,
-  ) {}
-
-  start(): void {
-    this.stopped = false;
-    this.schedule(this.intervalMs);
+    intervalMs: number,
+  ) {
+    this.loop = new BackoffLoop('upload sweep', intervalMs, UploadSweeper.MAX_BACKOFF_MS, () => this.sweep());
   }
 
-  private schedule(delayMs: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.sweep().then(
-        () => {
-          this.failures = 0;
-          this.schedule(this.intervalMs);
-        },
-        (err: unknown) => {
-          this.failures++;
-          const delay = Math.min(this.intervalMs * 2 ** this.failures, UploadSweeper.MAX_BACKOFF_MS);
-          logger.error('upload sweep failed; retrying', { error: err as Error, failedSweeps: this.failures, retryInMs: delay });
-          this.schedule(delay);
-        },
-      );
-    }, delayMs);
-    this.timer.unref();
+  /** Sweeps every `intervalMs` until stopped; a failed pass is logged and retried with a growing wait (BackoffLoop). */
+  start(): void {
+    this.loop.start();
   }
 
   /** One pass: deletes left-over upload objects last written before `now - MAX_AGE_MS`; returns how many. */
@@ -72,8 +54,7 @@ export class UploadSweeper {
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.loop.stop();
     await this.running?.catch(() => undefined);
   }
 }
