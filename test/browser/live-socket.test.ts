@@ -110,6 +110,8 @@ describe('Real-time delivery in Chromium', () => {
     await agent.getByRole('button', { name: 'Sign in' }).click();
     await agent.getByText('Signed in as Ann Agent').waitFor();
     await wait(async () => runtime.sockets.openConnectionIds().length).toBe(1);
+    // The console catches up with one list read when its socket opens; count only after that.
+    await agent.waitForLoadState('networkidle');
     const lists = { count: 0 };
     agent.on('request', (req) => {
       if (req.method() === 'GET' && /\/agent\/conversations(\?|$)/.test(req.url())) lists.count++;
@@ -135,6 +137,8 @@ describe('Real-time delivery in Chromium', () => {
   });
 
   it('falls back to polling when the socket is refused, and reconnects when it is back', { timeout: 120_000 }, async () => {
+    // The pages of the previous test have closed their sockets.
+    await wait(async () => runtime.sockets.openConnectionIds().length).toBe(0);
     const real = (runtime.sockets as unknown as { functions: LocalSocketFunctions }).functions;
     // The $connect authorizer refuses every credential (the upgrade gets 401).
     runtime.sockets.attach({ ...real, authorizer: async () => Promise.reject(new Error('Unauthorized')) });

@@ -50,6 +50,8 @@ describe('local runtime: an event that exhausts its retries', () => {
   it('is dead-lettered and its user sees one warning, even when redriven and failing again; a later redrive runs it', async () => {
     const user = await WebUser.start(rt.urls.app, 'demo');
     await eventually(async () => ((await user.messages()).some((m) => m.from === 'bot') ? true : undefined), 10_000, 'greeting');
+    // The greeting turn writes its messages before it finishes: break delivery only once it is done.
+    await eventually(async () => (rt.events.pending === 0 ? true : undefined), 10_000, 'greeting turn finished');
     const broken = breakDelivery(rt.deps.ports);
     try {
       await user.send({ text: 'Hello there' });
