@@ -34,6 +34,7 @@ import { createSocketHandler } from '../functions/socket/handler';
 import { socketWiring } from '../functions/socket/wiring';
 import { createSocketAuthorizerHandler } from '../functions/socket-authorizer/handler';
 import { socketAuthorizerWiring } from '../functions/socket-authorizer/wiring';
+import { DEFAULT_MAILER_OPTIONS } from '../shared/app/mail-attachment';
 import { LOCAL_QUEUE_RETRY, QUEUE_MAX_RECEIVE_COUNT } from '../shared/app/retry-policy';
 import { LocalQueue, type LocalQueueOptions } from './local-queue';
 import { TtlSweeper } from './ttl-sweeper';
@@ -70,6 +71,12 @@ export interface LocalOptions {
   maxRetryDelayMs?: number;
   /** How long failing work is retried before it is dead-lettered (`QUEUE_RETRY_FOR_SECONDS`, default 15 minutes). */
   retryForMs?: number;
+  /**
+   * How long an email attempt's claim shields it (`MAIL_CLAIM_LEASE_SECONDS`, default 180 s): after a
+   * crash mid-send, a retry takes the email over only once this has passed. Must stay longer than
+   * one email can take to send; the fault tests shorten it so a restart resumes within seconds.
+   */
+  mailClaimLeaseMs?: number;
   /** The clock every handler reads (tests move it forward to reach expiry); default Date.now. */
   now?: () => number;
 }
@@ -126,6 +133,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env, cwd = proce
     // At least a second between retries: 0 would retry in a tight loop.
     maxRetryDelayMs: Math.max(1, int(env.QUEUE_RETRY_MAX_SECONDS, LOCAL_QUEUE_RETRY.maxRetryDelayMs / 1000, 'QUEUE_RETRY_MAX_SECONDS')) * 1000,
     retryForMs: int(env.QUEUE_RETRY_FOR_SECONDS, LOCAL_QUEUE_RETRY.retryForMs / 1000, 'QUEUE_RETRY_FOR_SECONDS') * 1000,
+    mailClaimLeaseMs: Math.max(1, int(env.MAIL_CLAIM_LEASE_SECONDS, DEFAULT_MAILER_OPTIONS.claimLeaseMs / 1000, 'MAIL_CLAIM_LEASE_SECONDS')) * 1000,
     dynamoEndpoint: endpoint(env.DYNAMODB_ENDPOINT, 'DYNAMODB_ENDPOINT'),
     s3Endpoint: endpoint(env.S3_ENDPOINT, 'S3_ENDPOINT'),
     sesEndpoint: endpoint(env.SES_ENDPOINT, 'SES_ENDPOINT'),
@@ -295,7 +303,10 @@ export async function startLocal(opts: LocalOptions): Promise<LocalRuntime> {
     const notifyNotProcessed = createNotProcessedNotifier(actionsPorts);
     const events = localQueue('satchel-events.fifo', true, (e) => actions(e, invocation('actions')), (_body, _error, record) => void notifyNotProcessed(record));
     eventQueue = { send: async (event, dedupId) => events.send(JSON.stringify(event), { group: event.sessionId, dedupId }) };
-    const mailer = createMailerHandler(mailerWiring(env, { secrets, ...clock }), { maxMessageBytes: LOCAL_MAX_MESSAGE_BYTES });
+    const mailer = createMailerHandler(mailerWiring(env, { secrets, ...clock }), {
+      maxMessageBytes: LOCAL_MAX_MESSAGE_BYTES,
+      ...(opts.mailClaimLeaseMs !== undefined && { claimLeaseMs: opts.mailClaimLeaseMs }),
+    });
     const mail = localQueue('satchel-mail', false, (e) => mailer(e, invocation('mailer')));
     mailQueue = { send: async (job, delaySeconds) => mail.send(JSON.stringify(job), { delaySeconds }) };
     // Cold starts now, as on AWS: a missing secret stops start-up here, naming it.
