@@ -112,12 +112,21 @@
     }
     if (open && open.sessionId === c.sessionId && open.conversation) {
       const first = frame.messages[0];
-      if (first && Number(first.id) > Number(open.cursor || 0) + 1) return void refreshPane();
+      const target = Number(frame.messages.at(-1)?.id ?? 0);
+      if (first && Number(first.id) > Number(open.cursor || 0) + 1) return void catchUpPane(c.sessionId, target, 0);
       open.conversation = c;
       renderPaneHeader();
       showMessages(open, frame.messages);
       const last = frame.messages.at(-1);
       if (last && Number(last.id) > Number(open.cursor || 0)) open.cursor = last.id;
+    }
+  }
+
+  /** A gap before a frame (a missed push, or a message still being written): re-read the pane until it reaches the frame, every 2 s for up to a minute. */
+  async function catchUpPane(sessionId, id, tries) {
+    await refreshPane();
+    if (open && open.sessionId === sessionId && Number(open.cursor || 0) < id && tries < 30) {
+      setTimeout(() => void catchUpPane(sessionId, id, tries + 1), 2000);
     }
   }
 

@@ -90,14 +90,27 @@
     channel = liveChannel({ url, onFrame, poll });
   }
 
-  /** A pushed `messages` frame: the same objects the poll returns. A gap before it means a missed push: catch up. */
+  /**
+   * A pushed `messages` frame: the same objects the poll returns. A gap before it means a
+   * missed push, or a message still being written: poll until the transcript has caught up to
+   * the frame (a gap closes within about 30 s). The cursor only ever moves past messages this
+   * page holds, so a frame that carries none (a status change) cannot skip any.
+   */
   function onFrame(frame) {
     if (frame.type !== 'messages' || !session || frame.sessionId !== session.sessionId || ended) return;
-    const first = frame.messages[0];
-    if (first && Number(first.id) > Number(cursor || 0) + 1) return void poll();
-    for (const m of frame.messages) addMessage(m);
-    if (Number(frame.cursor) > Number(cursor || 0)) cursor = frame.cursor;
     updateStatus(frame.status);
+    const last = frame.messages[frame.messages.length - 1];
+    if (!last) return;
+    const first = frame.messages[0];
+    if (Number(first.id) > Number(cursor || 0) + 1) return void catchUp(Number(last.id), 0);
+    for (const m of frame.messages) addMessage(m);
+    if (Number(last.id) > Number(cursor || 0)) cursor = last.id;
+  }
+
+  /** Polls until the cursor reaches `id`, every 2 s for up to a minute. */
+  async function catchUp(id, tries) {
+    await poll();
+    if (Number(cursor || 0) < id && tries < 30 && !ended) setTimeout(() => void catchUp(id, tries + 1), 2000);
   }
 
   function endConversation(text) {

@@ -265,15 +265,21 @@ export class SessionStore implements SessionStorePort {
 
   /** Takes `key` back out of the `notices` set (the notice could not be given after all). */
   async forgetNote(id: string, key: string): Promise<void> {
-    await this.db.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { pk: sessionPk(id), sk: META },
-        UpdateExpression: 'DELETE #n :keys',
-        ExpressionAttributeNames: { '#n': 'notices' },
-        ExpressionAttributeValues: { ':keys': new Set([key]) },
-      }),
-    );
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: sessionPk(id), sk: META },
+          UpdateExpression: 'DELETE #n :keys',
+          // Never brings back (as a stub) a session record that expiry deleted.
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: { '#n': 'notices' },
+          ExpressionAttributeValues: { ':keys': new Set([key]) },
+        }),
+      );
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    }
   }
 
   /** Sets the operator unless one is set (one winner among concurrent takeovers). */
@@ -502,13 +508,16 @@ export class SessionStore implements SessionStorePort {
     return { messages: visible(run), cursor: expected - 1 };
   }
 
-  /** Fills empty positions with voids; false if one was written meanwhile (or the gap is long: later). */
+  /**
+   * Fills empty positions with voids, at most 50 per read (a long gap closes over several
+   * reads); false if one was written meanwhile or the gap is not closed yet.
+   */
   private async closeGap(sessionId: string, from: number, to: number, now: number): Promise<boolean> {
-    if (to - from >= 50) return false;
-    for (let seq = from; seq <= to; seq++) {
+    const last = Math.min(to, from + 49);
+    for (let seq = from; seq <= last; seq++) {
       if (!(await this.putMessage(sessionId, { seq, at: now, void: true }))) return false;
     }
-    return true;
+    return last === to;
   }
 
   /** Messages after the cursor (a sequence number), oldest first, with no gap (see the class comment). */

@@ -6,6 +6,9 @@ import { messageView, statusOf } from './conversation';
 import { fileLink } from './file-links';
 import type { LivePush, Ports } from './ports';
 
+/** How long a push waits before asking a connection that answered 410 once more. */
+export const GONE_RECHECK_MS = 1000;
+
 /** What pushing needs: where the sockets are, how to post to them, and what the views show. */
 export type LivePushDeps = Pick<Ports, 'sockets' | 'socketPoster' | 'sessions' | 'tokens' | 'bots' | 'now'>;
 
@@ -49,6 +52,10 @@ export function livePush(deps: LivePushDeps): LivePush {
       const last = messages.at(-1) ?? (await deps.sessions.lastMessage(session.id));
       const send = async (connectionId: string, frame: unknown, owner: { kind: 'user'; sessionId: string } | { kind: 'agent' }) => {
         try {
+          if ((await deps.socketPoster.post(connectionId, frame)) !== 'gone') return;
+          // API Gateway also answers 410 while a connection's $connect is still running (it is
+          // recorded by then): ask once more a moment later before forgetting it.
+          await new Promise((resolve) => setTimeout(resolve, GONE_RECHECK_MS));
           if ((await deps.socketPoster.post(connectionId, frame)) === 'gone') await deps.sockets.remove(connectionId, owner);
         } catch (err) {
           logger.warn('push to a connection failed', { sessionId: session.id, kind: owner.kind, error: err as Error });

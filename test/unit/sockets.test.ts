@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SocketClient, SocketConnections } from '../../shared/app/ports';
+import { livePush } from '../../shared/app/live-push';
 import { openSocket, SOCKET_RECORD_SECONDS } from '../../shared/app/sockets';
 import { TooManyConnections } from '../../shared/domain/errors';
 import { clientError } from '../../shared/http/errors';
@@ -35,5 +36,35 @@ describe('opening a socket (SPEC 10)', () => {
     const refused = await openSocket(deps(sockets), 'c9', { kind: 'agent', agentId: 'ann', name: 'Ann' }).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(TooManyConnections);
     expect(clientError(refused)).toMatchObject({ statusCode: 429, code: 'too_many_connections' });
+  });
+});
+
+describe('pushing to a connection that answers 410', () => {
+  const session = { id: 's1', botId: 'b', channel: 'web', userId: 'web:s1', sockets: new Set(['fresh']), lastActivityAt: NOW, expiresAt: NOW / 1000 + 600, flow: { variables: {}, defaultAnswers: 0 } } as never;
+  const message = { seq: 1, from: 'bot' as const, text: 'Hi', at: NOW };
+
+  async function push(answers: ('sent' | 'gone')[]) {
+    const removed: string[] = [];
+    const posted: string[] = [];
+    const { sockets } = recordingSockets();
+    sockets.remove = async (id) => void removed.push(id);
+    const live = livePush({
+      sockets,
+      socketPoster: { post: async (id) => (posted.push(id), answers.shift() ?? 'sent') },
+      sessions: {} as never,
+      tokens: { sign: () => 't', verify: () => undefined },
+      bots: { get: () => undefined, all: () => [], byMessengerPage: () => undefined },
+      now: () => NOW,
+    });
+    await live(session, [message], 'everyone', []);
+    return { removed, posted };
+  }
+
+  it('asks once more before forgetting it: a connection still in its $connect answers 410 too', async () => {
+    expect(await push(['gone', 'sent'])).toEqual({ removed: [], posted: ['fresh', 'fresh'] });
+  });
+
+  it('forgets a connection that is still gone when asked again', async () => {
+    expect(await push(['gone', 'gone'])).toEqual({ removed: ['fresh'], posted: ['fresh', 'fresh'] });
   });
 });
