@@ -13,6 +13,8 @@
    * agent "online" for 60 s (SPEC 6), and it also picks up what time alone changes (stalled).
    */
   const PRESENCE_MS = 45000;
+  /** Pages a filtered or searched list follows at most per refresh (each page is a few storage reads). */
+  const MAX_FILTER_PAGES = 10;
   const TOKEN_KEY = 'satchel.agent.token';
   const STATUS_LABELS = {
     waiting_for_agent: 'Waiting for agent',
@@ -248,8 +250,16 @@
     clearTimeout(listTimer);
     if (!token) return;
     try {
-      const res = await agentApi('GET', `/agent/conversations${listQuery()}`);
-      conversations = res.conversations;
+      // A filter or a search looks at each page of the newest conversations in turn: follow
+      // `next` (a few pages) so a match further down the list is not missed.
+      const query = listQuery();
+      let res = await agentApi('GET', `/agent/conversations${query}`);
+      const found = [...res.conversations];
+      for (let page = 1; query && res.next && found.length < 100 && page < MAX_FILTER_PAGES; page++) {
+        res = await agentApi('GET', `/agent/conversations${query}&cursor=${encodeURIComponent(res.next)}`);
+        found.push(...res.conversations);
+      }
+      conversations = found;
       renderList();
     } catch (err) {
       if (!token) return;
