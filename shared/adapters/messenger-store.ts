@@ -1,7 +1,7 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DeliveryCursor, MessengerRecords } from '../app/ports';
 import { MESSENGER_CURSOR_SK, messengerMidKey as midKey, messengerPointerKey as pointerKey, sessionPk } from './table-layout';
+import { conditionHeld } from './conditional-write';
 
 /**
  * Messenger's records in the one table:
@@ -16,8 +16,6 @@ import { MESSENGER_CURSOR_SK, messengerMidKey as midKey, messengerPointerKey as 
 const cursorKey = (sessionId: string) => ({ pk: sessionPk(sessionId), sk: MESSENGER_CURSOR_SK });
 
 export type { DeliveryCursor };
-
-const isConditionFailure = (err: unknown) => err instanceof ConditionalCheckFailedException;
 
 export class MessengerStore implements MessengerRecords {
   constructor(
@@ -35,26 +33,22 @@ export class MessengerStore implements MessengerRecords {
    * (or nothing): of two deliveries starting a session at once, one wins. False when it lost.
    */
   async pointTo(pageId: string, psid: string, sessionId: string, expiresAt: number, previous: string | undefined): Promise<boolean> {
-    try {
-      await this.db.send(
+    return conditionHeld(
+      this.db.send(
         new PutCommand({
           TableName: this.tableName,
           Item: { ...pointerKey(pageId, psid), sessionId, expiresAt },
           ConditionExpression: previous === undefined ? 'attribute_not_exists(pk)' : 'sessionId = :previous',
           ExpressionAttributeValues: previous === undefined ? undefined : { ':previous': previous },
         }),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionFailure(err)) return false;
-      throw err;
-    }
+      ),
+    );
   }
 
   /** Slides the pointer's expiry with its session's; a pointer moved on meanwhile is left alone. */
   async slidePointer(pageId: string, psid: string, sessionId: string, expiresAt: number): Promise<void> {
-    try {
-      await this.db.send(
+    await conditionHeld(
+      this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: pointerKey(pageId, psid),
@@ -62,10 +56,8 @@ export class MessengerStore implements MessengerRecords {
           ConditionExpression: 'sessionId = :s',
           ExpressionAttributeValues: { ':e': expiresAt, ':s': sessionId },
         }),
-      );
-    } catch (err) {
-      if (!isConditionFailure(err)) throw err;
-    }
+      ),
+    );
   }
 
   async isMessageQueued(eventId: string): Promise<boolean> {
@@ -75,17 +67,15 @@ export class MessengerStore implements MessengerRecords {
 
   /** Records a queued message id; a concurrent delivery of the same message may have done it first. */
   async markMessageQueued(eventId: string, sessionId: string, at: number, expiresAt: number): Promise<void> {
-    try {
-      await this.db.send(
+    await conditionHeld(
+      this.db.send(
         new PutCommand({
           TableName: this.tableName,
           Item: { ...midKey(eventId), sessionId, queuedAt: at, expiresAt },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
-      );
-    } catch (err) {
-      if (!isConditionFailure(err)) throw err;
-    }
+      ),
+    );
   }
 
   async deliveryCursor(sessionId: string): Promise<DeliveryCursor> {
@@ -100,19 +90,15 @@ export class MessengerStore implements MessengerRecords {
    */
   async advanceCursor(sessionId: string, from: DeliveryCursor, to: DeliveryCursor, expiresAt: number): Promise<boolean> {
     const fresh = from.seq === 0 && from.parts === 0;
-    try {
-      await this.db.send(
+    return conditionHeld(
+      this.db.send(
         new PutCommand({
           TableName: this.tableName,
           Item: { ...cursorKey(sessionId), seq: to.seq, parts: to.parts, expiresAt },
           ConditionExpression: fresh ? 'attribute_not_exists(pk) OR (seq = :s AND parts = :p)' : 'seq = :s AND parts = :p',
           ExpressionAttributeValues: { ':s': from.seq, ':p': from.parts },
         }),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionFailure(err)) return false;
-      throw err;
-    }
+      ),
+    );
   }
 }

@@ -25,6 +25,7 @@ import {
   AGENT_SOCKETS_KEY,
   agentConnectionsIn,
 } from './table-layout';
+import { conditionHeld } from './conditional-write';
 
 /**
  * Sessions (SESSION#<id> / META) and their transcripts (SESSION#<id> / MSG#<inverted seq>);
@@ -245,8 +246,8 @@ export class SessionStore implements SessionStorePort {
    * false when it was there already or the record is gone (one winner among repeats).
    */
   async noteOnce(id: string, key: string): Promise<boolean> {
-    try {
-      await this.db.send(
+    return conditionHeld(
+      this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: sessionPk(id), sk: META },
@@ -255,18 +256,14 @@ export class SessionStore implements SessionStorePort {
           ExpressionAttributeNames: { '#n': 'notices' },
           ExpressionAttributeValues: { ':keys': new Set([key]), ':key': key },
         }),
-      );
-      return true;
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw err;
-    }
+      ),
+    );
   }
 
   /** Takes `key` back out of the `notices` set (the notice could not be given after all). */
   async forgetNote(id: string, key: string): Promise<void> {
-    try {
-      await this.db.send(
+    await conditionHeld(
+      this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: sessionPk(id), sk: META },
@@ -276,10 +273,8 @@ export class SessionStore implements SessionStorePort {
           ExpressionAttributeNames: { '#n': 'notices' },
           ExpressionAttributeValues: { ':keys': new Set([key]) },
         }),
-      );
-    } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
-    }
+      ),
+    );
   }
 
   /** Sets the operator unless one is set (one winner among concurrent takeovers). */
@@ -396,19 +391,15 @@ export class SessionStore implements SessionStorePort {
 
   /** Puts a message at its position; false when the position was closed as abandoned meanwhile. */
   private async putMessage(sessionId: string, message: TranscriptMessage | (Pick<TranscriptMessage, 'seq' | 'at'> & { void: true })): Promise<boolean> {
-    try {
-      await this.db.send(
+    return conditionHeld(
+      this.db.send(
         new PutCommand({
           TableName: this.tableName,
           Item: { pk: sessionPk(sessionId), sk: msgSk(message.seq), ...message },
           ConditionExpression: 'attribute_not_exists(sk)',
         }),
-      );
-      return true;
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw err;
-    }
+      ),
+    );
   }
 
   /**

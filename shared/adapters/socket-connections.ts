@@ -1,5 +1,4 @@
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import type { SocketClient, SocketConnections } from '../app/ports';
 import {
   AGENT_SOCKETS_KEY,
@@ -12,6 +11,7 @@ import {
   sessionPk,
   SOCKETS_PER_HOLDER,
 } from './table-layout';
+import { conditionHeld } from './conditional-write';
 
 type Owner = { kind: 'user'; sessionId: string } | { kind: 'agent' };
 
@@ -31,8 +31,8 @@ export class SocketConnectionStore implements SocketConnections {
 
   async add(connectionId: string, client: SocketClient, expiresAt: number): Promise<'added' | 'full'> {
     if (client.kind === 'user') {
-      try {
-        await this.db.send(
+      const added = await conditionHeld(
+        this.db.send(
           new UpdateCommand({
             TableName: this.tableName,
             Key: { pk: sessionPk(client.sessionId), sk: META },
@@ -42,12 +42,9 @@ export class SocketConnectionStore implements SocketConnections {
             ExpressionAttributeNames: { '#s': SESSION_SOCKETS },
             ExpressionAttributeValues: { ':id': new Set([connectionId]), ':max': SOCKETS_PER_HOLDER },
           }),
-        );
-        return 'added';
-      } catch (err) {
-        if (err instanceof ConditionalCheckFailedException) return 'full';
-        throw err;
-      }
+        ),
+      );
+      return added ? 'added' : 'full';
     }
     // Entries whose time ran out (their $disconnect never came) are cleared as consoles
     // connect, so the one item does not grow with every connection ever made.
@@ -84,8 +81,8 @@ export class SocketConnectionStore implements SocketConnections {
   }
 
   private async removeFromUserSet(sessionId: string, connectionId: string): Promise<void> {
-    try {
-      await this.db.send(
+    await conditionHeld(
+      this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: sessionPk(sessionId), sk: META },
@@ -94,10 +91,8 @@ export class SocketConnectionStore implements SocketConnections {
           ExpressionAttributeNames: { '#s': SESSION_SOCKETS },
           ExpressionAttributeValues: { ':id': new Set([connectionId]) },
         }),
-      );
-    } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
-    }
+      ),
+    );
   }
 
   /** Sets an agent's entry, or removes it (no `entry`); `stale` entries are removed too. */

@@ -3,6 +3,7 @@ import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, typ
 import type { Sender } from '../domain/transcript';
 import type { SlotResult, UploadSlot, UploadSlots, UsedSlot } from '../app/ports';
 import { META, sessionPk, UPLOAD_SK_PREFIX, uploadSk as slotSk } from './table-layout';
+import { conditionHeld } from './conditional-write';
 
 export type { SlotResult, UploadSlot, UsedSlot };
 
@@ -76,8 +77,8 @@ export class UploadSlotStore implements UploadSlots {
 
   /** Records what the use `usedBy` of the slot gave. A slot gone with its session is left alone. */
   async recordOutcome(sessionId: string, uploadId: string, usedBy: string, outcome: SlotResult): Promise<void> {
-    try {
-      await this.db.send(
+    await conditionHeld(
+      this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: sessionPk(sessionId), sk: slotSk(uploadId) },
@@ -85,10 +86,8 @@ export class UploadSlotStore implements UploadSlots {
           ConditionExpression: 'usedBy = :by',
           ExpressionAttributeValues: { ':outcome': outcome, ':by': usedBy },
         }),
-      );
-    } catch (err) {
-      if (!isConditionFailure(err)) throw err;
-    }
+      ),
+    );
   }
 
   /**
