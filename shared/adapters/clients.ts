@@ -17,6 +17,19 @@ export const endpointCredentials = (fixed: { accessKeyId: string; secretAccessKe
   env.AWS_ACCESS_KEY_ID || env.AWS_PROFILE ? {} : { credentials: fixed };
 
 /**
+ * Connection and idle-socket limits for every SDK client (the SDK's default is none): a server
+ * that accepts a connection and then goes silent (a dead route, a hung emulator) fails the
+ * request after this, the SDK retries it, and the work goes on instead of waiting for good.
+ * Generous against each service's real latency; the Lambda timeout bounds it on AWS anyway.
+ */
+export const SDK_TIMEOUTS = {
+  dynamodb: { connectionTimeout: 3_000, socketTimeout: 10_000 },
+  /** Idle, not total: a large upload's parts keep the socket busy. */
+  s3: { connectionTimeout: 3_000, socketTimeout: 30_000 },
+  other: { connectionTimeout: 3_000, socketTimeout: 20_000 },
+} as const;
+
+/**
  * SDK clients. Endpoints are set only locally (emulators); on AWS the SDK's defaults apply.
  * Handlers create these once per container, at cold start.
  */
@@ -24,6 +37,7 @@ export function dynamoDocumentClient(config: Pick<Config, 'DYNAMODB_ENDPOINT' | 
   const client = new DynamoDBClient({
     region: config.AWS_REGION,
     endpoint: config.DYNAMODB_ENDPOINT,
+    requestHandler: SDK_TIMEOUTS.dynamodb,
     ...(config.DYNAMODB_ENDPOINT && endpointCredentials(LOCAL_CREDENTIALS)),
   });
   return DynamoDBDocumentClient.from(client, {
@@ -35,6 +49,7 @@ export function s3Client(config: Pick<Config, 'S3_ENDPOINT' | 'AWS_REGION'>): S3
   return new S3Client({
     region: config.AWS_REGION,
     endpoint: config.S3_ENDPOINT,
+    requestHandler: SDK_TIMEOUTS.s3,
     // The local S3 server only understands path-style addressing.
     forcePathStyle: config.S3_ENDPOINT !== undefined,
     ...(config.S3_ENDPOINT && endpointCredentials(S3RVER_CREDENTIALS)),
@@ -42,5 +57,5 @@ export function s3Client(config: Pick<Config, 'S3_ENDPOINT' | 'AWS_REGION'>): S3
 }
 
 export function sqsClient(config: Pick<Config, 'AWS_REGION'>): SQSClient {
-  return new SQSClient({ region: config.AWS_REGION });
+  return new SQSClient({ region: config.AWS_REGION, requestHandler: SDK_TIMEOUTS.other });
 }

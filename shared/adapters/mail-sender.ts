@@ -3,7 +3,7 @@ import MailComposer from 'nodemailer/lib/mail-composer';
 import type { Config } from '../config';
 import { MailNotSent } from '../domain/errors';
 import type { MailSender, OutgoingMail } from '../app/ports';
-import { endpointCredentials, LOCAL_CREDENTIALS } from './clients';
+import { endpointCredentials, LOCAL_CREDENTIALS, SDK_TIMEOUTS } from './clients';
 
 /**
  * SES v2 client. One attempt per call: SendEmail is not idempotent, so a transparent SDK
@@ -15,6 +15,7 @@ export function sesClient(config: Pick<Config, 'SES_ENDPOINT' | 'AWS_REGION'>): 
     region: config.AWS_REGION,
     endpoint: config.SES_ENDPOINT,
     maxAttempts: 1,
+    requestHandler: SDK_TIMEOUTS.other,
     ...(config.SES_ENDPOINT && endpointCredentials(LOCAL_CREDENTIALS)),
   });
 }

@@ -1,7 +1,7 @@
 import { ApiGatewayManagementApiClient, GoneException, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import type { SocketPoster } from '../app/ports';
 import type { Config } from '../config';
-import { endpointCredentials, LOCAL_CREDENTIALS } from './clients';
+import { endpointCredentials, LOCAL_CREDENTIALS, SDK_TIMEOUTS } from './clients';
 
 /**
  * Frames to WebSocket connections through the API Gateway Management API
@@ -30,6 +30,7 @@ export function managementApiPoster(config: { SOCKET_ENDPOINT: string } & Pick<C
     new ApiGatewayManagementApiClient({
       region: config.AWS_REGION,
       endpoint: config.SOCKET_ENDPOINT,
+      requestHandler: SDK_TIMEOUTS.other,
       ...(local && endpointCredentials(LOCAL_CREDENTIALS)),
     }),
   );

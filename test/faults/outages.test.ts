@@ -10,6 +10,8 @@ import type { MessageView } from '../../shared/app/conversation';
 import type { TranscriptMessage } from '../../shared/domain/transcript';
 import { startTestEmulators, type TestEmulators } from '../support/emulators';
 import { faultProxy, type FaultProxy } from '../support/fault-proxy';
+import { startFixtureServer, type FixtureServer } from '../support/fixture-server';
+import * as samples from '../support/samples';
 import { bucketKeys, emailedTags, faultBot, keptFileTags, repliedTags, report, sendFile, sendText, tally } from '../support/faults';
 import { eventually, startTestRuntime } from '../support/runtime';
 import { WebUser } from '../support/web-user';
@@ -30,6 +32,8 @@ let ddb: FaultProxy;
 let s3: FaultProxy;
 let ses: FaultProxy;
 let botsDir: string;
+/** The Send Attachment endpoint of bot `faults-docs`: `GET /doc/<tag>` answers `<tag>.pdf`. */
+let docs: FixtureServer;
 /** The runtime's clock runs this far ahead of the real one (moved only to read past a gap's grace). */
 let skew = 0;
 let rt: Awaited<ReturnType<typeof startTestRuntime>>;
@@ -39,12 +43,19 @@ beforeAll(async () => {
   [ddb, s3, ses] = await Promise.all([faultProxy(emu.dynamo.url), faultProxy(emu.s3.url), faultProxy(emu.ses.url)]);
   botsDir = mkdtempSync(join(tmpdir(), 'satchel-fault-bots-'));
   writeFileSync(join(botsDir, 'faults.json'), JSON.stringify(faultBot(RECIPIENT)));
+  docs = await startFixtureServer((req, res) => {
+    const tag = decodeURIComponent((req.url ?? '').replace(/^\/doc\//, ''));
+    res.writeHead(200, { 'content-type': 'application/pdf', 'content-disposition': `attachment; filename="${tag}.pdf"` });
+    res.end(samples.pdf(tag));
+  });
+  writeFileSync(join(botsDir, 'faults-docs.json'), JSON.stringify(docsBot(docs.url)));
   rt = await startTestRuntime({
     botsDir,
     secrets: {},
     dynamoEndpoint: ddb.url,
     s3Endpoint: s3.url,
     sesEndpoint: ses.url,
+    fetchAllowHosts: docs.hostPort,
     // Short backoff so work resumes within a few hundred ms of a server coming back; a budget
     // far longer than any outage here, so nothing is dead-lettered.
     retryDelayMs: 100,
@@ -57,7 +68,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await rt?.stop();
-  await Promise.all([ddb?.close(), s3?.close(), ses?.close()]);
+  await Promise.all([ddb?.close(), s3?.close(), ses?.close(), docs?.close()]);
   await emu?.close();
   rmSync(botsDir, { recursive: true, force: true });
 });
@@ -78,11 +89,29 @@ async function readable(all: WebUser[]): Promise<{ transcripts: MessageView[][];
   return { transcripts: await Promise.all(all.map((u) => u.messages())), gaps };
 }
 
+/** A bot that answers every text `<tag>` with the document `<tag>.pdf` fetched by Send Attachment. */
+function docsBot(endpointBase: string) {
+  return {
+    id: 'faults-docs',
+    name: 'Fault documents bot',
+    start: 'ask',
+    interactions: {
+      ask: { type: 'question', text: 'Say something.', answerFormat: 'any', variable: 'said', next: 'send' },
+      send: { type: 'action', action: { type: 'sendAttachment', endpoint: `${endpointBase}/doc/{said}` }, next: 'ask', onError: 'failed' },
+      failed: { type: 'message', text: 'Failed {said}.', next: 'ask' },
+    },
+  };
+}
+
+/** The documents the bot sent (bot attachments), by tag. */
+const sentDocTags = (messages: { from: string; attachments?: { fileName: string }[] }[]): string[] =>
+  messages.flatMap((m) => (m.from === 'bot' ? (m.attachments ?? []).map((a) => a.fileName.replace(/\.pdf$/, '')) : []));
+
 /** Users who have seen the bot's question. */
-async function users(n: number): Promise<WebUser[]> {
+async function users(n: number, botId = 'faults'): Promise<WebUser[]> {
   return Promise.all(
     Array.from({ length: n }, async (_, i) => {
-      const u = await WebUser.start(rt.urls.app, 'faults', `user ${i}`);
+      const u = await WebUser.start(rt.urls.app, botId, `user ${i}`);
       await u.waitFor((ms) => ms.some((m) => m.text === 'Say something.'), 'the question');
       return u;
     }),
@@ -184,5 +213,57 @@ describe('fault suite: servers taken away mid-burst', () => {
     expect(wasDown).toBe(true);
     expect(mailed).toEqual({ items: expected.length, lost: 0, duplicated: 0 });
     expect(rt.mail.deadLetters).toEqual([]);
+  });
+
+  it('(e) DynamoDB down during Send Attachment turns: every document delivered once, no "failed" answer', async () => {
+    const all = await users(SESSIONS, 'faults-docs');
+    const perUser = 3;
+    const tagOf = (u: number, i: number) => `e-${u}-${i}`;
+    const expected = all.flatMap((_, u) => Array.from({ length: perUser }, (_, i) => tagOf(u, i)));
+    const { wasDown } = await burst(all, perUser, sendText, tagOf, ddb, Math.floor(expected.length / 3));
+    const stored = await settle(all, (ts) => tally(expected, ts.flatMap(sentDocTags)).lost === 0);
+    const delivered = tally(expected, stored.flatMap(sentDocTags));
+    const failed = stored.flat().filter((m) => m.from === 'bot' && m.text?.startsWith('Failed ')).length;
+    // A turn retried after the outage fetches its document again (the fetch is a GET: at least
+    // once, docs/faults.md); what the user sees is deduplicated by the turn's transcript positions.
+    const fetches = docs.received.filter((r) => r.url.startsWith('/doc/e-')).length;
+    const { transcripts } = await readable(all);
+    const seen = tally(expected, transcripts.flatMap(sentDocTags));
+    report('e send-attachment dynamodb-down', { ...delivered, outageMs: OUTAGE_MS, fetches, failedAnswers: failed, deadLetters: rt.events.deadLetters.length });
+    expect(wasDown).toBe(true);
+    expect(delivered).toEqual({ items: expected.length, lost: 0, duplicated: 0 });
+    expect(seen).toEqual(delivered);
+    expect(failed).toBe(0);
+    expect(fetches).toBeGreaterThanOrEqual(expected.length);
+    expect(rt.events.deadLetters).toEqual([]);
+  });
+
+  it('(f) DynamoDB black-holed (connections accepted, never answered, never closed): every message gets exactly one reply', async () => {
+    const all = await users(SESSIONS);
+    const perUser = 3;
+    const tagOf = (u: number, i: number) => `f-${u}-${i}`;
+    const expected = all.flatMap((_, u) => Array.from({ length: perUser }, (_, i) => tagOf(u, i)));
+    let accepted = 0;
+    let outage: Promise<void> | undefined;
+    await Promise.all(
+      all.map(async (u, ui) => {
+        for (let i = 0; i < perUser; i++) {
+          await sendText(u, tagOf(ui, i));
+          if (++accepted === Math.floor(expected.length / 3)) outage = ddb.outage(OUTAGE_MS, 'blackhole');
+        }
+      }),
+    );
+    await outage;
+    // Requests caught in the black hole end only by the SDK's idle-socket timeout (SDK_TIMEOUTS),
+    // then are retried; nothing waits on them for good.
+    const stored = await settle(all, (ts) => tally(expected, ts.flatMap(repliedTags)).lost === 0);
+    const t = tally(expected, stored.flatMap(repliedTags));
+    const { transcripts } = await readable(all);
+    const seen = tally(expected, transcripts.flatMap(repliedTags));
+    report('f dynamodb-blackholed', { ...t, outageMs: OUTAGE_MS, deadLetters: rt.events.deadLetters.length });
+    expect(outage).toBeDefined();
+    expect(t).toEqual({ items: expected.length, lost: 0, duplicated: 0 });
+    expect(seen).toEqual(t);
+    expect(rt.events.deadLetters).toEqual([]);
   });
 });

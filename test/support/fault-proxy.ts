@@ -2,7 +2,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 
 /** How a fault proxy treats connections: pass them through, refuse them, or accept and never answer. */
-export type FaultMode = 'up' | 'refuse' | 'hang';
+export type FaultMode = 'up' | 'refuse' | 'hang' | 'blackhole';
 
 export interface FaultProxy {
   /** Point a client, or the runtime's DYNAMODB_ENDPOINT / S3_ENDPOINT / SES_ENDPOINT, here. */
@@ -12,8 +12,9 @@ export interface FaultProxy {
   /**
    * Switches the proxy. `refuse` stops listening (new connections get ECONNREFUSED, as from a
    * server that is down) and cuts every open connection; `hang` keeps listening but holds new
-   * connections without passing a byte on, and cuts the open ones; `up` passes through again
-   * on the same port.
+   * connections without passing a byte on, and cuts the open ones; `blackhole` is `hang` whose
+   * held connections stay silent and open for good, even after the server is back (a dead route:
+   * only the client's own timeout ends them); `up` passes through again on the same port.
    */
   set(mode: FaultMode): Promise<void>;
   /** Takes the server away for `ms`, then brings it back. */
@@ -31,6 +32,8 @@ export interface FaultProxy {
 export async function faultProxy(target: string): Promise<FaultProxy> {
   const upstream = new URL(target);
   const open = new Set<Socket>();
+  /** Connections accepted during a `blackhole`: never answered and never closed, as behind a dead route. */
+  const lost = new Set<Socket>();
   let current: FaultMode = 'up';
   let accepted = 0;
   let listening = false;
@@ -40,7 +43,13 @@ export async function faultProxy(target: string): Promise<FaultProxy> {
     open.add(client);
     client.on('close', () => open.delete(client));
     client.on('error', () => client.destroy());
-    if (current !== 'up') return; // hang: held open, never answered
+    if (current === 'blackhole') {
+      open.delete(client);
+      lost.add(client);
+      client.on('close', () => lost.delete(client));
+      return;
+    }
+    if (current !== 'up') return; // hang: held open, never answered (cut when the server comes back)
     const out = connect({ host: upstream.hostname, port: Number(upstream.port) });
     open.add(out);
     out.on('close', () => {
@@ -102,6 +111,8 @@ export async function faultProxy(target: string): Promise<FaultProxy> {
       current = 'refuse';
       const closed = stopListening();
       cutAll();
+      for (const s of lost) s.destroy();
+      lost.clear();
       await closed;
     },
   };
