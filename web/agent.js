@@ -278,6 +278,8 @@
         found.push(...res.conversations);
       }
       conversations = found;
+      // The whole list, unfiltered: a waiting conversation missing from it has expired.
+      if (!query && !res.next) for (const id of [...waiting.keys()]) if (!found.some((c) => c.sessionId === id)) waiting.delete(id);
       noteWaiting(found);
       renderList();
     } catch (err) {
@@ -686,9 +688,22 @@
     if (viewing() && open.conversation) markSeen(open.conversation);
   });
 
+  // Signed out: nothing of this agent's stays in the title or on screen.
+  function forgetAgentView() {
+    waiting.clear();
+    waitingBaseline = false;
+    seen = null;
+    $('console').classList.remove('show-detail');
+    updateTitle();
+  }
+  $('sign-out').addEventListener('click', forgetAgentView);
+
   // Relative times ("3 min ago", "waiting 4 min") move on by themselves.
   setInterval(() => {
-    if (!token || $('console').hidden) return;
+    if (!token || $('console').hidden) {
+      if (waiting.size) forgetAgentView();
+      return;
+    }
     renderList();
     if (open && open.conversation) renderPaneHeader();
   }, 30000);

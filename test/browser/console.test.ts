@@ -108,8 +108,9 @@ async function axeViolations(page: Page): Promise<{ id: string; impact: string; 
   await page.evaluate(AXE_SOURCE);
   return page.evaluate(async () => {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    const axe = (globalThis as any).axe;
-    const result = await axe.run(globalThis.document);
+    const w = globalThis as any;
+    const axe = w.axe;
+    const result = await axe.run(w.document);
     // A run that checked nothing would pass anything: it must have passed rules too.
     if (!result.passes.length) throw new Error('axe checked nothing');
     return (result.violations as { id: string; impact: string; nodes: { target: string[] }[] }[])
@@ -199,6 +200,10 @@ describe('the agent console in Chromium (issue 14)', () => {
     // The setting is kept for the next visit.
     const later = await agentPage('Wes Waiting');
     expect(await later.getByLabel('Sound when someone starts waiting').isChecked()).toBe(true);
+    // Cara still waits; signing out takes the count out of the title.
+    await poll(() => later.title()).toBe(`(1) ${TITLE}`);
+    await later.getByRole('button', { name: 'Sign out' }).click();
+    await poll(() => later.title()).toBe(TITLE);
     await Promise.all([agent.close(), later.close()]);
     expect(browser.errors).toEqual([]);
   });
