@@ -2,15 +2,11 @@
 // pasted token), the conversation list with filters, search and sort, the conversation
 // pane (inline images, downloads), take over / release, and sending text and files.
 // Changes arrive over a WebSocket (SPEC 10), with polling as the fallback; the list also
-// refreshes every 45 s, which keeps the agent "online" (SPEC 6). Unread counts are kept per
-// agent in this browser (localStorage): the last `lastSeq` of each conversation the agent saw.
-// The title counts conversations waiting for an agent, with an optional beep (WebAudio) when
-// one starts waiting. On narrow screens (≤ 600 px) the list and the open conversation take
-// turns on the screen, with a Back button.
+// refreshes every 45 s, which keeps the agent "online" (SPEC 6).
 'use strict';
 
 (() => {
-  const { config, el, api, uploadToS3, uploadRow, renderMessage, timeAgo, formatTime, liveChannel, insertById } = window.Satchel;
+  const { config, el, api, uploadToS3, uploadRow, renderMessage, timeAgo, liveChannel, insertById } = window.Satchel;
   const $ = (id) => document.getElementById(id);
   /**
    * With the socket open the list still refreshes this often: any agent API call keeps the
@@ -36,18 +32,6 @@
   const knownBots = new Map();
   let listTimer = null;
   let channel = null; // the socket, or polling while it cannot be held
-  const SEEN_PREFIX = 'satchel.agent.seen.';
-  const SOUND_KEY = 'satchel.agent.sound';
-  /** Conversations whose last-seen position this browser keeps per agent (the oldest go first). */
-  const SEEN_MAX = 500;
-  const BASE_TITLE = document.title;
-  /** Phones: list and conversation take turns (the CSS breakpoint is the same). */
-  const narrow = window.matchMedia('(max-width: 600px)');
-  /** Conversations known to be waiting for an agent: sessionId → since (from lists and pushes). */
-  const waiting = new Map();
-  /** Set once the first list has been read: conversations already waiting then do not beep. */
-  let waitingBaseline = false;
-  let seen = null; // { agentId, map: { sessionId: [lastSeq, at] } }
 
   // ---- sign-in ----------------------------------------------------------------------
 
@@ -542,6 +526,23 @@
   });
 
   // ---- unread counts, waiting alerts, new-messages marker, narrow screens -----------------
+  // Unread counts are kept per agent in this browser (localStorage): the last `lastSeq` of each
+  // conversation the agent saw. The title counts conversations waiting for an agent, with an
+  // optional tone (WebAudio) when one starts waiting. On narrow screens (≤ 600 px) the list and
+  // the open conversation take turns on the screen, with a Back button.
+
+  const SEEN_PREFIX = 'satchel.agent.seen.';
+  const SOUND_KEY = 'satchel.agent.sound';
+  /** Conversations whose last-seen position this browser keeps per agent (the oldest go first). */
+  const SEEN_MAX = 500;
+  const BASE_TITLE = document.title;
+  /** Phones: list and conversation take turns (the CSS breakpoint is the same). */
+  const narrow = window.matchMedia('(max-width: 600px)');
+  /** Conversations known to be waiting for an agent: sessionId → since (from lists and pushes). */
+  const waiting = new Map();
+  /** Set once the first list has been read: conversations already waiting then do not beep. */
+  let waitingBaseline = false;
+  let seen = null; // { agentId, map: { sessionId: [lastSeq, at] } }
 
   /** Is the open conversation in front of the agent (the tab shown, and on a phone the detail view)? */
   const viewing = () => Boolean(open) && !document.hidden && (!narrow.matches || $('console').classList.contains('show-detail'));
@@ -595,7 +596,7 @@
   function waitingSince(iso) {
     const mins = Math.floor(Math.max(0, Date.now() - new Date(iso).getTime()) / 60000);
     const span = mins < 1 ? 'under a minute' : mins < 60 ? `${mins} min` : `${Math.floor(mins / 60)} h ${mins % 60} min`;
-    return el('span', { class: 'waiting-since' }, 'Waiting ', el('time', { datetime: iso, title: `since ${formatTime(iso)}` }, span));
+    return el('span', { class: 'waiting-since' }, 'Waiting ', el('time', { datetime: iso, title: `since ${window.Satchel.formatTime(iso)}` }, span));
   }
 
   /** Keeps the set of waiting conversations; one that starts waiting after the first list alerts. */
