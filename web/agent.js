@@ -306,6 +306,7 @@
           unreadBadge(c),
           el('span', { class: `badge ${c.status}` }, STATUS_LABELS[c.status] || c.status),
           el('span', { class: 'snippet' }, snippet(c)),
+          searchHint(c),
           c.waitingForAgentSince && waitingSince(c.waitingForAgentSince),
           el('span', { class: 'sub' }, `${c.botName || c.botId} · ${c.channel} · ${timeAgo(c.lastActivityAt)}${c.operator ? ` · with ${c.operator.name}` : ''}`),
         ),
@@ -590,6 +591,14 @@
     if (!n) return null;
     const text = n > 99 ? '99+' : String(n);
     return el('span', { class: 'unread' }, text, el('span', { class: 'visually-hidden' }, ` unread message${n === 1 ? '' : 's'}`));
+  }
+
+  /** Why a search result is listed when neither its name nor its last message shows the words. */
+  function searchHint(c) {
+    const q = $('search').value.trim().toLowerCase();
+    if (!q) return null;
+    const shown = [userLabel(c), c.user.id, c.sessionId, snippet(c)].join(' ').toLowerCase();
+    return shown.includes(q) ? null : el('span', { class: 'search-hint' }, 'Found in an earlier message or file name');
   }
 
   /** "Waiting 4 min", with the clock time it started. */

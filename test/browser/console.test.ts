@@ -153,6 +153,13 @@ describe('the agent console in Chromium (issue 14)', () => {
     await settled(ada, 7);
     await poll(() => unreadText(agent, 'Ada Unread')).toBe('2 unread messages');
 
+    // Search finds Ada by an older message, and says so.
+    await agent.getByLabel('Search names and messages').fill('PARCEL is late');
+    await poll(() => agent.locator('.conv').count()).toBe(1);
+    expect(await row(agent, 'Ada Unread').locator('.search-hint').textContent()).toBe('Found in an earlier message or file name');
+    await agent.getByLabel('Search names and messages').fill('nothing like this anywhere');
+    await agent.getByText('No conversations match.').waitFor();
+
     // Kept per agent in this browser: a reload (a new sign-in in a new tab) shows the same counts.
     const again = await agentPage('Uma Unread');
     await again.getByLabel('Search names and messages').fill('Unread');
