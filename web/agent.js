@@ -103,6 +103,8 @@
   function onFrame(frame) {
     if (frame.type !== 'conversation' || !token) return;
     const c = frame.conversation;
+    noteWaiting([c]);
+    if (open && open.sessionId === c.sessionId && viewing()) markSeen(c);
     if ($('search').value.trim()) {
       clearTimeout(searchTimer);
       searchTimer = setTimeout(refreshList, 250);
@@ -260,6 +262,9 @@
         found.push(...res.conversations);
       }
       conversations = found;
+      // The whole list, unfiltered: a waiting conversation missing from it has expired.
+      if (!query && !res.next) for (const id of [...waiting.keys()]) if (!found.some((c) => c.sessionId === id)) waiting.delete(id);
+      noteWaiting(found);
       renderList();
     } catch (err) {
       if (!token) return;
@@ -298,13 +303,26 @@
           'button',
           { type: 'button', class: 'conv', 'aria-current': open && open.sessionId === c.sessionId ? 'true' : 'false', 'data-session': c.sessionId, onclick: () => openConversation(c.sessionId) },
           el('span', { class: 'name' }, userLabel(c)),
+          unreadBadge(c),
           el('span', { class: `badge ${c.status}` }, STATUS_LABELS[c.status] || c.status),
           el('span', { class: 'snippet' }, snippet(c)),
+          searchHint(c),
+          c.waitingForAgentSince && waitingSince(c.waitingForAgentSince),
           el('span', { class: 'sub' }, `${c.botName || c.botId} · ${c.channel} · ${timeAgo(c.lastActivityAt)}${c.operator ? ` · with ${c.operator.name}` : ''}`),
         ),
       ),
     );
+    const hadFocus = document.activeElement && document.activeElement.closest && document.activeElement.closest('#conversations .conv');
+    const focusedId = hadFocus && hadFocus.getAttribute('data-session');
     list.replaceChildren(...(items.length ? items : [el('li', { class: 'empty' }, 'No conversations match.')]));
+    // A re-render (a push, a refresh) keeps the keyboard where it was.
+    if (focusedId) {
+      const again = list.querySelector(`[data-session="${CSS.escape(focusedId)}"]`);
+      if (again) again.focus();
+    }
+    updateTitle();
+    const active = ['status-filter', 'bot-filter'].filter((id) => $(id).value).length + ($('sort').value === 'oldest' ? 1 : 0);
+    $('more-filters').querySelector('summary').textContent = active ? `Filters and sort (${active} on)` : 'Filters and sort';
     $('list-status').textContent = `${conversations.length} conversation${conversations.length === 1 ? '' : 's'}`;
   }
 
@@ -333,7 +351,10 @@
   function renderPaneHeader() {
     const c = open.conversation;
     $('pane-title').textContent = userLabel(c);
-    $('pane-sub').textContent = `${c.botName || c.botId} · ${c.channel} · last active ${timeAgo(c.lastActivityAt)}${c.operator ? ` · taken over by ${c.operator.name}` : ''}`;
+    $('pane-sub').replaceChildren(
+      `${c.botName || c.botId} · ${c.channel} · last active ${timeAgo(c.lastActivityAt)}${c.operator ? ` · taken over by ${c.operator.name}` : ''}`,
+      c.waitingForAgentSince ? waitingSince(c.waitingForAgentSince) : '',
+    );
     $('pane-status').className = `badge ${c.status}`;
     $('pane-status').textContent = STATUS_LABELS[c.status] || c.status;
     const mine = holding();
@@ -349,12 +370,25 @@
     open = { sessionId, cursor: '', conversation: null };
     $('transcript').replaceChildren();
     $('agent-uploads').replaceChildren();
+    $('new-below').hidden = true;
     paneBanner('');
     $('pane-empty').hidden = true;
     $('pane-body').hidden = false;
+    $('console').classList.add('show-detail');
+    const listed = conversations.find((c) => c.sessionId === sessionId);
+    if (listed) markSeen(listed);
     renderList();
     await refreshPane();
+    // On a phone the list is gone from the screen: take the reader to what replaced it.
+    if (narrow.matches && open && open.sessionId === sessionId) $('pane-title').focus();
   }
+
+  $('back').addEventListener('click', () => {
+    $('console').classList.remove('show-detail');
+    const row = open && $('conversations').querySelector(`[data-session="${CSS.escape(open.sessionId)}"]`);
+    if (row) row.focus();
+    else $('search').focus();
+  });
 
   /** Adds messages not shown yet (pushes and polls overlap: an id already there is dropped), in id order. */
   function showMessages(current, messages) {
@@ -362,14 +396,17 @@
     const scroller = $('pane-transcript');
     const atBottom = () => scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80;
     const follow = !current.scrolled || atBottom();
+    let added = 0;
     for (const m of messages) {
       if (document.querySelector(`#transcript [data-id="${m.id}"]`)) continue;
+      added++;
       const node = renderMessage(m, { names, inlineImages: true });
       // Pictures change the height once they load; keep the newest message in view.
       for (const img of node.querySelectorAll('img')) img.addEventListener('load', () => follow && (scroller.scrollTop = scroller.scrollHeight));
       insertById($('transcript'), node, m.id);
     }
     if (messages.length && follow) scroller.scrollTop = scroller.scrollHeight;
+    else if (added && current.scrolled) newMessagesBelow();
     current.scrolled = true;
   }
 
@@ -380,6 +417,7 @@
       const res = await agentApi('GET', `/agent/conversations/${encodeURIComponent(current.sessionId)}${current.cursor ? `?after=${current.cursor}` : ''}`);
       if (open !== current) return;
       current.conversation = res.conversation;
+      if (viewing()) markSeen(res.conversation);
       if (Number(res.cursor) > Number(current.cursor || 0)) current.cursor = res.cursor;
       renderPaneHeader();
       showMessages(current, res.messages);
@@ -487,6 +525,198 @@
     e.preventDefault();
     for (const f of e.dataTransfer.files) void sendAgentFile(f);
   });
+
+  // ---- unread counts, waiting alerts, new-messages marker, narrow screens -----------------
+  // Unread counts are kept per agent in this browser (localStorage): the last `lastSeq` of each
+  // conversation the agent saw. The title counts conversations waiting for an agent, with an
+  // optional tone (WebAudio) when one starts waiting. On narrow screens (≤ 600 px) the list and
+  // the open conversation take turns on the screen, with a Back button.
+
+  const SEEN_PREFIX = 'satchel.agent.seen.';
+  const SOUND_KEY = 'satchel.agent.sound';
+  /** Conversations whose last-seen position this browser keeps per agent (the oldest go first). */
+  const SEEN_MAX = 500;
+  const BASE_TITLE = document.title;
+  /** Phones: list and conversation take turns (the CSS breakpoint is the same). */
+  const narrow = window.matchMedia('(max-width: 600px)');
+  /** Conversations known to be waiting for an agent: sessionId → since (from lists and pushes). */
+  const waiting = new Map();
+  /** Set once the first list has been read: conversations already waiting then do not beep. */
+  let waitingBaseline = false;
+  let seen = null; // { agentId, map: { sessionId: [lastSeq, at] } }
+
+  /** Is the open conversation in front of the agent (the tab shown, and on a phone the detail view)? */
+  const viewing = () => Boolean(open) && !document.hidden && (!narrow.matches || $('console').classList.contains('show-detail'));
+
+  /** This agent's last-seen positions, from localStorage (per agent: two agents may share a browser). */
+  function seenMap() {
+    if (!me) return {};
+    if (!seen || seen.agentId !== me.agentId) {
+      let map = {};
+      try {
+        map = JSON.parse(localStorage.getItem(SEEN_PREFIX + me.agentId) || '{}') || {};
+      } catch {
+        map = {};
+      }
+      seen = { agentId: me.agentId, map };
+    }
+    return seen.map;
+  }
+
+  const unreadOf = (c) => Math.max(0, (c.lastSeq || 0) - ((seenMap()[c.sessionId] || [0])[0] || 0));
+
+  /** The agent has seen `c` up to its newest message. */
+  function markSeen(c) {
+    const map = seenMap();
+    const before = (map[c.sessionId] || [0])[0];
+    if (!me || !(c.lastSeq > before)) return;
+    map[c.sessionId] = [c.lastSeq, Date.now()];
+    const ids = Object.keys(map);
+    if (ids.length > SEEN_MAX) {
+      ids.sort((a, b) => map[a][1] - map[b][1]);
+      for (const id of ids.slice(0, ids.length - SEEN_MAX)) delete map[id];
+    }
+    try {
+      localStorage.setItem(SEEN_PREFIX + me.agentId, JSON.stringify(map));
+    } catch {
+      // Storage full or refused: counts still work for this page's life.
+    }
+    const listed = conversations.find((x) => x.sessionId === c.sessionId);
+    if (listed && listed !== c) listed.lastSeq = Math.max(listed.lastSeq || 0, c.lastSeq);
+    renderList();
+  }
+
+  function unreadBadge(c) {
+    const n = unreadOf(c);
+    if (!n) return null;
+    const text = n > 99 ? '99+' : String(n);
+    return el('span', { class: 'unread' }, text, el('span', { class: 'visually-hidden' }, ` unread message${n === 1 ? '' : 's'}`));
+  }
+
+  /** Why a search result is listed when neither its name nor its last message shows the words. */
+  function searchHint(c) {
+    const q = $('search').value.trim().toLowerCase();
+    if (!q) return null;
+    const shown = [userLabel(c), c.user.id, c.sessionId, snippet(c)].join(' ').toLowerCase();
+    return shown.includes(q) ? null : el('span', { class: 'search-hint' }, 'Found in an earlier message or file name');
+  }
+
+  /** "Waiting 4 min", with the clock time it started. */
+  function waitingSince(iso) {
+    const mins = Math.floor(Math.max(0, Date.now() - new Date(iso).getTime()) / 60000);
+    const span = mins < 1 ? 'under a minute' : mins < 60 ? `${mins} min` : `${Math.floor(mins / 60)} h ${mins % 60} min`;
+    return el('span', { class: 'waiting-since' }, 'Waiting ', el('time', { datetime: iso, title: `since ${window.Satchel.formatTime(iso)}` }, span));
+  }
+
+  /** Keeps the set of waiting conversations; one that starts waiting after the first list alerts. */
+  function noteWaiting(list) {
+    const started = [];
+    for (const c of list) {
+      if (c.status === 'waiting_for_agent') {
+        if (!waiting.has(c.sessionId) && waitingBaseline) started.push(c);
+        waiting.set(c.sessionId, c.waitingForAgentSince);
+      } else waiting.delete(c.sessionId);
+    }
+    waitingBaseline = true;
+    updateTitle();
+    if (started.length) {
+      $('waiting-announce').textContent = `${started.map(userLabel).join(', ')} ${started.length === 1 ? 'is' : 'are'} waiting for an agent.`;
+      beep();
+    }
+  }
+
+  function updateTitle() {
+    document.title = waiting.size ? `(${waiting.size}) ${BASE_TITLE}` : BASE_TITLE;
+  }
+
+  // The optional sound: off unless the agent turns it on (browsers let a page play sound only
+  // after a gesture, which the toggle is). A short tone from WebAudio: no audio file to serve.
+  let audio = null;
+  function beep() {
+    if (!$('sound-toggle').checked) return;
+    try {
+      audio = audio || new AudioContext();
+      if (audio.state === 'suspended') void audio.resume();
+      const t = audio.currentTime;
+      const osc = audio.createOscillator();
+      const gain = audio.createGain();
+      osc.type = 'sine';
+      osc.frequency.setValueAtTime(880, t);
+      osc.frequency.setValueAtTime(660, t + 0.15);
+      gain.gain.setValueAtTime(0.0001, t);
+      gain.gain.exponentialRampToValueAtTime(0.25, t + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, t + 0.35);
+      osc.connect(gain).connect(audio.destination);
+      osc.start(t);
+      osc.stop(t + 0.4);
+    } catch {
+      // No audio output: the title and the announcement still say it.
+    }
+  }
+  $('sound-toggle').checked = localStorage.getItem(SOUND_KEY) === 'on';
+  $('sound-toggle').addEventListener('change', () => {
+    localStorage.setItem(SOUND_KEY, $('sound-toggle').checked ? 'on' : 'off');
+    if ($('sound-toggle').checked) beep(); // a sample, and it unlocks audio for later
+  });
+
+  // "New messages below": the agent scrolled up to read and something arrived.
+  const transcriptAtBottom = () => {
+    const s = $('pane-transcript');
+    return s.scrollHeight - s.scrollTop - s.clientHeight < 80;
+  };
+  function newMessagesBelow() {
+    if (!$('new-below').hidden) return;
+    $('new-below').hidden = false;
+    $('pane-announce').textContent = 'New messages below.';
+  }
+  $('pane-transcript').addEventListener('scroll', () => {
+    if (!$('new-below').hidden && transcriptAtBottom()) {
+      $('new-below').hidden = true;
+      $('pane-announce').textContent = '';
+    }
+  });
+  $('new-below').addEventListener('click', () => {
+    const s = $('pane-transcript');
+    s.scrollTop = s.scrollHeight;
+    $('new-below').hidden = true;
+    $('pane-announce').textContent = '';
+    s.focus();
+  });
+
+  // Back from elsewhere: what arrived while the tab was hidden is now seen.
+  document.addEventListener('visibilitychange', () => {
+    if (viewing() && open.conversation) markSeen(open.conversation);
+  });
+
+  // Filters fold away on phones; on wider screens they start open.
+  const fitFilters = () => {
+    $('more-filters').open = !narrow.matches;
+  };
+  fitFilters();
+  narrow.addEventListener('change', () => {
+    fitFilters();
+    if (viewing() && open.conversation) markSeen(open.conversation);
+  });
+
+  // Signed out: nothing of this agent's stays in the title or on screen.
+  function forgetAgentView() {
+    waiting.clear();
+    waitingBaseline = false;
+    seen = null;
+    $('console').classList.remove('show-detail');
+    updateTitle();
+  }
+  $('sign-out').addEventListener('click', forgetAgentView);
+
+  // Relative times ("3 min ago", "waiting 4 min") move on by themselves.
+  setInterval(() => {
+    if (!token || $('console').hidden) {
+      if (waiting.size) forgetAgentView();
+      return;
+    }
+    renderList();
+    if (open && open.conversation) renderPaneHeader();
+  }, 30000);
 
   // ---- start ------------------------------------------------------------------------
 

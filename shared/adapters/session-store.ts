@@ -691,6 +691,7 @@ function toSummary(item: Item): ConversationSummary {
     ...(s.lastMessage !== undefined && { lastMessage: s.lastMessage }),
     ...(s.offeredButtons !== undefined && { offeredButtons: s.offeredButtons }),
     searchText: s.searchText ?? [],
+    lastSeq: s.lastSeq ?? 0,
     flow: { defaultAnswers: s.defaultAnswers ?? 0 },
   };
 }

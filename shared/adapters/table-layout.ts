@@ -62,6 +62,8 @@ export const CONVERSATION_LIST_ATTRIBUTES = [
   'lastMessage',
   'offeredButtons',
   'searchText',
+  // The transcript counter: the console counts a conversation's unread messages from it.
+  'lastSeq',
 ] as const;
 
 export const SESSION_PK_PREFIX = 'SESSION#';

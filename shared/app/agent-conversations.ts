@@ -38,7 +38,13 @@ export interface ConversationView {
   lastActivityAt: string;
   expiresAt: string;
   operator: { agentId: string; name: string; since: string } | null;
+  /** When the conversation entered `waiting_for_agent` (the user asked for a person); absent when not waiting. */
   waitingForAgentSince?: string;
+  /**
+   * Transcript positions taken so far: grows by one with every message. The console keeps,
+   * per agent, the last value it showed the agent and counts the difference as unread.
+   */
+  lastSeq: number;
 }
 
 export type AgentMessageView = Omit<MessageView, 'attachments'> & {
@@ -82,6 +88,7 @@ export function conversationView(deps: Pick<Ports, 'bots' | 'now'>, session: Con
     expiresAt: iso(session.expiresAt * 1000),
     operator: session.operator ? { agentId: session.operator.agentId, name: session.operator.name, since: iso(session.operator.since) } : null,
     ...(session.waitingForAgentSince !== undefined && { waitingForAgentSince: iso(session.waitingForAgentSince) }),
+    lastSeq: Math.max(session.lastSeq ?? 0, last?.seq ?? 0),
   };
 }
 

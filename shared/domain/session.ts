@@ -71,7 +71,7 @@ export type StatusInputs = Pick<Session, 'operator' | 'waitingForAgentSince' | '
 
 /** A conversation as the agent list reads it from the conversations index: no flow state, no transcript. */
 export type ConversationSummary = StatusInputs &
-  Pick<Session, 'id' | 'botId' | 'channel' | 'userId' | 'userName' | 'expiresAt' | 'lastMessage' | 'offeredButtons' | 'searchText'>;
+  Pick<Session, 'id' | 'botId' | 'channel' | 'userId' | 'userName' | 'expiresAt' | 'lastMessage' | 'offeredButtons' | 'searchText' | 'lastSeq'>;
 
 export type ConversationStatus = 'waiting_for_agent' | 'action' | 'live' | 'stalled' | 'abandoned' | 'taken_over';
 

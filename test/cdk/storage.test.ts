@@ -52,6 +52,7 @@ describe('storage', () => {
                 'lastMessage',
                 'offeredButtons',
                 'searchText',
+                'lastSeq',
               ],
             },
           },
