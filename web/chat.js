@@ -73,6 +73,21 @@
     renderBanner();
   }
 
+  /**
+   * The server could not be reached (a send, a read). While the socket still looks open
+   * nothing else would read again, so the transcript is read every few seconds until a read
+   * gets through: the banner then clears and anything missed meanwhile shows.
+   */
+  let recheck = null;
+  function unreachable(err) {
+    problem(err.message);
+    if (err.status !== 0 || recheck) return;
+    recheck = setTimeout(async () => {
+      recheck = null;
+      await poll();
+    }, 3000);
+  }
+
   /** Something got through: a connection problem is over. */
   function reached() {
     if (notice.problem) problem('');
@@ -212,7 +227,7 @@
         }
         return endConversation(err.status === 410 ? 'This conversation has ended. Start a new one to keep chatting.' : 'This conversation cannot be opened any more. Start a new one.');
       }
-      problem(err.message);
+      unreachable(err);
     }
   }
 
@@ -275,7 +290,7 @@
       return true;
     } catch (err) {
       if (err.status === 410) endConversation('This conversation has ended. Start a new one to keep chatting.');
-      else problem(err.message);
+      else unreachable(err);
       return false;
     }
   }
