@@ -109,7 +109,7 @@ describe('Live Takeover in Chromium', () => {
 
     // Refused before upload (type), and after upload (content does not match .pdf): plain words.
     await user.setInputFiles('#file-input', { name: 'tool.exe', mimeType: 'application/octet-stream', buffer: samples.exe() });
-    await user.getByText('Not sent: this type of file is not accepted.', { exact: false }).waitFor();
+    await user.getByText('tool.exe was refused: this type of file is not accepted.', { exact: false }).waitFor();
     await user.setInputFiles('#file-input', { name: 'fake.pdf', mimeType: 'application/pdf', buffer: Buffer.from('not really a pdf') });
     await user.locator('.msg.warning', { hasText: "content does not match its file type" }).waitFor();
     await browser.screenshot(user, '01-chat-user-uploaded');
