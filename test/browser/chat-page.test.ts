@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { seriousViolations } from '../support/axe';
 import { launchTestBrowser, type TestBrowser } from '../support/browser';
+import { startFixtureServer, type FixtureServer } from '../support/fixture-server';
 import { startTestRuntime } from '../support/runtime';
 import * as samples from '../support/samples';
 import { postToS3 } from '../support/web-user';
@@ -42,20 +43,35 @@ const DESK_BOT = {
 
 const wait = <T>(fn: () => Promise<T>) => expect.poll(fn, { timeout: 15_000, interval: 100 });
 
+/** A bot that sends a picture with the Send Attachment action. */
+const galleryBot = (endpoint: string) => ({
+  id: 'gallery',
+  name: 'Gallery',
+  start: 'send',
+  interactions: {
+    send: { type: 'action', action: { type: 'sendAttachment', endpoint, fileName: 'picture.png', contentType: 'image/png' }, next: 'sent' },
+    sent: { type: 'message', text: 'Here is the picture.' },
+  },
+});
+
 let runtime: Awaited<ReturnType<typeof startTestRuntime>>;
 let browser: TestBrowser & { errors: string[] };
 let botsDir: string;
+let pictures: FixtureServer;
 
 beforeAll(async () => {
+  pictures = await startFixtureServer((_req, res) => res.writeHead(200, { 'content-type': 'image/png' }).end(samples.png(140, 70)));
   botsDir = mkdtempSync(join(tmpdir(), 'satchel-chat-page-bots-'));
   writeFileSync(join(botsDir, 'desk.json'), JSON.stringify(DESK_BOT));
-  runtime = await startTestRuntime({ botsDir, secrets: {} });
+  writeFileSync(join(botsDir, 'gallery.json'), JSON.stringify(galleryBot(`${pictures.url}/picture.png`)));
+  runtime = await startTestRuntime({ botsDir, secrets: {}, fetchAllowHosts: pictures.hostPort });
   browser = await launchTestBrowser();
 }, 60_000);
 
 afterAll(async () => {
   await browser?.close();
   await runtime?.stop();
+  await pictures?.close();
   rmSync(botsDir, { recursive: true, force: true });
 });
 
@@ -170,6 +186,17 @@ describe('the web chat page (issue 14)', () => {
     await user.keyboard.press('Enter');
     expect(await user.locator('#uploads li').count()).toBe(0);
     expect(await focused(user)).toBe('text');
+    expect(browser.errors).toEqual([]);
+    await user.context().close();
+  });
+
+  it("shows the bot's pictures inline, named by their file name", { timeout: 120_000 }, async () => {
+    const user = await browser.newPerson();
+    await user.goto(`${runtime.urls.app}/?bot=gallery`);
+    await user.getByRole('button', { name: 'Start chatting' }).click();
+    await user.getByText('Here is the picture.').waitFor();
+    await wait(() => loadedWidth(user, '.msg.from-bot img[alt="picture.png"]')).toBe(140);
+    expect(await user.locator('.msg.from-bot a.file-name', { hasText: 'picture.png' }).count()).toBe(1);
     expect(browser.errors).toEqual([]);
     await user.context().close();
   });
