@@ -200,7 +200,7 @@
     refreshButtons();
   }
 
-  /** Reads of one poll at most; a restored conversation longer than one page reads on. */
+  /** The most messages one read returns (the server's page): a restored conversation longer than that reads on. */
   const PAGE = 200;
 
   /** One read of the transcript since the cursor (the socket's catch-up, or the fallback's poll). */
@@ -219,7 +219,7 @@
       }
     } catch (err) {
       if (session !== current) return;
-        if (err.status === 410 || err.status === 401) {
+      if (err.status === 410 || err.status === 401) {
         // A conversation kept from an earlier visit that has expired meanwhile: offer a new one.
         if (!seen.size) {
           restart();
@@ -252,7 +252,7 @@
    * Only the newest set of buttons can be pressed: it is what the bot is waiting on. Earlier
    * sets, a set already answered (a later message of the user's carries one of its labels, as
    * a press does), and every set while a person from the team is answering collapse, so no
-   * wall of dead buttons builds up. A button that had the focus hands it to the message box.
+   * wall of dead buttons builds up.
    */
   function refreshButtons() {
     const list = $('messages');
