@@ -1,7 +1,8 @@
 // The web chat client: picks the bot (?bot=, default from the page config), keeps its
-// session in sessionStorage, gets the transcript pushed over the bot's socket (polling with
-// the cursor when the socket cannot be held), sends text, button presses and files
-// (presigned POST to S3 with progress, then a message naming the upload).
+// session in localStorage (so the conversation survives reloads and closed tabs until it
+// expires), gets the transcript pushed over the bot's socket (polling with the cursor when the
+// socket cannot be held), sends text, button presses and files (presigned POST to S3 with
+// progress, then a message naming the upload).
 'use strict';
 
 (() => {
@@ -9,8 +10,7 @@
   const $ = (id) => document.getElementById(id);
 
   const botId = new URLSearchParams(location.search).get('bot') || config.defaultBot;
-  const storageKey = `satchel.chat.${botId}`;
-  let bot = null; // { botId, name, attachments }
+  let bot = null; // { botId, name, attachments, socketUrl? }
   let session = null; // { sessionId, token }
   let cursor = '';
   let status = '';
@@ -18,11 +18,79 @@
   let ended = false;
   const seen = new Set();
 
-  function banner(text, kind) {
+  /**
+   * The conversation is kept per bot in localStorage: it survives reloads and a closed tab
+   * until the session expires (the server then answers 410 and it is forgotten) or the user
+   * starts a new one. Storage may be refused (a sandboxed frame): the chat then lasts as long
+   * as the page.
+   */
+  const saved = {
+    key: `satchel.chat.${botId}`,
+    read() {
+      try {
+        const s = JSON.parse(localStorage.getItem(this.key) || 'null');
+        return s && typeof s.sessionId === 'string' && typeof s.token === 'string' ? s : null;
+      } catch {
+        return null;
+      }
+    },
+    write(s) {
+      try {
+        localStorage.setItem(this.key, JSON.stringify(s));
+      } catch {
+        /* storage refused: the conversation lasts as long as the page */
+      }
+    },
+    clear() {
+      try {
+        localStorage.removeItem(this.key);
+      } catch {
+        /* nothing kept */
+      }
+    },
+  };
+
+  // --- The banner: one line for the state that matters most (an ended conversation, then a
+  // connection problem, then who the user is talking to). A problem clears itself as soon as a
+  // read, a send or a push gets through again.
+  const notice = { ended: '', problem: '' };
+
+  function renderBanner() {
     const b = $('banner');
+    let text = '';
+    let kind = '';
+    if (notice.ended) [text, kind] = [notice.ended, 'error'];
+    else if (notice.problem) [text, kind] = [notice.problem, 'error'];
+    else if (status === 'taken_over') [text, kind] = ['You are chatting with a person from our team.', 'agent'];
+    else if (status === 'waiting_for_agent') text = 'Waiting for someone from our team…';
     b.hidden = !text;
-    b.textContent = text || '';
+    b.textContent = text;
     b.className = `banner${kind ? ` ${kind}` : ''}`;
+  }
+
+  function problem(text) {
+    notice.problem = text || '';
+    renderBanner();
+  }
+
+  /**
+   * The server could not be reached (a send, a read). While the socket still looks open
+   * nothing else would read again, so the transcript is read every few seconds until a read
+   * gets through: the banner then clears and anything missed meanwhile shows.
+   */
+  let recheck = null;
+  function unreachable(err) {
+    problem(err.message);
+    if (err.status !== 0 || recheck) return;
+    recheck = setTimeout(async () => {
+      recheck = null;
+      await poll();
+    }, 3000);
+  }
+
+  /** Something got through: a connection problem is over. */
+  function reached() {
+    if (notice.problem) problem('');
   }
 
   function setupBotPicker() {
@@ -39,13 +107,13 @@
 
   async function loadBot() {
     if (!botId) {
-      banner('No bot is configured for the web chat.', 'error');
+      problem('No bot is configured for the web chat.');
       return false;
     }
     try {
       bot = await api('GET', `/web/bots/${encodeURIComponent(botId)}/config`);
     } catch (err) {
-      banner(err.status === 404 ? `There is no bot called "${botId}".` : err.message, 'error');
+      problem(err.status === 404 ? `There is no bot called "${botId}".` : err.message);
       return false;
     }
     $('bot-name').textContent = bot.name;
@@ -69,16 +137,17 @@
     if (userName) body.userName = userName;
     const created = await api('POST', '/web/sessions', { body });
     session = { sessionId: created.sessionId, token: created.token };
-    sessionStorage.setItem(storageKey, JSON.stringify(session));
+    saved.write({ ...session, expiresAt: created.expiresAt });
     enterChat();
   }
 
   function enterChat() {
     ended = false;
+    notice.ended = '';
     $('start').hidden = true;
     $('composer').hidden = false;
     $('restart').hidden = false;
-    banner('');
+    renderBanner();
     startLive();
     $('text').focus();
   }
@@ -98,6 +167,7 @@
    */
   function onFrame(frame) {
     if (frame.type !== 'messages' || !session || frame.sessionId !== session.sessionId || ended) return;
+    reached();
     updateStatus(frame.status);
     const last = frame.messages[frame.messages.length - 1];
     if (!last) return;
@@ -116,33 +186,48 @@
   function endConversation(text) {
     ended = true;
     if (channel) channel.stop();
-    sessionStorage.removeItem(storageKey);
+    saved.clear();
     $('composer').hidden = true;
-    banner(text, 'error');
+    notice.ended = text;
+    notice.problem = '';
+    renderBanner();
   }
 
   function updateStatus(next) {
     if (next === status) return;
     status = next;
-    if (status === 'taken_over') banner('You are chatting with a person from our team.', 'agent');
-    else if (status === 'waiting_for_agent') banner('Waiting for someone from our team…');
-    else banner('');
+    renderBanner();
+    refreshButtons();
   }
+
+  /** The most messages one read returns (the server's page): a restored conversation longer than that reads on. */
+  const PAGE = 200;
 
   /** One read of the transcript since the cursor (the socket's catch-up, or the fallback's poll). */
   async function poll() {
     if (!session || ended) return;
     const current = session;
     try {
-      const res = await api('GET', `/web/sessions/${current.sessionId}/messages${cursor ? `?after=${encodeURIComponent(cursor)}` : ''}`, { token: current.token });
-      if (session !== current) return;
-      if (Number(res.cursor) > Number(cursor || 0)) cursor = res.cursor;
-      for (const m of res.messages) addMessage(m);
-      updateStatus(res.status);
+      for (let pages = 0; pages < 50; pages++) {
+        const res = await api('GET', `/web/sessions/${current.sessionId}/messages${cursor ? `?after=${encodeURIComponent(cursor)}` : ''}`, { token: current.token });
+        if (session !== current) return;
+        reached();
+        if (Number(res.cursor) > Number(cursor || 0)) cursor = res.cursor;
+        for (const m of res.messages) addMessage(m);
+        updateStatus(res.status);
+        if (res.messages.length < PAGE) break;
+      }
     } catch (err) {
-      if (err.status === 410) return endConversation('This conversation has ended. Start a new one to keep chatting.');
-      if (err.status === 401) return endConversation('This conversation cannot be opened any more. Start a new one.');
-      banner(err.message, 'error');
+      if (session !== current) return;
+      if (err.status === 410 || err.status === 401) {
+        // A conversation kept from an earlier visit that has expired meanwhile: offer a new one.
+        if (!seen.size) {
+          restart();
+          return problem('Your previous conversation has ended. You can start a new one.');
+        }
+        return endConversation(err.status === 410 ? 'This conversation has ended. Start a new one to keep chatting.' : 'This conversation cannot be opened any more. Start a new one.');
+      }
+      unreachable(err);
     }
   }
 
@@ -150,31 +235,87 @@
   function addMessage(m) {
     if (seen.has(m.id)) return;
     seen.add(m.id);
-    // Only the newest set of buttons can be pressed: it is what the bot is waiting on.
-    if (m.buttons && m.buttons.length) for (const old of document.querySelectorAll('#messages .buttons button')) old.disabled = true;
     const node = renderMessage(m, {
       names: { user: 'You', bot: bot ? bot.name : 'Bot' },
-      inlineImages: false,
+      inlineImages: true,
       onButton: m.buttons ? (i) => pressButton(i, node) : undefined,
     });
+    if (m.warning && m.fileName) node.querySelector('.bubble').prepend(el('strong', { class: 'refused-file' }, `${m.fileName} was refused: `));
+    if (m.from === 'user' && m.text) node.setAttribute('data-text', m.text); // a press carries its button's label
     insertById($('messages'), node, m.id);
+    refreshButtons();
+    settleUploads(m);
     node.scrollIntoView({ block: 'end', behavior: 'smooth' });
   }
 
+  /**
+   * Only the newest set of buttons can be pressed: it is what the bot is waiting on. Earlier
+   * sets, a set already answered (a later message of the user's carries one of its labels, as
+   * a press does), and every set while a person from the team is answering collapse, so no
+   * wall of dead buttons builds up.
+   */
+  function refreshButtons() {
+    const list = $('messages');
+    const sets = [...list.querySelectorAll('.msg .buttons')];
+    const newest = sets[sets.length - 1];
+    let live = Boolean(newest) && status !== 'taken_over';
+    if (live) {
+      const msg = newest.closest('.msg');
+      const labels = new Set([...newest.querySelectorAll('button')].map((b) => b.textContent));
+      for (let next = msg.nextElementSibling; next && live; next = next.nextElementSibling) {
+        if (next.classList.contains('from-user') && labels.has(next.getAttribute('data-text'))) live = false;
+      }
+    }
+    for (const group of sets) {
+      const active = group === newest && live;
+      group.hidden = !active;
+      group.classList.toggle('collapsed', !active);
+      for (const b of group.querySelectorAll('button')) b.disabled = !active;
+    }
+  }
+
   async function pressButton(index, node) {
+    // A keyboard user keeps a place to type once the pressed set collapses.
+    const byKeyboard = document.activeElement && document.activeElement.matches(':focus-visible');
     for (const b of node.querySelectorAll('.buttons button')) b.disabled = true;
-    await send({ buttonIndex: index });
+    if (byKeyboard) $('text').focus();
+    if (!(await send({ buttonIndex: index }))) refreshButtons();
   }
 
   async function send(body) {
     try {
       await api('POST', `/web/sessions/${session.sessionId}/messages`, { token: session.token, body });
+      reached();
       channel.nudge();
       return true;
     } catch (err) {
       if (err.status === 410) endConversation('This conversation has ended. Start a new one to keep chatting.');
-      else banner(err.message, 'error');
+      else unreachable(err);
       return false;
+    }
+  }
+
+  // --- Files. A sent file waits in the list ("checking") until the transcript says what
+  // became of it: kept (the row goes), or refused after upload (the row names the file and
+  // the reason until the user dismisses it).
+  const checking = []; // { name, row }
+
+  function settleUploads(m) {
+    if (!checking.length) return;
+    const take = (name) => {
+      const i = name === undefined ? 0 : checking.findIndex((c) => c.name === name);
+      return i >= 0 ? checking.splice(i, 1)[0] : undefined;
+    };
+    if (m.from === 'user' && m.attachments) {
+      for (const a of m.attachments) {
+        const pending = take(a.fileName);
+        if (pending) pending.row.accepted();
+      }
+    }
+    if (m.warning && m.warning.startsWith('attachment_')) {
+      // A warning that cannot name its file (its upload was lost) settles the oldest one.
+      const pending = take(m.fileName);
+      if (pending) pending.row.refused(pending.name, m.text);
     }
   }
 
@@ -184,10 +325,10 @@
     $('uploads').append(row.row);
     const rules = bot.attachments;
     if (!rules.allowedTypes.includes(extensionOf(file.name))) {
-      return row.failed(`Not sent: this type of file is not accepted. You can send ${rules.allowedTypes.join(', ')} files.`);
+      return row.refused(file.name, `this type of file is not accepted. You can send ${rules.allowedTypes.join(', ')} files.`);
     }
-    if (file.size > rules.sizeLimitBytes) return row.failed(`Not sent: the file is larger than ${formatSize(rules.sizeLimitBytes)}.`);
-    if (file.size === 0) return row.failed('Not sent: the file is empty.');
+    if (file.size > rules.sizeLimitBytes) return row.refused(file.name, `the file is larger than ${formatSize(rules.sizeLimitBytes)}.`);
+    if (file.size === 0) return row.refused(file.name, 'the file is empty.');
     let ticket;
     try {
       ticket = await api('POST', `/web/sessions/${session.sessionId}/uploads`, {
@@ -196,20 +337,59 @@
       });
     } catch (err) {
       channel.nudge(); // a refusal is also explained in the conversation
-      return row.failed(`Not sent: ${err.message}`);
+      return err.status === 0 ? row.failed(`Not sent: ${err.message}`) : row.refused(file.name, err.message);
     }
     try {
       await uploadToS3(ticket, file, (f) => row.progress(f));
     } catch (err) {
       return row.failed(`Not sent: ${err.message}. Please try again.`);
     }
-    if (await send({ uploadIds: [ticket.uploadId] })) row.done('Sent — checking the file…');
-    else row.failed('Not sent. Please try again.');
+    // Waiting for the outcome before the message goes: a pushed verdict may beat the 202.
+    const pending = { name: file.name, row };
+    checking.push(pending);
+    row.checking('Sent — checking the file…');
+    if (!(await send({ uploadIds: [ticket.uploadId] }))) {
+      checking.splice(checking.indexOf(pending), 1);
+      row.failed('Not sent. Please try again.');
+    }
   }
 
   function sendFiles(files) {
     if (!session || ended) return;
     for (const f of files) void sendFile(f);
+  }
+
+  // --- New conversation: asked first, in a modal dialog (focus stays in it, Escape keeps the
+  // conversation), then the page forgets this one and offers to start another.
+  function askRestart() {
+    if (ended) return restart(); // nothing left to lose
+    const dialog = $('restart-dialog');
+    if (typeof dialog.showModal !== 'function') {
+      if (window.confirm('Start a new conversation? This one will close on this device.')) restart();
+      return;
+    }
+    dialog.returnValue = '';
+    dialog.showModal();
+  }
+
+  function restart() {
+    if (channel) channel.stop();
+    channel = null;
+    saved.clear();
+    session = null;
+    cursor = '';
+    status = '';
+    ended = false;
+    seen.clear();
+    checking.length = 0;
+    notice.ended = '';
+    notice.problem = '';
+    $('messages').replaceChildren();
+    $('uploads').replaceChildren();
+    renderBanner();
+    const start = $('start').querySelector('button[type="submit"]');
+    if (start) start.disabled = false;
+    showStart();
   }
 
   function wireComposer() {
@@ -256,9 +436,10 @@
       overlay.hidden = true;
       sendFiles([...e.dataTransfer.files]);
     });
-    $('restart').addEventListener('click', () => {
-      sessionStorage.removeItem(storageKey);
-      location.reload();
+    $('restart').addEventListener('click', askRestart);
+    $('restart-dialog').addEventListener('close', () => {
+      if ($('restart-dialog').returnValue === 'restart') restart();
+      else $('restart').focus();
     });
     $('start').addEventListener('submit', async (e) => {
       e.preventDefault();
@@ -267,7 +448,7 @@
       try {
         await startSession($('user-name').value.trim());
       } catch (err) {
-        banner(err.message, 'error');
+        problem(err.message);
         if (button) button.disabled = false;
       }
     });
@@ -277,13 +458,11 @@
     setupBotPicker();
     wireComposer();
     if (!(await loadBot())) return;
-    try {
-      session = JSON.parse(sessionStorage.getItem(storageKey) || 'null');
-    } catch {
-      session = null;
-    }
-    if (session && session.sessionId && session.token) enterChat();
-    else showStart();
+    session = saved.read();
+    if (!session) return showStart();
+    enterChat();
+    void poll(); // the transcript is read again from the start, without waiting for the socket
+
   }
 
   void main();

@@ -117,10 +117,35 @@ window.Satchel = (() => {
         row.classList.add('failed');
         progress.remove();
         state.textContent = text;
-        const dismiss = el('button', { type: 'button', class: 'secondary small', onclick: () => row.remove() }, 'Dismiss');
+        const dismiss = el('button', { type: 'button', class: 'secondary small', 'aria-label': `Dismiss: ${file.name}`, onclick: () => dismissRow(row) }, 'Dismiss');
         row.append(dismiss);
       },
+      /** Uploaded and sent; stays until `accepted` or `refused` says what became of it. */
+      checking(text) {
+        row.classList.add('checking');
+        progress.value = 1;
+        state.textContent = text;
+      },
+      accepted() {
+        row.remove();
+      },
+      /** "<file> was refused: <reason>", kept until dismissed. */
+      refused(name, reason) {
+        row.classList.remove('checking');
+        row.classList.add('refused');
+        this.failed(`${name} was refused: ${reason}`);
+      },
     };
+  }
+
+  /** Removes a row; the focus moves to the next control instead of getting lost. */
+  function dismissRow(row) {
+    const next = row.nextElementSibling || row.previousElementSibling;
+    const focusNext = row.contains(document.activeElement);
+    row.remove();
+    if (!focusNext) return;
+    const target = (next && next.querySelector('button')) || document.getElementById('text');
+    if (target) target.focus();
   }
 
   /**

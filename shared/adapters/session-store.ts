@@ -285,7 +285,7 @@ export class SessionStore implements SessionStorePort {
     try {
       const session = await this.updateWhere(
         id,
-        { operator, waitingForAgentSince: undefined },
+        { operator, waitingForAgentSince: undefined, lastTakeoverAt: operator.since },
         { condition: 'attribute_not_exists(#op)', names: { '#op': 'operator' } },
       );
       return { outcome: 'claimed', session };

@@ -2,15 +2,15 @@ import * as z from 'zod/mini';
 import '../zod-english';
 import { splitOutcomes } from '../domain/attachment';
 import { AlreadyTakenOver, AttachmentRefused, NotHolder } from '../domain/errors';
-import { render } from '../domain/flow';
+import { render, repromptCurrent } from '../domain/flow';
 import { builtinsFor, type Session } from '../domain/session';
-import type { AttachmentMeta, NewMessage, TranscriptMessage, WarningCode } from '../domain/transcript';
+import type { NewMessage, TranscriptMessage } from '../domain/transcript';
 import { warningText } from '../domain/warnings';
 import { logger } from '../logger';
 import { requireBot } from './conversation';
 import type { AgentIdentity } from './agent-identity';
 import { requireConversation } from './agent-conversations';
-import type { Ports } from './ports';
+import type { AcceptedFiles, Ports } from './ports';
 import { acceptUploadSlots, createUploadSlot, type SlotDeps, type UploadRequest, type UploadSlotDeps, type UploadTicket } from './uploads';
 
 /** What the Live Takeover use cases touch. */
@@ -42,14 +42,19 @@ export async function takeOver(deps: TakeoverDeps, sessionId: string, agent: Age
 
 /**
  * `POST /agent/conversations/{id}/release`: the holder hands the conversation back to the
- * bot, which answers the user's next message from where its flow stood.
+ * bot. Primary course: remove the operator (holder only), then the bot asks again what its
+ * flow is waiting for (a menu with its buttons, a question), so the user can go on; the
+ * status change reaches the sockets with it.
  */
-export async function release(deps: Pick<Ports, 'sessions' | 'now' | 'push'>, sessionId: string, agent: AgentIdentity): Promise<Session> {
+export async function release(deps: Pick<Ports, 'bots' | 'sessions' | 'now' | 'push' | 'ports'>, sessionId: string, agent: AgentIdentity): Promise<Session> {
   await requireConversation(deps, sessionId);
   const session = await deps.sessions.releaseOperator(sessionId, agent.agentId);
   if (!session) throw new NotHolder();
   logger.info('conversation released', { sessionId, agentId: agent.agentId });
-  await deps.push?.(session, []);
+  const bot = deps.bots.get(session.botId);
+  const again = bot ? repromptCurrent(bot, session.flow, builtinsFor(session)) : [];
+  if (again.length) await tell(deps, session, again.map((r): NewMessage => ({ from: 'bot', text: r.text, ...(r.buttons && { buttons: r.buttons }) })));
+  else await deps.push?.(session, []);
   return session;
 }
 
@@ -99,7 +104,8 @@ export async function sendAgentMessage(
   input: AgentMessageInput,
 ): Promise<{ delivered: boolean; warnings: string[] }> {
   const session = await requireHolder(deps, sessionId, agent);
-  const { accepted, warnings } = input.uploadIds ? await acceptAgentUploads(deps, session, input.uploadIds) : { accepted: [], warnings: [] };
+  const { accepted, warnings: refused } = input.uploadIds ? await acceptAgentUploads(deps, session, input.uploadIds) : { accepted: [], warnings: [] };
+  const warnings = refused.map((w) => w.warning);
   const text = input.text?.trim() ? input.text : undefined;
   if (!text && !accepted.length) return { delivered: true, warnings };
   const { delivered } = await tell(deps, session, [
@@ -109,7 +115,7 @@ export async function sendAgentMessage(
 }
 
 /** Checks the agent's upload slots after arrival; refused files are reported to the agent only. */
-async function acceptAgentUploads(deps: TakeoverDeps, session: Session, uploadIds: string[]): Promise<{ accepted: AttachmentMeta[]; warnings: WarningCode[] }> {
+async function acceptAgentUploads(deps: TakeoverDeps, session: Session, uploadIds: string[]): Promise<AcceptedFiles> {
   // An HTTP request is not redelivered like a queued event: each request is one use of its
   // slots, so a second request naming the same upload is refused (the agent sees the warning).
   const useKey = `agent-request#${deps.newId()}`;

@@ -12,6 +12,8 @@ export interface MessageView {
   buttons?: { label: string }[];
   attachments?: { id: string; fileName: string; contentType: string; size: number; url: string }[];
   warning?: string;
+  /** The file a warning is about (SPEC 7). */
+  fileName?: string;
   agent?: { name: string };
   at: string;
 }
@@ -26,6 +28,7 @@ export function messageView(m: TranscriptMessage, session: Session, link: FileLi
     ...(m.buttons?.length && { buttons: m.buttons }),
     ...(m.attachments?.length && { attachments: m.attachments.map((a) => ({ ...a, url: link(session, a.id) })) }),
     ...(m.warning && { warning: m.warning }),
+    ...(m.warning && m.fileName !== undefined && { fileName: m.fileName }),
     ...(m.agent && { agent: { name: m.agent.name } }),
     at: new Date(m.at).toISOString(),
   };

@@ -87,8 +87,12 @@ export async function sendAttachmentEmail(deps: MailDeps, job: MailJob, options:
   const to = bot?.attachments.recipientEmail;
   if (!bot || !to) return drop('no_recipient');
   if (session.operator) return drop('taken_over');
-  // Only a takeover ends a wait (it clears waitingForAgentSince); a new wait means one ended.
-  if (job.heldForAgentSince !== undefined && session.waitingForAgentSince !== job.heldForAgentSince) return drop('agent_took_over');
+  // A held email gives way to an agent who took over since the wait began, even one who has
+  // released since. A wait can also end without one (nobody was online when the user asked
+  // again): the email then goes out.
+  if (job.heldForAgentSince !== undefined && session.lastTakeoverAt !== undefined && session.lastTakeoverAt >= job.heldForAgentSince) {
+    return drop('agent_took_over');
+  }
   const record = await deps.attachments.get(sessionId, attachmentId);
   if (!record) return drop('file_gone');
 

@@ -10,7 +10,7 @@ import type { AttachmentMeta, WarningCode } from '../domain/transcript';
 import { logger } from '../logger';
 import { fileLink } from './file-links';
 import { storeIncomingFile, type FileCheckDeps } from './incoming-files';
-import type { DeliveryCursor, FetchedResponse, Ports } from './ports';
+import type { AcceptedFiles, DeliveryCursor, FetchedResponse, Ports } from './ports';
 import { chooseFileName } from './send-attachment';
 
 /**
@@ -189,7 +189,7 @@ export async function acceptMessengerMedia(
   session: Session,
   media: InboundMedia[],
   mid: string,
-): Promise<{ accepted: AttachmentMeta[]; warnings: WarningCode[] }> {
+): Promise<AcceptedFiles> {
   const outcomes: FileOutcome[] = [];
   for (const [index, item] of media.entries()) {
     const outcome = await receiveMedia(deps, session, item, derivedId('messenger-media', session.id, mid, String(index)));

@@ -8,7 +8,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Bot } from '../bots/schema';
-import type { AttachmentRecord } from '../domain/attachment';
+import type { AttachmentRecord, FileWarning } from '../domain/attachment';
 import type { ContentFindings, ContentRule } from '../domain/attachment-rules';
 import type { PendingAction } from '../domain/flow';
 import type { ConversationSummary, Operator, Session } from '../domain/session';
@@ -235,7 +235,7 @@ export interface UploadSlot {
 }
 
 /** What using a slot gave: the kept file, or the warning for the user. */
-export type SlotResult = { ok: true; attachment: AttachmentMeta } | { ok: false; warning: WarningCode };
+export type SlotResult = { ok: true; attachment: AttachmentMeta } | { ok: false; warning: WarningCode; fileName?: string };
 
 /** A slot as a use sees it: marked, with its stored key. */
 export type UsedSlot = UploadSlot & Required<Pick<UploadSlot, 'usedBy' | 'usedAt' | 'storedKey'>>;
@@ -469,7 +469,7 @@ export type AgentTokenVerifier = (token: string | undefined) => Promise<Record<s
 // The flow's ports
 
 export type ActionOutcome = { ok: true; attachment: AttachmentMeta } | { ok: false; reason: string };
-export type AcceptedFiles = { accepted: AttachmentMeta[]; warnings: WarningCode[] };
+export type AcceptedFiles = { accepted: AttachmentMeta[]; warnings: FileWarning[] };
 
 /**
  * What a bot turn needs from the outside world beyond storage. Each is optional so a

@@ -2,9 +2,9 @@ import type { Bot } from '../bots/schema';
 import { enterInteraction, handleInput, render, resumeAfterAction, startFlow, type FileRef, type FlowStep, type PendingAction } from '../domain/flow';
 import { builtinsFor, isExpired, type Session } from '../domain/session';
 import { warningText } from '../domain/warnings';
-import type { AttachmentMeta, NewMessage, TranscriptMessage, WarningCode } from '../domain/transcript';
+import type { AttachmentMeta, NewMessage, TranscriptMessage } from '../domain/transcript';
 import { logger } from '../logger';
-import type { ActionOutcome, FlowEvent, Ports } from './ports';
+import type { AcceptedFiles, ActionOutcome, FlowEvent, Ports } from './ports';
 
 /**
  * A turn's ports, explicitly: the bots, the session store and clock, and the flow's
@@ -112,7 +112,7 @@ class Turn {
     const { acceptUploads } = this.deps.ports;
     const result = acceptUploads
       ? await acceptUploads(this.session, uploadIds, this.eventId)
-      : { accepted: [] as AttachmentMeta[], warnings: uploadIds.map(() => 'attachment_upload_failed' as const) };
+      : { accepted: [] as AttachmentMeta[], warnings: uploadIds.map(() => ({ warning: 'attachment_upload_failed' as const })) };
     return this.keepFiles(result);
   }
 
@@ -123,14 +123,16 @@ class Turn {
     const { acceptChannelMedia } = this.deps.ports;
     const result = acceptChannelMedia
       ? await acceptChannelMedia(this.session, media, mid)
-      : { accepted: [] as AttachmentMeta[], warnings: media.map(() => 'attachment_upload_failed' as const) };
+      : { accepted: [] as AttachmentMeta[], warnings: media.map(() => ({ warning: 'attachment_upload_failed' as const })) };
     return this.keepFiles(result);
   }
 
   /** Transcript entries for the files, then each accepted one to `onUserFile` (on every attempt). */
-  private async keepFiles(result: { accepted: AttachmentMeta[]; warnings: WarningCode[] }): Promise<FileRef[]> {
+  private async keepFiles(result: AcceptedFiles): Promise<FileRef[]> {
     if (result.accepted.length) this.say({ from: 'user', attachments: result.accepted });
-    for (const code of result.warnings) this.say({ from: 'bot', text: warningText(code, this.bot), warning: code });
+    for (const { warning, fileName } of result.warnings) {
+      this.say({ from: 'bot', text: warningText(warning, this.bot), warning, ...(fileName !== undefined && { fileName }) });
+    }
     await this.flush();
     for (const file of result.accepted) await this.deps.ports.onUserFile?.(this.session, file);
     return result.accepted.map((a) => ({ attachmentId: a.id, fileName: a.fileName }));
@@ -169,11 +171,21 @@ class Turn {
     return performAction ? performAction(this.session, pending) : { ok: false, reason: 'no action runner' };
   }
 
+  /**
+   * The Live Agent button (SPEC 6). With an agent online the user waits for one. With nobody
+   * online and a `noAgentsInteraction`, that runs instead and the user is not left waiting:
+   * a wait asked for earlier ends too, so the console stops listing them as waiting and the
+   * page drops its banner (the status change is pushed at the turn's end). A bot without
+   * one keeps the request standing for the next agent who opens the console.
+   */
   private async liveAgent(): Promise<FlowStep | undefined> {
-    this.waitingForAgentSince ??= this.deps.now();
     const online = (await this.deps.ports.agentsOnline?.()) ?? false;
     const { confirmationMessage, noAgentsInteraction } = this.bot.liveTakeover;
-    if (!online && noAgentsInteraction) return enterInteraction(this.bot, this.session.flow, noAgentsInteraction, builtinsFor(this.session));
+    if (!online && noAgentsInteraction) {
+      this.waitingForAgentSince = undefined;
+      return enterInteraction(this.bot, this.session.flow, noAgentsInteraction, builtinsFor(this.session));
+    }
+    this.waitingForAgentSince ??= this.deps.now();
     this.say({ from: 'bot', text: render(confirmationMessage, this.session.flow, builtinsFor(this.session)) });
     return undefined;
   }

@@ -4,13 +4,13 @@ import { derivedId, extensionOf, splitOutcomes, toMeta } from '../domain/attachm
 import { checkDeclaredFile, cleanFileName, isPlausibleContentType, storedContentType } from '../domain/attachment-rules';
 import { AttachmentRefused } from '../domain/errors';
 import type { Session } from '../domain/session';
-import type { AttachmentMeta, Sender, WarningCode } from '../domain/transcript';
+import type { Sender, WarningCode } from '../domain/transcript';
 import { warningText } from '../domain/warnings';
 import { logger } from '../logger';
 import { requireBot } from './conversation';
 import { AGENT_FILE_LINK_SECONDS } from './file-links';
 import { checkAndKeep, reservePlace, type FileCheckDeps, type IncomingFileResult } from './incoming-files';
-import type { Ports, SlotResult, UploadSlot, UsedSlot } from './ports';
+import type { AcceptedFiles, Ports, SlotResult, UploadSlot, UsedSlot } from './ports';
 import '../zod-english';
 
 /** How long the browser has to POST the file to S3. */
@@ -105,7 +105,7 @@ export async function requestWebUpload(deps: UploadSlotDeps, session: Session, b
   const outcome = await createUploadSlot(deps, { session, bot, sender: 'user', ...body });
   if (outcome.ok) return outcome.upload;
   const text = warningText(outcome.warning, bot);
-  await deps.sessions.appendMessages(session.id, [{ from: 'bot', text, warning: outcome.warning }], deps.now(), { seen: session });
+  await deps.sessions.appendMessages(session.id, [{ from: 'bot', text, warning: outcome.warning, fileName: cleanFileName(body.fileName) }], deps.now(), { seen: session });
   throw new AttachmentRefused(outcome.warning, text);
 }
 
@@ -119,7 +119,7 @@ export async function acceptUploads(
   session: Session,
   uploadIds: string[],
   useKey?: string,
-): Promise<{ accepted: AttachmentMeta[]; warnings: WarningCode[] }> {
+): Promise<AcceptedFiles> {
   return splitOutcomes(await acceptUploadSlots(deps, session, uploadIds, 'user', useKey));
 }
 
@@ -151,7 +151,9 @@ export async function acceptUploadSlots(
       results.push({ ok: false, warning: 'attachment_upload_failed' });
       continue;
     }
-    results.push(await useSlot(deps, session, rules, used.slot, used.again));
+    const outcome = await useSlot(deps, session, rules, used.slot, used.again);
+    // A refusal names the file, so the user can tell which one it was (SPEC 7).
+    results.push(outcome.ok ? outcome : { ...outcome, fileName: used.slot.fileName });
   }
   return results;
 }

@@ -84,6 +84,8 @@ export const BotSchema = z
     name: z.string().check(z.minLength(1), z.maxLength(200)),
     sessionTimeoutSeconds: z._default(z.int().check(z.minimum(60), z.maximum(30 * 86400)), 86400),
     defaultAnswer: z._default(z.string().check(z.minLength(1)), "Sorry, I didn't catch that."),
+    // Said when the user sends a file the current interaction cannot use (issue 14); {file.name} names it.
+    fileReceivedAnswer: z._default(z.string().check(z.minLength(1)), 'Thanks, we have received {file.name}.'),
     agentThreshold: z._default(z.int().check(z.minimum(0)), 3),
     attachments: z._default(Attachments, () => Attachments.parse({})),
     liveTakeover: z._default(LiveTakeover, () => LiveTakeover.parse({})),

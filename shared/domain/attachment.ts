@@ -32,16 +32,22 @@ export const extensionOf = (fileName: string): string => {
   return dot > 0 && dot < fileName.length - 1 ? fileName.slice(dot + 1).toLowerCase() : '';
 };
 
+/** Why a file was refused, and which file (when its name is known). */
+export interface FileWarning {
+  warning: WarningCode;
+  fileName?: string;
+}
+
 /** What checking a file gave: the kept file, or the warning for whoever sent it. */
-export type FileOutcome = { ok: true; attachment: AttachmentMeta } | { ok: false; warning: WarningCode };
+export type FileOutcome = { ok: true; attachment: AttachmentMeta } | ({ ok: false } & FileWarning);
 
 /** Outcomes in order, split into the accepted files and one warning per refused file. */
-export function splitOutcomes(outcomes: readonly FileOutcome[]): { accepted: AttachmentMeta[]; warnings: WarningCode[] } {
+export function splitOutcomes(outcomes: readonly FileOutcome[]): { accepted: AttachmentMeta[]; warnings: FileWarning[] } {
   const accepted: AttachmentMeta[] = [];
-  const warnings: WarningCode[] = [];
+  const warnings: FileWarning[] = [];
   for (const o of outcomes) {
     if (o.ok) accepted.push(o.attachment);
-    else warnings.push(o.warning);
+    else warnings.push({ warning: o.warning, ...(o.fileName !== undefined && { fileName: o.fileName }) });
   }
   return { accepted, warnings };
 }

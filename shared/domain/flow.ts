@@ -130,6 +130,18 @@ class Runner {
     }
   }
 
+  /**
+   * Files the current interaction cannot use (sent at a menu, where text is asked, or when
+   * nothing is asked) are kept in the transcript and acknowledged with the bot's
+   * `fileReceivedAnswer`; they do not count towards agentThreshold.
+   */
+  acknowledgeFiles(files: FileRef[]): void {
+    if (!files.length) return;
+    const names = files.map((f) => f.fileName);
+    const listed = names.length === 1 ? names[0]! : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
+    this.replies.push({ text: render(this.bot.fileReceivedAnswer, this.state, { ...this.builtins, 'file.name': listed }) });
+  }
+
   /** `counted`: unusable user input counts towards agentThreshold; a failed action does not. */
   defaultAnswer(counted = true): void {
     this.replies.push({ text: render(this.bot.defaultAnswer, this.state, this.builtins) });
@@ -182,15 +194,35 @@ export function handleInput(bot: Bot, state: FlowState, input: Extract<FlowInput
     const { answerFormat, variable, next } = current;
     const file = files[0];
     if (file && answerFormat !== 'text') r.answer(variable, { attachmentId: file.attachmentId, fileName: file.fileName }, next);
-    else if (text !== undefined && answerFormat !== 'attachment' && files.length === 0) r.answer(variable, text, next);
+    else if (text !== undefined && answerFormat !== 'attachment') {
+      // A text question answered with words: files sent along are kept and acknowledged.
+      r.acknowledgeFiles(files);
+      r.answer(variable, text, next);
+    } else if (text === undefined) r.acknowledgeFiles(files); // files where words are asked: kept, the question stands
     else r.defaultAnswer();
     return r.step();
   }
 
-  // Nothing asked for free input. Text gets the default answer; files alone are simply
-  // kept in the transcript, except where buttons were expected.
-  if (text !== undefined || state.awaiting === 'buttons') r.defaultAnswer();
+  // Buttons expected, or nothing asked. Files are kept and acknowledged (they still go to the
+  // team by email outside a takeover); text gets the default answer.
+  r.acknowledgeFiles(files);
+  if (text !== undefined) r.defaultAnswer();
   return r.step();
+}
+
+/**
+ * The current interaction asked again, without running anything: a menu's text with its
+ * buttons, or a question's text. Empty when the flow waits for nothing (it ended, or an
+ * action is pending). Used when an agent hands the conversation back to the bot, so the
+ * user is not left with an answer they cannot give.
+ */
+export function repromptCurrent(bot: Bot, state: FlowState, builtins: Builtins): Reply[] {
+  const it = state.current ? bot.interactions[state.current] : undefined;
+  if (state.awaiting === 'buttons' && it?.type === 'message' && it.buttons?.length) {
+    return [{ text: render(it.text, state, builtins), buttons: it.buttons.map((b) => ({ label: b.label })) }];
+  }
+  if (state.awaiting === 'answer' && it?.type === 'question') return [{ text: render(it.text, state, builtins) }];
+  return [];
 }
 
 /** Continues after the pending Send Attachment action succeeded or failed. */

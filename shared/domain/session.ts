@@ -33,6 +33,8 @@ export interface Session {
   filesSettled?: Set<string>;
   waitingForAgentSince?: number;
   operator?: Operator;
+  /** When an agent last took the conversation over (kept after release): ends a held email (SPEC 5). */
+  lastTakeoverAt?: number;
   messenger?: { pageId: string; psid: string };
   /** Transcript positions taken so far (the next message gets `lastSeq + 1`); kept by the session store. */
   lastSeq?: number;

@@ -25,6 +25,8 @@ export interface NewMessage {
   buttons?: { label: string }[];
   attachments?: AttachmentMeta[];
   warning?: WarningCode;
+  /** A warning about one file names it (SPEC 7), so clients can say which file was refused. */
+  fileName?: string;
   /** Agent messages name who sent them. */
   agent?: { agentId: string; name: string };
   /**

@@ -53,7 +53,7 @@ async function startChat(page: Page, name: string): Promise<string> {
   await page.getByLabel('Your name (optional)').fill(name);
   await page.getByRole('button', { name: 'Start chatting' }).click();
   await page.getByText('Hello! Say anything.').waitFor();
-  const kept = await page.evaluate(() => (globalThis as unknown as { sessionStorage: { getItem(k: string): string | null } }).sessionStorage.getItem('satchel.chat.echo'));
+  const kept = await page.evaluate(() => (globalThis as unknown as { localStorage: { getItem(k: string): string | null } }).localStorage.getItem('satchel.chat.echo'));
   return (JSON.parse(kept ?? '{}') as { sessionId: string }).sessionId;
 }
 
@@ -64,7 +64,7 @@ async function say(page: Page, text: string) {
 
 describe('Real-time delivery in Chromium', () => {
   it('chat: pushes replace polling, and a message pushed twice is shown once', { timeout: 120_000 }, async () => {
-    const user = await browser.newPage();
+    const user = await browser.newPerson();
     const polls = countPolls(user);
     const sessionId = await startChat(user, 'Sam Socket');
     await wait(async () => runtime.sockets.openConnectionIds().length).toBe(1);
@@ -118,7 +118,7 @@ describe('Real-time delivery in Chromium', () => {
     });
 
     // A new conversation appears without the console asking for the list.
-    const user = await browser.newPage();
+    const user = await browser.newPerson();
     const sessionId = await startChat(user, 'Nina New');
     const row = agent.locator('.conv', { hasText: 'Nina New' });
     await row.waitFor();
@@ -143,7 +143,7 @@ describe('Real-time delivery in Chromium', () => {
     // The $connect authorizer refuses every credential (the upgrade gets 401).
     runtime.sockets.attach({ ...real, authorizer: async () => Promise.reject(new Error('Unauthorized')) });
     try {
-      const user = await browser.newPage();
+      const user = await browser.newPerson();
       const polls = countPolls(user);
       await startChat(user, 'Polly Fallback');
       expect(runtime.sockets.openConnectionIds()).toEqual([]);

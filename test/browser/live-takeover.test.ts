@@ -109,7 +109,7 @@ describe('Live Takeover in Chromium', () => {
 
     // Refused before upload (type), and after upload (content does not match .pdf): plain words.
     await user.setInputFiles('#file-input', { name: 'tool.exe', mimeType: 'application/octet-stream', buffer: samples.exe() });
-    await user.getByText('Not sent: this type of file is not accepted.', { exact: false }).waitFor();
+    await user.getByText('tool.exe was refused: this type of file is not accepted.', { exact: false }).waitFor();
     await user.setInputFiles('#file-input', { name: 'fake.pdf', mimeType: 'application/pdf', buffer: Buffer.from('not really a pdf') });
     await user.locator('.msg.warning', { hasText: "content does not match its file type" }).waitFor();
     await browser.screenshot(user, '01-chat-user-uploaded');
@@ -173,14 +173,14 @@ describe('Live Takeover in Chromium', () => {
     await user.getByRole('button', { name: 'Send', exact: true }).click();
     await agent.locator('#transcript .msg.from-user', { hasText: 'Thank you!' }).waitFor();
     await runtime.events.drain();
-    const kept = await user.evaluate(() => (globalThis as unknown as { sessionStorage: { getItem(k: string): string | null } }).sessionStorage.getItem('satchel.chat.support'));
+    const kept = await user.evaluate(() => (globalThis as unknown as { localStorage: { getItem(k: string): string | null } }).localStorage.getItem('satchel.chat.support'));
     const { sessionId } = JSON.parse(kept ?? '{}') as { sessionId: string };
     const stored = await runtime.deps.sessions.listMessages(sessionId);
     expect([stored.at(-1)?.from, stored.at(-1)?.text]).toEqual(['user', 'Thank you!']);
     expect(await user.locator('.msg.from-bot').count()).toBe(botMessages);
     await browser.screenshot(user, '05-chat-with-agent');
 
-    // The conversation lives in the tab's sessionStorage: a reload picks it up again.
+    // The conversation is kept in localStorage: a reload picks it up again.
     await user.reload();
     await user.getByText('Hello Zoë, I can see your photo.').waitFor();
     await user.getByText('You are chatting with a person from our team.').waitFor();

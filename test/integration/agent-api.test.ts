@@ -126,7 +126,8 @@ describe('GET /agent/conversations', () => {
     await userSays(dee, { text: 'anyone?' }); // second default answer: threshold 2 reached
     time.advance(1000);
     const eve = await start('Eve');
-    await userSays(eve, { buttonIndex: 1 }); // Live Agent while nobody is online
+    await list(); // Ann's console is open: she is online
+    await userSays(eve, { buttonIndex: 1 }); // Live Agent while Ann is online
     time.advance(1000);
     const fay = await start('Fay');
     time.advance(MINUTE);
@@ -307,13 +308,21 @@ describe('takeover, agent messages and release', () => {
     expect((await userSees(s)).at(-1)).toMatchObject({ from: 'agent', text: 'Yes, Ann here.', agent: { name: 'Ann' } });
     expect(delivered.at(-1)?.messages.map((m) => [m.from, m.text, m.agent?.name])).toEqual([['agent', 'Yes, Ann here.', 'Ann']]);
 
-    // Release hands back to the bot, which answers the next message from where it stood.
+    // Release hands back to the bot, which asks again what it was waiting for: the menu, with
+    // its buttons (issue 14), also to channels that are not polled.
+    const beforeRelease = (await userSees(s)).length;
     const released = await asAgent(ANN, 'POST', `/agent/conversations/${s.sessionId}/release`);
     expect(released.status).toBe(200);
     expect((await deps.sessions.get(s.sessionId))?.operator).toBeUndefined();
     expect(statusOf(await list(), 'Quinn')).toBe('live');
+    const reasked = (await userSees(s)).slice(beforeRelease);
+    expect(reasked.map((m) => [m.from, m.text, m.buttons])).toEqual([['bot', 'How can we help?', [{ label: 'Send a file' }, { label: 'Talk to a person' }]]]);
+    expect(delivered.at(-1)?.messages.map((m) => [m.from, m.text, m.buttons?.length])).toEqual([['bot', 'How can we help?', 2]]);
+    // Its buttons work; text still gets the default answer.
     await userSays(s, { text: 'thanks' });
     expect((await userSees(s)).at(-1)).toMatchObject({ from: 'bot', text: 'Please use the buttons.' });
+    await userSays(s, { buttonIndex: 0 });
+    expect((await userSees(s)).at(-1)).toMatchObject({ from: 'bot', text: 'Upload it here.' });
     const twice = await asAgent(ANN, 'POST', `/agent/conversations/${s.sessionId}/release`);
     expect([twice.status, twice.body.error.code]).toEqual([409, 'not_holder']);
     const late = await asAgent(ANN, 'POST', `/agent/conversations/${s.sessionId}/messages`, { body: { text: 'still here?' } });
@@ -403,7 +412,9 @@ describe('presence and the Live Agent button', () => {
     const early = await start('Early');
     await userSays(early, { buttonIndex: 1 });
     expect((await userSees(early)).slice(-2).map((m) => m.text)).toEqual(['Nobody is online; we will email you.', 'How can we help?']);
-    expect(statusOf(await list(), 'Early')).toBe('waiting_for_agent');
+    // Nobody can answer, so the user is not left waiting (issue 14).
+    expect((await deps.sessions.get(early.sessionId))?.waitingForAgentSince).toBeUndefined();
+    expect(statusOf(await list(), 'Early')).toBe('live');
 
     // That list call put Ann online.
     time.advance(59_000);

@@ -270,11 +270,11 @@ describe('upload slots used by a flow event', () => {
     // Event A dies before the outcome is recorded; event B may not take the slot meanwhile.
     failOnce(c.deps.uploads, 'recordOutcome');
     await expect(acceptUploads(c.deps, session, ids, 'event-A')).rejects.toThrow(/injected failure/);
-    expect(await acceptUploads(c.deps, session, ids, 'event-B')).toEqual({ accepted: [], warnings: ['attachment_upload_failed'] });
+    expect(await acceptUploads(c.deps, session, ids, 'event-B')).toEqual({ accepted: [], warnings: [{ warning: 'attachment_upload_failed' }] });
     const first = await acceptUploads(c.deps, session, ids, 'event-A');
     expect(first.accepted).toEqual([expect.objectContaining({ fileName: 'claim.pdf' })]);
     expect(await acceptUploads(c.deps, session, ids, 'event-A')).toEqual(first);
-    expect(await acceptUploads(c.deps, session, ids, 'event-B')).toEqual({ accepted: [], warnings: ['attachment_upload_failed'] });
+    expect(await acceptUploads(c.deps, session, ids, 'event-B')).toEqual({ accepted: [], warnings: [{ warning: 'attachment_upload_failed' }] });
 
     // Past its deadline, a used slot is not reclaimed: its place stays with the accepted file.
     c.clock.t += (UPLOAD_POST_SECONDS + 3600) * 1000;

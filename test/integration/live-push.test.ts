@@ -160,16 +160,50 @@ describe('WebSocket (SPEC 10)', () => {
     // An agent message reaches Alice (and only Alice).
     expect((await asAgent(agentJwt, `/agent/conversations/${alice.sessionId}/messages`, 'POST', { text: 'Hello Alice' })).status).toBe(202);
     await eventually(async () => (texts(a.frames).includes('agent:Hello Alice') ? true : undefined), 10_000, 'agent message');
-    // Release: a status frame with no new message.
+    // Release: the bot asks its menu again, with the buttons (issue 14), in the frame that
+    // tells Alice and the agents the status changed.
+    const aliceBeforeRelease = a.frames.length;
     expect((await asAgent(agentJwt, `/agent/conversations/${alice.sessionId}/release`, 'POST')).status).toBe(200);
     await eventually(
-      async () => (agentFramesFor(agent.frames, alice.sessionId).some((f) => f.messages.length === 0 && f.conversation.operator === null && f.conversation.status !== 'taken_over') ? true : undefined),
+      async () => (agentFramesFor(agent.frames, alice.sessionId).some((f) => f.conversation.operator === null && f.conversation.status !== 'taken_over' && f.messages.some((m: Frame) => m.from === 'bot' && m.buttons?.length === 4)) ? true : undefined),
       10_000,
       'release on the agent socket',
     );
+    const reasked = await eventually(async () => userFrames(a.frames.slice(aliceBeforeRelease)).find((f) => f.messages.length > 0), 10_000, 'menu on the user socket');
+    expect(reasked.status).not.toBe('taken_over');
+    expect(reasked.messages.map((m: Frame) => [m.from, m.text, m.buttons?.map((b: Frame) => b.label)])).toEqual([
+      ['bot', 'Hi! I am the Satchel demo bot. What would you like to do?', ['Tell me my name', 'Send me a file', 'Send me a sample document', 'Talk to a person']],
+    ]);
     expect(b.frames.slice(bobBefore).filter((f) => f.sessionId === alice.sessionId)).toEqual([]);
     expect(texts(b.frames).some((t) => t.includes('Hello Alice'))).toBe(false);
     for (const s of [a, b, agent]) s.ws.close();
+  });
+
+  it('ends a wait when nobody is online any more and the no-agents interaction runs, and pushes the status (issue 14)', async () => {
+    const agentJwt = await agentToken('agent-wait', 'Wes');
+    expect((await asAgent(agentJwt, '/agent/conversations')).status).toBe(200); // Wes is online for a minute
+    const user = await WebUser.start(rt.urls.app, 'demo', 'Wanda');
+    await user.waitFor((m) => m.some((x) => x.from === 'bot'), 'greeting');
+    const { ws, frames } = await connect({ token: user.token });
+    await user.send({ buttonIndex: 3 }); // Talk to a person
+    await eventually(async () => (userFrames(frames).some((f) => f.status === 'waiting_for_agent') ? true : undefined), 10_000, 'waiting status');
+    expect(texts(frames)).toContain('bot:Finding someone for you...');
+
+    time.advance(61_000); // Wes's console closed a minute ago: nobody is online
+    try {
+      const before = frames.length;
+      await user.send({ buttonIndex: 3 });
+      const frame = await eventually(async () => userFrames(frames.slice(before)).find((f) => f.messages.some((m: Frame) => m.from === 'bot')), 10_000, 'no-agents reply');
+      expect(frame.status).toBe('live');
+      expect(frame.messages.filter((m: Frame) => m.from === 'bot').map((m: Frame) => m.text)).toEqual([
+        'Nobody is online right now; the team will get your files by email.',
+        'Anything else?',
+      ]);
+      expect((await rt.deps.sessions.get(user.sessionId))?.waitingForAgentSince).toBeUndefined();
+    } finally {
+      time.advance(-61_000);
+      ws.close();
+    }
   });
 
   it('forgets a connection the Management API reports gone, and a closed one', async () => {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMailerHandler } from '../../functions/mailer/handler';
 import { takeOver, release } from '../../shared/app/agent-takeover';
+import { markAgentOnline } from '../../shared/app/presence';
 import type { Deps } from '../support/emulators';
 import { FILE_TOKEN, type FileClaims } from '../../shared/app/file-links';
 import type { MailerOptions } from '../../shared/app/mail-attachment';
@@ -38,13 +39,13 @@ const photo: File = { fileName: 'damage.png', contentType: 'image/png', body: sa
  * A web conversation with a bot that asks for a file, driven through the real use cases
  * (upload slot, presigned POST to S3, checks after arrival, flow), with email jobs recorded.
  */
-async function conversation(opts: { recipient?: boolean; waitForAgentSeconds?: number; attachments?: BotInput['attachments'] } = {}) {
+async function conversation(opts: { recipient?: boolean; waitForAgentSeconds?: number; attachments?: BotInput['attachments']; noAgentsInteraction?: boolean } = {}) {
   const recipient = `team-${randomUUID().slice(0, 8)}@example.com`;
   const bot = testBot({
     id: 'claims',
     name: 'Claims <assistant>',
     attachments: { ...(opts.recipient !== false && { recipientEmail: recipient }), ...opts.attachments },
-    liveTakeover: { waitForAgentSeconds: opts.waitForAgentSeconds ?? 0 },
+    liveTakeover: { waitForAgentSeconds: opts.waitForAgentSeconds ?? 0, ...(opts.noAgentsInteraction && { noAgentsInteraction: 'no-agents' }) },
     start: 'welcome',
     interactions: {
       welcome: {
@@ -57,6 +58,7 @@ async function conversation(opts: { recipient?: boolean; waitForAgentSeconds?: n
       },
       ask: { type: 'question', text: 'Please upload the completed form.', answerFormat: 'any', variable: 'doc', next: 'got' },
       got: { type: 'message', text: 'Got {doc}.', next: 'ask' },
+      'no-agents': { type: 'message', text: 'Nobody is online; we will email you.', next: 'welcome' },
     },
   });
   const clock = { t: Date.now() };
@@ -165,6 +167,21 @@ describe('attachment email', () => {
     for (const m of mail) expect(m.attachments).toHaveLength(1);
   });
 
+  it('acknowledges a file sent at the menu instead of the default answer, keeps it and emails it (issue 14)', async () => {
+    const c = await conversation();
+    await c.send({ files: [claimPdf] });
+    const messages = await c.deps.sessions.listMessages(c.sessionId);
+    expect(messages.slice(1).map((m) => [m.from, m.text, m.attachments?.map((a) => a.fileName)])).toEqual([
+      ['user', undefined, ['claim.pdf']],
+      ['bot', 'Thanks, we have received claim.pdf.', undefined],
+    ]);
+    expect((await c.session()).flow).toMatchObject({ current: 'welcome', awaiting: 'buttons', defaultAnswers: 0 });
+    expect(await c.mailer()({ Records: c.takeJobs() })).toEqual({ batchItemFailures: [] });
+    const mail = await c.inbox();
+    expect(mail).toHaveLength(1);
+    expect(attachmentBytes(mail[0]!.attachments[0]!).equals(claimPdf.body)).toBe(true);
+  });
+
   it('queues nothing for a bot without recipientEmail', async () => {
     const c = await conversation({ recipient: false });
     await c.send({ buttonIndex: 0 });
@@ -214,6 +231,23 @@ describe('attachment email', () => {
 
     it('sends the held email when no agent took over', async () => {
       const c = await waitingWithFile(120);
+      expect(await c.mailer()({ Records: c.takeJobs() })).toEqual({ batchItemFailures: [] });
+      const mail = await c.inbox();
+      expect(mail).toHaveLength(1);
+      expect(attachmentBytes(mail[0]!.attachments[0]!).equals(claimPdf.body)).toBe(true);
+    });
+
+    it('sends the held email when the wait ended without a takeover (nobody online when the user asked again)', async () => {
+      const c = await conversation({ waitForAgentSeconds: 120, noAgentsInteraction: true });
+      await markAgentOnline(c.deps, { agentId: 'agent-1', name: 'Agnes' });
+      await c.send({ buttonIndex: 1 }); // an agent is online: the user waits
+      const since = (await c.session()).waitingForAgentSince;
+      expect(since).toBeTypeOf('number');
+      await c.send({ files: [claimPdf] });
+      expect(c.deps.mailJobs.sent.map((s) => [s.delaySeconds, s.job.heldForAgentSince])).toEqual([[120, since]]);
+      c.clock.t += 61_000; // Agnes closed her console
+      await c.send({ buttonIndex: 1 }); // nobody online: the no-agents interaction runs and the wait ends
+      expect((await c.session()).waitingForAgentSince).toBeUndefined();
       expect(await c.mailer()({ Records: c.takeJobs() })).toEqual({ batchItemFailures: [] });
       const mail = await c.inbox();
       expect(mail).toHaveLength(1);

@@ -51,7 +51,7 @@ describe('upload slots over time', () => {
     expect(second.ok).toBe(true);
     // ...and its uploaded object is gone, and the old slot no longer works.
     expect(await deps.files.size(first.upload.fields.key!)).toBeUndefined();
-    expect(await acceptUploads(deps, session, [first.upload.uploadId])).toEqual({ accepted: [], warnings: ['attachment_upload_failed'] });
+    expect(await acceptUploads(deps, session, [first.upload.uploadId])).toEqual({ accepted: [], warnings: [{ warning: 'attachment_upload_failed' }] });
   });
 
   it('refuses a slot used after its deadline, even if the file arrived', async () => {
@@ -60,7 +60,8 @@ describe('upload slots over time', () => {
     if (!slot.ok) throw new Error('slot refused');
     await postToS3(slot.upload, samples.pdf(), 'form.pdf');
     clock += 60 * 60 * 1000;
-    expect(await acceptUploads(deps, session, [slot.upload.uploadId])).toEqual({ accepted: [], warnings: ['attachment_upload_failed'] });
+    // The slot is known, so the refusal names its file (SPEC 7).
+    expect(await acceptUploads(deps, session, [slot.upload.uploadId])).toEqual({ accepted: [], warnings: [{ warning: 'attachment_upload_failed', fileName: 'form.pdf' }] });
     expect(await deps.files.size(slot.upload.fields.key!)).toBeUndefined();
     // The place came back.
     expect((await pdfSlot(session)).ok).toBe(true);
@@ -88,7 +89,7 @@ describe('agent upload slots (issue 6 reuses these)', () => {
     await postToS3(agent.upload, samples.pdf(), 'form.pdf');
 
     // A user cannot claim an agent's slot (and it survives the attempt).
-    expect(await acceptUploads(deps, session, [agent.upload.uploadId])).toEqual({ accepted: [], warnings: ['attachment_upload_failed'] });
+    expect(await acceptUploads(deps, session, [agent.upload.uploadId])).toEqual({ accepted: [], warnings: [{ warning: 'attachment_upload_failed' }] });
     const [result] = await acceptUploadSlots(deps, session, [agent.upload.uploadId], 'agent');
     expect(result?.ok).toBe(true);
     if (!result?.ok) return;
@@ -107,6 +108,6 @@ describe('agent upload slots (issue 6 reuses these)', () => {
     const slot = await pdfSlot(session, 'agent');
     if (!slot.ok) throw new Error('slot refused');
     await postToS3(slot.upload, samples.elf(), 'form.pdf');
-    expect(await acceptUploadSlots(deps, session, [slot.upload.uploadId], 'agent')).toEqual([{ ok: false, warning: 'attachment_content_mismatch' }]);
+    expect(await acceptUploadSlots(deps, session, [slot.upload.uploadId], 'agent')).toEqual([{ ok: false, warning: 'attachment_content_mismatch', fileName: 'form.pdf' }]);
   });
 });

@@ -137,6 +137,7 @@ describe('POST /web/sessions/{id}/uploads', () => {
     const warning = messages.find((m) => m.warning === code)!;
     expect(warning.from).toBe('bot');
     expect(warning.text).toBe(error.message);
+    expect(warning.fileName).toBe(file.fileName);
     expect(await objectsOf(user.sessionId)).toEqual([]);
   });
 
@@ -181,14 +182,17 @@ describe('files sent with a message', () => {
     expect(session!.attachmentCount).toBe(samples.validSamples().length);
   });
 
-  it('gives a text question the default answer for a file, and keeps the file', async () => {
+  it('acknowledges a file sent to a text question and keeps it; the question still stands (issue 14)', async () => {
     const user = await WebUser.start(runtime.urls.app, 'texty');
     await user.waitFor((ms) => ms.some((m) => m.text === 'Send me something.'), 'the question');
     const ticket = await user.upload({ fileName: 'notes.txt', contentType: 'text/plain', body: samples.txt() });
     await user.send({ uploadIds: [ticket.uploadId] });
-    const messages = await user.waitFor((ms) => ms.some((m) => m.text === 'Please type your answer.'), 'the default answer');
+    const messages = await user.waitFor((ms) => ms.some((m) => m.text === 'Thanks, we have received notes.txt.'), 'the acknowledgement');
     expect(files(messages).map((a) => a.fileName)).toEqual(['notes.txt']);
-    expect(messages.some((m) => m.text?.startsWith('Got'))).toBe(false);
+    expect(messages.some((m) => m.text?.startsWith('Got') || m.text === 'Please type your answer.')).toBe(false);
+    expect((await runtime.deps.sessions.get(user.sessionId))!.flow).toMatchObject({ current: 'ask', defaultAnswers: 0 });
+    await user.send({ text: 'words' });
+    await user.waitFor((ms) => ms.some((m) => m.text === 'Got words.'), 'the text answer');
   });
 
   it('takes text or a file for an "any" question', async () => {
@@ -213,7 +217,8 @@ describe('files sent with a message', () => {
     await user.send({ uploadIds: [ticket.uploadId] });
     const messages = await user.waitFor((ms) => warnings(ms).length > 0, 'a warning');
     expect(warnings(messages)).toEqual(['attachment_content_mismatch']);
-    expect(messages.find((m) => m.warning)!.text).toMatch(/does not match/);
+    // The warning names the file it is about (SPEC 7), so the page can say which one was refused.
+    expect(messages.find((m) => m.warning)).toMatchObject({ from: 'bot', fileName, text: expect.stringMatching(/does not match/) });
     expect(files(messages)).toEqual([]);
     expect(await objectsOf(user.sessionId)).toEqual([]);
     expect((await runtime.deps.sessions.get(user.sessionId))!.attachmentCount).toBe(0);
@@ -226,6 +231,7 @@ describe('files sent with a message', () => {
     await user.send({ uploadIds: [ticket.uploadId] });
     const messages = await user.waitFor((ms) => warnings(ms).length > 0, 'a warning');
     expect(warnings(messages)).toEqual(['attachment_too_large']);
+    expect(messages.find((m) => m.warning)!.fileName).toBe('report.pdf');
     expect(await objectsOf(user.sessionId)).toEqual([]);
   });
 

@@ -1,6 +1,5 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
 /** Debian's Chromium (`apt-get install chromium`); playwright-core downloads no browser. */
@@ -10,28 +9,30 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const ARTIFACTS_DIR = resolve('test-artifacts');
 
 export interface TestBrowser {
+  /** The context `newPage` opens tabs in: one person's browser. */
   context: BrowserContext;
-  /** A new tab. Tabs keep separate sessionStorage, which is where both pages keep their state. */
+  /**
+   * A new tab of the same person. Tabs keep separate sessionStorage (where the console keeps
+   * its sign-in) and share localStorage (where the chat keeps its conversation per bot).
+   */
   newPage(): Promise<Page>;
-  /** Saves a full-page screenshot as test-artifacts/<name>.png and returns its path. */
+  /** A tab in a browser profile of its own: another person, sharing no storage with the rest. */
+  newPerson(opts?: { viewport?: { width: number; height: number } }): Promise<Page>;
+  /** Saves a full-page screenshot as test-artifacts/<name>.png (name may hold a folder) and returns its path. */
   screenshot(page: Page, name: string): Promise<string>;
   close(): Promise<void>;
 }
 
 /**
- * Headless Chromium with a fresh, throw-away profile (user-data-dir), no sandbox
- * (containers) and nothing that phones home. Every page's console errors and uncaught
- * exceptions are collected in `errors`, so a test can assert the pages ran cleanly (a CSP
- * violation shows up there too).
+ * Headless Chromium with fresh, throw-away contexts, no sandbox (containers) and nothing that
+ * phones home. Every page's console errors and uncaught exceptions are collected in `errors`,
+ * so a test can assert the pages ran cleanly (a CSP violation shows up there too).
  */
 export async function launchTestBrowser(): Promise<TestBrowser & { errors: string[] }> {
-  const profile = mkdtempSync(join(tmpdir(), 'satchel-chromium-'));
   mkdirSync(ARTIFACTS_DIR, { recursive: true });
-  const context = await chromium.launchPersistentContext(profile, {
+  const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    viewport: { width: 1200, height: 800 },
-    acceptDownloads: true,
     args: [
       '--no-sandbox',
       '--disable-gpu',
@@ -42,26 +43,32 @@ export async function launchTestBrowser(): Promise<TestBrowser & { errors: strin
       '--disable-quic',
     ],
   });
+  const newContext = (viewport = { width: 1200, height: 800 }) => browser.newContext({ viewport, acceptDownloads: true });
+  const context = await newContext();
   const errors: string[] = [];
+  const watched = async (ctx: BrowserContext) => {
+    const page = await ctx.newPage();
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') errors.push(`${page.url()}: ${msg.text()}`);
+    });
+    page.on('pageerror', (err) => errors.push(`${page.url()}: ${err.message}`));
+    return page;
+  };
   return {
     context,
     errors,
-    async newPage() {
-      const page = await context.newPage();
-      page.on('console', (msg) => {
-        if (msg.type() === 'error') errors.push(`${page.url()}: ${msg.text()}`);
-      });
-      page.on('pageerror', (err) => errors.push(`${page.url()}: ${err.message}`));
-      return page;
+    newPage: () => watched(context),
+    async newPerson(opts = {}) {
+      return watched(await newContext(opts.viewport));
     },
     async screenshot(page, name) {
       const path = join(ARTIFACTS_DIR, `${name}.png`);
+      mkdirSync(dirname(path), { recursive: true });
       await page.screenshot({ path, fullPage: true });
       return path;
     },
     async close() {
-      await context.close().catch(() => undefined);
-      rmSync(profile, { recursive: true, force: true });
+      await browser.close().catch(() => undefined);
     },
   };
 }

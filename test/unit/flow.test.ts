@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BotSchema, type BotInput } from '../../shared/bots/schema';
-import { enterInteraction, handleInput, initialFlowState, resumeAfterAction, startFlow } from '../../shared/domain/flow';
+import { enterInteraction, handleInput, initialFlowState, repromptCurrent, resumeAfterAction, startFlow } from '../../shared/domain/flow';
 import { fillPlaceholders } from '../../shared/domain/placeholders';
 import { conversationStatus, expiresAtFor, isExpired, newSession } from '../../shared/domain/session';
 
@@ -61,12 +61,43 @@ describe('flow engine', () => {
     expect(s3.state.defaultAnswers).toBe(2);
   });
 
-  it('answers a file with the default answer where text is expected', () => {
+  it('acknowledges a file where text is expected (issue 14), without counting it, and keeps asking', () => {
     const s = enterInteraction(menuBot, initialFlowState(), 'ask', builtins);
     const next = handleInput(menuBot, s.state, { kind: 'message', files: [{ attachmentId: 'a1', fileName: 'x.pdf' }] }, builtins);
-    expect(texts(next)).toEqual(['Pardon?']);
-    expect(next.state.defaultAnswers).toBe(1);
-    expect(next.state.current).toBe('ask');
+    expect(texts(next)).toEqual(['Thanks, we have received x.pdf.']);
+    expect(next.state.defaultAnswers).toBe(0);
+    expect(next.state).toMatchObject({ current: 'ask', awaiting: 'answer' });
+    expect(next.state.variables.nick).toBeUndefined();
+    // Words with a file answer the text question; the file is acknowledged first.
+    const both = handleInput(menuBot, s.state, { kind: 'message', text: 'Annie', files: [{ attachmentId: 'a2', fileName: 'y.pdf' }] }, builtins);
+    expect(texts(both)).toEqual(['Thanks, we have received y.pdf.', 'Hi Annie from web', 'Bye']);
+  });
+
+  it('acknowledges files sent at a menu instead of the default answer; the menu still waits (issue 14)', () => {
+    const s1 = startFlow(menuBot, initialFlowState(), builtins);
+    const files = [
+      { attachmentId: 'a', fileName: 'a.pdf' },
+      { attachmentId: 'b', fileName: 'b.png' },
+      { attachmentId: 'c', fileName: 'c.txt' },
+    ];
+    const s2 = handleInput(menuBot, s1.state, { kind: 'message', files: files.slice(0, 1) }, builtins);
+    expect(s2.replies).toEqual([{ text: 'Thanks, we have received a.pdf.' }]);
+    expect(s2.state).toMatchObject({ current: 'menu', awaiting: 'buttons', defaultAnswers: 0 });
+    expect(texts(handleInput(menuBot, s1.state, { kind: 'message', files }, builtins))).toEqual(['Thanks, we have received a.pdf, b.png and c.txt.']);
+    // Words the menu cannot use still get the default answer, and count.
+    const s3 = handleInput(menuBot, s1.state, { kind: 'message', text: 'here', files: files.slice(1, 2) }, builtins);
+    expect(texts(s3)).toEqual(['Thanks, we have received b.png.', 'Pardon?']);
+    expect(s3.state.defaultAnswers).toBe(1);
+    // A button still works after the acknowledgement.
+    expect(texts(handleInput(menuBot, s2.state, { kind: 'message', buttonIndex: 0 }, builtins))).toEqual(['Your name?']);
+  });
+
+  it('says the bot\'s own fileReceivedAnswer, with placeholders', () => {
+    const custom = bot({ ...menuBot, fileReceivedAnswer: 'Got {file.name}, {user.name}. We will look at it.' } as BotInput);
+    const s = startFlow(custom, initialFlowState(), builtins);
+    expect(texts(handleInput(custom, s.state, { kind: 'message', files: [{ attachmentId: 'a', fileName: 'scan.pdf' }] }, builtins))).toEqual([
+      'Got scan.pdf, Ann. We will look at it.',
+    ]);
   });
 
   it('takes a file as the answer of an attachment question; the variable renders as its name', () => {
@@ -84,10 +115,20 @@ describe('flow engine', () => {
     expect(texts(handleInput(menuBot, s.state, { kind: 'message', files: [{ attachmentId: 'a', fileName: 'f.png' }] }, builtins))).toEqual(['You said f.png']);
   });
 
-  it('keeps files sent when nothing is asked without a default answer', () => {
+  it('acknowledges files sent when nothing is asked, without a default answer', () => {
     const s = handleInput(menuBot, initialFlowState(), { kind: 'message', files: [{ attachmentId: 'a', fileName: 'f.png' }] }, builtins);
-    expect(s.replies).toEqual([]);
+    expect(s.replies).toEqual([{ text: 'Thanks, we have received f.png.' }]);
     expect(s.state.defaultAnswers).toBe(0);
+  });
+
+  it('asks the current interaction again, with its buttons, without running anything (release)', () => {
+    const menu = startFlow(menuBot, initialFlowState(), builtins);
+    expect(repromptCurrent(menuBot, menu.state, builtins)).toEqual(menu.replies);
+    const question = handleInput(menuBot, menu.state, { kind: 'message', buttonIndex: 0 }, builtins);
+    expect(repromptCurrent(menuBot, question.state, builtins)).toEqual([{ text: 'Your name?' }]);
+    const ended = handleInput(menuBot, question.state, { kind: 'message', text: 'Annie' }, builtins);
+    expect(repromptCurrent(menuBot, ended.state, builtins)).toEqual([]);
+    expect(repromptCurrent(menuBot, initialFlowState(), builtins)).toEqual([]);
   });
 
   it('reports a live agent request', () => {
