@@ -64,6 +64,7 @@ beforeEach(() => {
     'satchel/fb-verify-ok': 'fb-verify-ok-77d',
   };
   sm.fail = undefined;
+  sm.requests = {};
 });
 
 /** A web bot that greets, then sends a document from `/<id>/doc.pdf` with secret `docs-<secret>`. */
@@ -305,6 +306,24 @@ describe('a Messenger bot whose secrets are missing', () => {
     expect(graph.delivered().filter((c) => c.body.recipient?.id === 'psid-ok').map((c) => c.body.message?.text)).toEqual(['Hi from fb-ok.']);
     // A web bot in the same function is untouched.
     expect((await invoke(intake, httpEvent('POST', '/web/sessions', { body: { botId: 'web' } }))).status).toBe(201);
+  });
+
+  it('answers 500 when Secrets Manager is throttled (so Meta delivers again), queueing nothing until the retry verifies', async () => {
+    sm.fail = (id, n) => (id === 'satchel/fb-app-ok' && n === 1 ? THROTTLED : undefined);
+    const deps = await depsWith([messengerBot('fb-ok', '2001', 'ok')]);
+    const intake = createIntakeHandler(async () => deps);
+    const raw = webhook('2001', 'psid-throttled', 'mid-throttled-1');
+    let first: Awaited<ReturnType<typeof invoke>> | undefined;
+    const lines = await captureLogs(async () => {
+      first = await post(intake, raw, 'fb-app-ok-9f3');
+    });
+    expect(first!.status).toBe(500);
+    expect(first!.body.error.code).toBe('internal_error');
+    expect(deps.queue.sent).toHaveLength(0);
+    expect(emfLines(lines)).toEqual([]);
+    const again = await post(intake, raw, 'fb-app-ok-9f3');
+    expect(again.status).toBe(200);
+    expect(deps.queue.sent.map((q) => q.event)).toEqual([expect.objectContaining({ mid: 'mid-throttled-1' })]);
   });
 
   it('holds the replies of a bot whose page token is missing (its turn completes, nothing dead-letters) and sends them once the token exists', async () => {
