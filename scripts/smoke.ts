@@ -219,7 +219,7 @@ class Smoke {
         const frame = JSON.parse(String(data)) as { type?: string; messages?: MessageView[] };
         if (frame.type === 'messages' && Array.isArray(frame.messages)) this.pushed.push(...frame.messages);
       } catch {
-        // not a frame of ours; the pong wait below reports it if it matters
+        // not JSON: not a frame of ours
       }
     });
     await new Promise<void>((resolve, reject) => {
@@ -228,10 +228,18 @@ class Smoke {
       socket.once('error', (err) => reject(new CheckFailed(`${socketUrl} could not be reached (${err.message})`)));
     });
     this.socket = socket;
+    // A later socket error only fails the checks that need the socket (push), never the run.
+    socket.on('error', () => undefined);
     const pong = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new CheckFailed(`no pong within ${this.opts.timeoutMs / 1000} s`)), this.opts.timeoutMs);
       const onMessage = (data: WebSocket.RawData) => {
-        if ((JSON.parse(String(data)) as { type?: string }).type !== 'pong') return;
+        let type: unknown;
+        try {
+          type = (JSON.parse(String(data)) as { type?: unknown }).type;
+        } catch {
+          return;
+        }
+        if (type !== 'pong') return;
         clearTimeout(timer);
         socket.off('message', onMessage);
         resolve();

@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestRuntime } from '../support/runtime';
 
@@ -86,6 +88,42 @@ describe('npm run smoke', () => {
     expect(lines[0]).toBe('FAIL config: GET /web/bots/no-such-bot/config answered 404 (expected 200), bot_not_found: No bot "no-such-bot"');
     // --no-socket leaves the socket checks out.
     expect(lines.map((l) => l.split(':')[0])).toEqual(['FAIL config', ...CHECKS.slice(1).filter((c) => c !== 'socket' && c !== 'push').map((c) => `SKIP ${c}`)]);
+  }, RUN_TIMEOUT_MS);
+
+  it('reports a check that fails mid-run (no sample type the bot allows) and still runs the independent ones', async () => {
+    const botsDir = mkdtempSync(join(tmpdir(), 'satchel-smoke-bots-'));
+    writeFileSync(
+      join(botsDir, 'zips.json'),
+      JSON.stringify({
+        id: 'zips',
+        name: 'Zip files only',
+        attachments: { allowedTypes: ['zip'] },
+        start: 'ask',
+        interactions: {
+          ask: { type: 'question', text: 'Say something.', answerFormat: 'any', variable: 'said', next: 'thanks' },
+          thanks: { type: 'message', text: 'Thanks for {said}.' },
+        },
+      }),
+    );
+    const zips = await startTestRuntime({ botsDir, secrets: {} });
+    try {
+      const res = await runSmoke([zips.urls.app, '--bot', 'zips']);
+      expect(res.code).toBe(1);
+      expect(statusLines(res.stdout)).toEqual([
+        expect.stringMatching(/^PASS config: bot "Zip files only", 1 allowed file types, socket /),
+        expect.stringMatching(/^PASS session: /),
+        'PASS socket: connected with the session token; ping answered with pong',
+        'PASS greeting: the bot said "Say something."',
+        'PASS turn: the bot answered "Thanks for Smoke test: hello."',
+        expect.stringMatching(/^PASS push: the reply arrived over the socket too/),
+        'FAIL upload: the bot allows none of the sample types (txt, png, csv, pdf)',
+        'SKIP download: needs the uploaded file',
+      ]);
+      expect(res.stdout).toMatch(/^smoke test FAILED: 1 failed, 6 passed$/m);
+    } finally {
+      await zips.stop();
+      rmSync(botsDir, { recursive: true, force: true });
+    }
   }, RUN_TIMEOUT_MS);
 
   it('exits 2 with the usage for a missing or malformed URL', async () => {
