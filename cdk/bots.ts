@@ -1,6 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadBotsDir, secretNames } from '../shared/bots/loader';
+import type { Bot } from '../shared/bots/schema';
 
 /** The bots a deployment ships: their files (copied into function bundles) and secret names. */
 export interface BotBundle {
@@ -18,6 +19,8 @@ export interface BotBundle {
   readonly webhookSecretNames: string[];
   /** The secrets a bot turn uses: Send Attachment authorizations and page access tokens (actions). */
   readonly turnSecretNames: string[];
+  /** The validated bots themselves (synth checks such as cdk/bot-checks.ts read them). */
+  readonly bots: Bot[];
 }
 
 /**
@@ -45,6 +48,7 @@ export function loadBotBundle(dir: string): BotBundle {
         ...Object.values(b.interactions).flatMap((it) => (it.type === 'action' && it.action.authorization ? [it.action.authorization.secret] : [])),
       ]),
     ),
+    bots,
   };
 }
 

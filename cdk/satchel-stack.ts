@@ -8,6 +8,7 @@ import { ATTACHMENT_SK_PREFIX, META as SESSION_META_SK } from '../shared/adapter
 import type { ConfigKey } from '../shared/config';
 import { defaultRouteFn, routes } from '../shared/http/routes';
 import { FUNCTION_CONFIG } from '../functions/config-keys';
+import { warnAboutEndpoints } from './bot-checks';
 import { type BotBundle, loadBotBundle } from './bots';
 import { SatchelApi } from './constructs/api';
 import { AgentAuth } from './constructs/auth';
@@ -67,6 +68,8 @@ export class SatchelStack extends Stack {
     super(scope, id, props);
     const settings = readSettings(this);
     this.bots = loadBotBundle(props.botsDir ?? join(REPO_ROOT, 'bots'));
+    // Send Attachment endpoints the deployed fetcher will refuse (the demo's loopback one) are synth warnings.
+    warnAboutEndpoints(this, this.bots.bots, settings.fetchAllowHosts);
     // The lifecycle rule is a backstop for files expiry missed; it must never be the first to
     // act on a session that is still within its timeout.
     if (settings.fileRetentionDays * 86400 < this.bots.maxSessionTimeoutSeconds) {

@@ -19,7 +19,7 @@ const ConfigSchema = z.object({
   SECRETS_PREFIX: z._default(z.string(), 'satchel/'),
   /** Name of the secret holding the HMAC key for session and file tokens. */
   SIGNING_KEY_SECRET: z.string().check(z.minLength(1)),
-  /** Bot secret names this function may read; all are read at cold start (a missing one fails it, named). */
+  /** Bot secret names this function is granted (IAM); each is read on its first use, none at cold start. */
   BOT_SECRETS: z._default(z.string(), ''),
   EVENTS_QUEUE_URL: z.optional(z.string()),
   MAIL_QUEUE_URL: z.optional(z.string()),
@@ -61,7 +61,7 @@ export class ConfigError extends Error {
 export const STORAGE_SETTINGS = ['TABLE_NAME', 'BUCKET_NAME', 'DYNAMODB_ENDPOINT', 'S3_ENDPOINT', 'AWS_REGION'] as const;
 /** The token signing key and where named secrets come from. */
 export const SIGNING_SETTINGS = ['SIGNING_KEY_SECRET', 'SECRETS_SOURCE', 'SECRETS_FILE'] as const;
-/** Bot secrets: their prefix and the names this function may read (all checked at cold start). */
+/** Bot secrets: their prefix and the names this function may read (each read lazily, on first use). */
 export const BOT_SECRET_SETTINGS = ['SECRETS_PREFIX', 'BOT_SECRETS'] as const;
 
 /**

@@ -247,7 +247,7 @@ export class SatchelFunction extends Construct {
   bindBotSecrets(names: readonly string[]): this {
     this.fn.addEnvironment('SECRETS_SOURCE', 'secrets-manager');
     this.fn.addEnvironment('SECRETS_PREFIX', SECRETS_PREFIX);
-    // Read at cold start, so a secret nobody created fails the function naming it.
+    // What the function is granted; each is read on first use, so a missing one fails only its bot.
     if (names.length > 0) this.fn.addEnvironment('BOT_SECRETS', names.join(','));
     if (names.length > 0) {
       this.role.addToPrincipalPolicy(

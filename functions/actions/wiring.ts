@@ -11,7 +11,7 @@ import type { Secrets } from '../../shared/adapters/secrets';
 import { SessionStore } from '../../shared/adapters/session-store';
 import { UploadSlotStore } from '../../shared/adapters/upload-slot-store';
 import { socketAdapters, type LiveSockets } from '../../shared/adapters/socket-adapters';
-import { checkedBotSecrets, once, secretsFrom, tokenSigner } from '../../shared/adapters/wiring-kit';
+import { lazyBotSecrets, once, secretsFrom, tokenSigner } from '../../shared/adapters/wiring-kit';
 import { livePush } from '../../shared/app/live-push';
 import { queueAttachmentEmail } from '../../shared/app/mail-attachment';
 import { acceptMessengerMedia, channelDelivery } from '../../shared/app/messenger-channel';
@@ -64,7 +64,7 @@ export function actionsWiring(env: Record<string, string | undefined> = process.
   };
   return once(async (): Promise<ActionsWorld> => {
     const tokens = overrides.tokens ?? (await tokenSigner(secrets, config.SIGNING_KEY_SECRET));
-    const botSecrets = overrides.botSecrets ?? (await checkedBotSecrets(secrets, config));
+    const botSecrets = overrides.botSecrets ?? lazyBotSecrets(secrets, config);
     const world = { ...stores, tokens, botSecrets };
     const live = socketAdapters(db, config, overrides.live);
     return {

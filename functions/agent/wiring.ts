@@ -9,7 +9,7 @@ import type { Secrets } from '../../shared/adapters/secrets';
 import { SessionStore } from '../../shared/adapters/session-store';
 import { UploadSlotStore } from '../../shared/adapters/upload-slot-store';
 import { socketAdapters, type LiveSockets } from '../../shared/adapters/socket-adapters';
-import { checkedBotSecrets, once, secretsFrom, tokenSigner } from '../../shared/adapters/wiring-kit';
+import { lazyBotSecrets, once, secretsFrom, tokenSigner } from '../../shared/adapters/wiring-kit';
 import { livePush } from '../../shared/app/live-push';
 import { channelDelivery, type MessengerDeliveryDeps } from '../../shared/app/messenger-channel';
 import { BotRegistry } from '../../shared/bots/loader';
@@ -47,7 +47,7 @@ export function agentWiring(env: Record<string, string | undefined> = process.en
   };
   return once(async (): Promise<AgentWorld> => {
     const tokens = overrides.tokens ?? (await tokenSigner(secrets, config.SIGNING_KEY_SECRET));
-    const botSecrets = overrides.botSecrets ?? (await checkedBotSecrets(secrets, config));
+    const botSecrets = overrides.botSecrets ?? lazyBotSecrets(secrets, config);
     const delivery = { ...stores, tokens, botSecrets };
     const live = socketAdapters(db, config, overrides.live);
     // Agent messages, takeovers and releases are pushed to the user's and the agents' sockets.

@@ -7,7 +7,7 @@ import type { Secrets } from '../../shared/adapters/secrets';
 import { SessionStore } from '../../shared/adapters/session-store';
 import { UploadSlotStore } from '../../shared/adapters/upload-slot-store';
 import { socketAdapters, type LiveSockets } from '../../shared/adapters/socket-adapters';
-import { checkedBotSecrets, once, secretsFrom, tokenSigner } from '../../shared/adapters/wiring-kit';
+import { lazyBotSecrets, once, secretsFrom, tokenSigner } from '../../shared/adapters/wiring-kit';
 import { livePush } from '../../shared/app/live-push';
 import { BotRegistry } from '../../shared/bots/loader';
 import { MessengerStore } from '../../shared/adapters/messenger-store';
@@ -52,7 +52,7 @@ export function intakeWiring(env: Record<string, string | undefined> = process.e
     return {
       ...ports,
       tokens,
-      botSecrets: overrides.botSecrets ?? (await checkedBotSecrets(secrets, config)),
+      botSecrets: overrides.botSecrets ?? lazyBotSecrets(secrets, config),
       // A user's message and a new conversation are pushed to the user's and agents' sockets.
       push: 'push' in overrides ? overrides.push : live && livePush({ ...ports, ...live, tokens }),
     };

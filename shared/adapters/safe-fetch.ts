@@ -45,20 +45,55 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 /** The only caller headers that may follow a redirect to another origin: credentials hide in custom headers too. */
 const CROSS_ORIGIN_SAFE_HEADERS = new Set(['accept', 'accept-language', 'user-agent']);
 
-/** True when `address` is an IP literal in public unicast space. Mapped/embedded IPv4 forms are refused. */
-export function isPublicAddress(address: string): boolean {
-  if (!ipaddr.isValid(address)) return false;
+/**
+ * The address range of an IP literal as ipaddr.js names it (`unicast` is public space;
+ * `loopback`, `private`, `linkLocal` (169.254/16, the metadata service among them),
+ * `uniqueLocal`, `carrierGradeNat`, `reserved`, ...), or undefined when `address` is not an IP.
+ */
+export function addressRange(address: string): string | undefined {
+  if (!ipaddr.isValid(address)) return undefined;
   let parsed: ipaddr.IPv4 | ipaddr.IPv6;
   try {
     // `process` turns ::ffff:a.b.c.d into a.b.c.d so it is classified as IPv4.
     parsed = ipaddr.process(address);
   } catch {
-    return false;
+    return undefined;
   }
   // Deprecated IPv4-compatible IPv6 (::a.b.c.d, i.e. the first 96 bits zero) embeds an IPv4
   // address that ipaddr.js still calls unicast.
-  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).parts.slice(0, 6).every((p) => p === 0)) return false;
-  return parsed.range() === 'unicast';
+  const range = parsed.range();
+  if (range === 'unicast' && parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).parts.slice(0, 6).every((p) => p === 0)) return 'ipv4Compatible';
+  return range;
+}
+
+/** True when `address` is an IP literal in public unicast space. Mapped/embedded IPv4 forms are refused. */
+export function isPublicAddress(address: string): boolean {
+  return addressRange(address) === 'unicast';
+}
+
+/** `localhost` and names under it resolve to loopback or not at all (RFC 6761): never to a public address. */
+const isLocalhostName = (host: string) => /(^|\.)localhost\.?$/i.test(host);
+
+/**
+ * What the fetcher is certain to refuse about `url` before resolving any name: not an http(s)
+ * URL, credentials in it, a literal IP host that is not public, or `localhost` (always
+ * loopback), unless its host:port is in `allowHosts`. A DNS name passes: the fetcher judges
+ * the address it resolves to on every connection, which only run time knows (`cdk synth`
+ * uses this to warn about endpoints, see cdk/bot-checks.ts).
+ */
+export function refusedBeforeLookup(url: string, allowHosts: ReadonlySet<string> = new Set()): FetchFailure | undefined {
+  try {
+    const target = parseTarget(url);
+    const allowed = allowHosts.has(hostKey(target));
+    checkLiteralHost(target, allowed);
+    if (!allowed && isLocalhostName(bareHost(target))) {
+      throw new FetchFailure('address_refused', 'localhost resolves to a loopback address, which is not public', hostKey(target));
+    }
+    return undefined;
+  } catch (err) {
+    if (err instanceof FetchFailure) return err;
+    throw err;
+  }
 }
 
 /** `host:port` of a URL as FETCH_ALLOW_HOSTS spells it (IPv6 in brackets, default ports filled in). */
@@ -93,7 +128,7 @@ function parseTarget(raw: string | URL): URL {
 function checkLiteralHost(url: URL, allowed: boolean): void {
   const host = bareHost(url);
   if (!allowed && isIP(host) && !isPublicAddress(host)) {
-    throw new FetchFailure('address_refused', 'the address is not public', hostKey(url));
+    throw new FetchFailure('address_refused', `the address is not public (${addressRange(host)})`, hostKey(url));
   }
 }
 

@@ -34,11 +34,11 @@ export async function tokenSigner(secrets: Secrets, signingKeySecret: string): P
 }
 
 /**
- * The bot secrets this function may read. All of `BOT_SECRETS` are read now: SPEC 1 makes a
- * missing secret a start-up error naming it (MissingSecret), not a surprise mid-conversation.
+ * The bot secrets this function may read (`BOT_SECRETS` names them for its IAM grant), read
+ * lazily: none at cold start, each on its first use, cached by `secrets`. So a bot whose secret
+ * is missing or unreadable fails alone, at the point it needs it (issue 13), and never stops
+ * the function for every other bot.
  */
-export async function checkedBotSecrets(secrets: Secrets, config: Pick<Config, 'SECRETS_PREFIX' | 'BOT_SECRETS'>): Promise<BotSecrets> {
-  const store = botSecrets(secrets, config.SECRETS_PREFIX);
-  await Promise.all(config.BOT_SECRETS.split(',').filter(Boolean).map((name) => store.get(name)));
-  return store;
+export function lazyBotSecrets(secrets: Secrets, config: Pick<Config, 'SECRETS_PREFIX'>): BotSecrets {
+  return botSecrets(secrets, config.SECRETS_PREFIX);
 }

@@ -1,4 +1,4 @@
-import type { Bot, SecretRef } from '../bots/schema';
+import type { Bot } from '../bots/schema';
 import { isValidSignature, secretsEqual } from '../channels/messenger/signature';
 import { sendsFor, type SendMessage } from '../channels/messenger/outbound';
 import { SendApiError } from '../channels/messenger/send-api-error';
@@ -8,6 +8,7 @@ import { FetchFailure, InvalidRequest, InvalidSignature, VerificationRefused } f
 import { expiresAtFor, isExpired, newSession, type Session } from '../domain/session';
 import type { AttachmentMeta, WarningCode } from '../domain/transcript';
 import { logger } from '../logger';
+import { readBotSecret } from './bot-secrets';
 import { fileLink } from './file-links';
 import { storeIncomingFile, type FileCheckDeps } from './incoming-files';
 import type { AcceptedFiles, DeliveryCursor, FetchedResponse, Ports } from './ports';
@@ -42,7 +43,12 @@ type MessengerBot = Bot & { channels: { messenger: NonNullable<Bot['channels']['
 const hasMessenger = (bot: Bot | undefined): bot is MessengerBot => bot?.channels.messenger !== undefined;
 const messengerBots = (deps: Pick<Ports, 'bots'>): MessengerBot[] => deps.bots.all().filter(hasMessenger);
 
-const secretOf = (deps: Pick<Ports, 'botSecrets'>, ref: SecretRef) => deps.botSecrets.get(ref.secret);
+/**
+ * A Messenger bot's secret, read where it is used: undefined (after an error log and a metric)
+ * when it is missing or unreadable, so only that bot's page fails; a transient failure throws.
+ */
+const secretOf = (deps: Pick<Ports, 'botSecrets'>, bot: MessengerBot, which: 'appSecret' | 'verifyToken' | 'pageAccessToken', sessionId?: string) =>
+  readBotSecret(deps, { botId: bot.id, secretName: bot.channels.messenger[which].secret, use: `messenger.${which}`, ...(sessionId && { sessionId }) });
 
 /**
  * `GET /channels/messenger`: Meta's subscription handshake. The verify token must equal
@@ -53,7 +59,9 @@ export async function verifyMessengerSubscription(deps: Pick<Ports, 'bots' | 'bo
   const challenge = query['hub.challenge'];
   if (query['hub.mode'] === 'subscribe' && token && challenge && challenge.length <= 256) {
     for (const bot of messengerBots(deps)) {
-      if (secretsEqual(token, await secretOf(deps, bot.channels.messenger.verifyToken))) return challenge;
+      // A bot whose verify token is missing matches nothing; the others still can.
+      const expected = await secretOf(deps, bot, 'verifyToken');
+      if (expected !== undefined && secretsEqual(token, expected)) return challenge;
     }
   }
   logger.warn('messenger subscription refused', { mode: query['hub.mode'] });
@@ -102,7 +110,12 @@ export async function receiveMessengerWebhook(deps: MessengerIntakeDeps, rawBody
  */
 async function verifySignature(deps: Pick<Ports, 'bots' | 'botSecrets'>, rawBody: Buffer, signature: string | undefined, pageIds: string[]): Promise<void> {
   const owners = [...new Set(pageIds.map((id) => deps.bots.byMessengerPage(id)))].filter(hasMessenger);
-  const check = async (bot: MessengerBot) => isValidSignature(rawBody, signature, await secretOf(deps, bot.channels.messenger.appSecret));
+  // Fail closed: a page whose app secret is missing or unreadable verifies nothing (401), while
+  // every other page's deliveries still verify with their own secrets.
+  const check = async (bot: MessengerBot) => {
+    const appSecret = await secretOf(deps, bot, 'appSecret');
+    return appSecret !== undefined && isValidSignature(rawBody, signature, appSecret);
+  };
   let valid = false;
   if (owners.length) {
     valid = true;
@@ -274,12 +287,16 @@ export const channelDelivery =
  */
 export async function deliverToMessenger(deps: MessengerDeliveryDeps, session: Session): Promise<void> {
   const target = session.messenger;
-  const channel = deps.bots.get(session.botId)?.channels.messenger;
-  if (!target || !channel) {
+  const bot = deps.bots.get(session.botId);
+  if (!target || !hasMessenger(bot)) {
     logger.warn('messenger delivery impossible: no page for the session', { sessionId: session.id, botId: session.botId });
     return;
   }
-  const token = await secretOf(deps, channel.pageAccessToken);
+  // Without its page token the bot cannot send; its messages stay pending (the cursor does not
+  // move) and go out with the session's next delivery once the secret exists. The turn itself
+  // completes, so nothing is retried into the dead-letter queue for a configuration mistake.
+  const token = await secretOf(deps, bot, 'pageAccessToken', session.id);
+  if (token === undefined) return;
   const send = (message: SendMessage) => deps.messengerApi.send(token, target.psid, message);
   // A concurrent delivery (an agent's message while a bot turn delivers) moves the cursor
   // under us; start again from where it left it.

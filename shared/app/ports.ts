@@ -32,7 +32,11 @@ export interface Tokens {
   verify<T>(kind: string, token: string | undefined): T | undefined;
 }
 
-/** Bot secrets by the name a bot file uses; a missing one rejects with MissingSecret. */
+/**
+ * Bot secrets by the name a bot file uses, read on first use: a missing or unreadable one
+ * rejects with MissingSecret (use cases read through `readBotSecret`, which fails just that
+ * bot's use); any other rejection is transient and worth retrying.
+ */
 export interface BotSecrets {
   get(name: string): Promise<string>;
 }

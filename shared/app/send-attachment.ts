@@ -1,10 +1,11 @@
 import { parse as parseContentDisposition } from 'content-disposition';
 import { toMeta, type AttachmentRecord } from '../domain/attachment';
 import { cleanFileName } from '../domain/attachment-rules';
-import { FetchFailure, MissingSecret, ObjectTooLarge } from '../domain/errors';
+import { FetchFailure, ObjectTooLarge } from '../domain/errors';
 import type { PendingAction } from '../domain/flow';
 import type { Session } from '../domain/session';
 import { logger } from '../logger';
+import { readBotSecret } from './bot-secrets';
 import type { ActionOutcome, FetchedResponse, FetchOptions, Ports } from './ports';
 
 /** What a Send Attachment action touches. */
@@ -36,7 +37,10 @@ const CONTENT_TYPE = /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+(\s*;\s*[a-z0-9!#$&
  * Primary course: read the named secret, GET the endpoint through the SSRF-safe fetcher
  * with it as `Authorization` plus the action's headers, stream the body into S3 under a
  * random session-scoped key (cut off past the bot's size limit), record the attachment
- * and report it. Any failure is an `{ok: false}` outcome, logged without the token.
+ * and report it. Any failure is an `{ok: false}` outcome, logged without the token, except
+ * a transient failure to read the secret (Secrets Manager throttled or down), which throws
+ * so the queue retries the turn; a missing or unreadable secret is an `{ok: false}` outcome
+ * (`missing_secret`) with an error log and a metric (see `readBotSecret`).
  */
 export function createSendAttachment(deps: SendAttachmentDeps, limits: SendAttachmentLimits = DEFAULT_SEND_ATTACHMENT_LIMITS) {
   return (session: Session, pending: PendingAction): Promise<ActionOutcome> => sendAttachment(deps, session, pending, limits);
@@ -59,9 +63,18 @@ async function sendAttachment(deps: SendAttachmentDeps, session: Session, pendin
   const bot = deps.bots.get(session.botId);
   if (!bot) return { ok: false, reason: 'unknown_bot' };
 
+  // Read before anything else: a missing or unreadable secret fails this action alone (its
+  // onError), a transient Secrets Manager failure throws so the turn is retried.
+  const secretName = settings.authorizationSecret;
+  const authorization = secretName ? await readBotSecret(deps, { botId: bot.id, secretName, use: 'sendAttachment', interactionId, sessionId: session.id }) : undefined;
+  if (secretName && authorization === undefined) {
+    logger.warn('send attachment failed', { ...context, reason: 'missing_secret' });
+    return { ok: false, reason: 'missing_secret' };
+  }
+  const headers = requestHeaders(settings.headers, authorization);
+
   let response: FetchedResponse | undefined;
   try {
-    const headers = await requestHeaders(deps, settings.headers, settings.authorizationSecret);
     response = await deps.fetch(settings.endpoint, { ...options, headers, maxBytes: bot.attachments.sizeLimitBytes });
     if (response.status < 200 || response.status > 299) throw new ActionFailed(`http_${response.status}`, response.status);
 
@@ -98,16 +111,15 @@ async function sendAttachment(deps: SendAttachmentDeps, session: Session, pendin
 }
 
 /** The action's headers plus the secret, verbatim, as Authorization (which the headers cannot override). */
-async function requestHeaders(deps: Pick<Ports, 'botSecrets'>, extra: Record<string, string>, secretName: string | undefined): Promise<Record<string, string>> {
-  const headers = Object.fromEntries(Object.entries(extra).filter(([name]) => name.toLowerCase() !== 'authorization' || !secretName));
-  if (secretName) headers.Authorization = await deps.botSecrets.get(secretName);
+function requestHeaders(extra: Record<string, string>, authorization: string | undefined): Record<string, string> {
+  const headers = Object.fromEntries(Object.entries(extra).filter(([name]) => name.toLowerCase() !== 'authorization' || authorization === undefined));
+  if (authorization !== undefined) headers.Authorization = authorization;
   return headers;
 }
 
 function describe(err: unknown): { reason: string; status?: number } {
   if (err instanceof ActionFailed) return { reason: err.reason, status: err.status };
   if (err instanceof FetchFailure) return { reason: err.reason };
-  if (err instanceof MissingSecret) return { reason: 'missing_secret' };
   if (err instanceof ObjectTooLarge) return { reason: 'too_large' };
   return { reason: 'storage_error' };
 }

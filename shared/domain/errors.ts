@@ -72,11 +72,20 @@ export class AttachmentRefused extends DomainError {
   }
 }
 
-/** A named secret does not exist (or has no string value). */
+/**
+ * A named secret cannot be had, and asking again soon will not change that: it does not
+ * exist or has no string value (`missing`), or it exists but this function may not read or
+ * decrypt it, or it is scheduled for deletion (`unreadable`). A transient failure of the
+ * secret store (throttling, 5xx, network) is NOT this error: it is rethrown as it came, so
+ * the work that needed the secret is retried.
+ */
 export class MissingSecret extends Error {
   override name = 'MissingSecret';
-  constructor(readonly secretName: string) {
-    super(`Missing secret "${secretName}"`);
+  constructor(
+    readonly secretName: string,
+    readonly problem: 'missing' | 'unreadable' = 'missing',
+  ) {
+    super(problem === 'missing' ? `Missing secret "${secretName}"` : `Secret "${secretName}" cannot be read`);
   }
 }
 

@@ -1,0 +1,26 @@
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+
+/**
+ * The one metrics emitter: CloudWatch embedded metric format (EMF) lines on stdout, which
+ * Lambda's log delivery turns into metrics, so no API call and no extra permission. Namespace
+ * `Satchel` unless `POWERTOOLS_METRICS_NAMESPACE` says otherwise. Each metric here is emitted
+ * as a single-metric line at once (nothing waits for an end-of-invocation flush, so nothing is
+ * lost when a handler throws or the local runtime calls a use case outside a handler).
+ */
+export const metrics = new Metrics({
+  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'Satchel',
+  serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'satchel',
+});
+
+/** Metric names, for alarms and dashboards. */
+export const BOT_SECRET_UNAVAILABLE = 'BotSecretUnavailable';
+
+/**
+ * One use of a bot secret that is missing or unreadable, with dimensions `service` and `bot`
+ * (which bot is broken; an alarm over every bot sums them with a metric math SEARCH).
+ */
+export function countBotSecretUnavailable(botId: string): void {
+  const single = metrics.singleMetric();
+  single.addDimension('bot', botId);
+  single.addMetric(BOT_SECRET_UNAVAILABLE, MetricUnit.Count, 1);
+}
