@@ -49,6 +49,7 @@ export function demoSitePage(appUrl: string, botId: string): string {
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <title>Acme Insurance — claims help</title>
+  <link rel="icon" href="data:,">
   <style>${STYLE}</style>
 </head>
 <body>

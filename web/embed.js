@@ -13,6 +13,18 @@ window.SatchelEmbed = (() => {
       if (e.key !== 'Escape' || e.defaultPrevented || document.querySelector('dialog[open]')) return;
       window.parent.postMessage({ type: 'satchel:close' }, '*');
     });
+    // When the panel opens again, focus goes back where it was (or to the message box), not
+    // to the document, from where Tab would start over at the page's top.
+    let last = null;
+    document.addEventListener('focusin', (e) => {
+      last = e.target;
+    });
+    const usable = (node) => node && node.isConnected && !node.disabled && node.getClientRects().length > 0;
+    window.addEventListener('message', (e) => {
+      if (e.source !== window.parent || !e.data || e.data.type !== 'satchel:focus') return;
+      const target = [last, document.getElementById('text'), document.getElementById('user-name')].find(usable);
+      if (target) target.focus();
+    });
   }
 
   const WHITE = [255, 255, 255];

@@ -158,6 +158,7 @@
     shadow.append(root);
 
     let frame = null;
+    let loaded = false;
     const isOpen = () => !panel.hidden;
 
     function open() {
@@ -165,6 +166,7 @@
         // Made on first open, so pages that never chat do not load the chat.
         frame = node('iframe', { title: `${title} chat`, src: chatUrl.href });
         frame.addEventListener('load', () => {
+          loaded = true;
           if (isOpen() && shadow.activeElement === frame) frame.contentWindow.focus();
         });
         panel.append(frame);
@@ -173,6 +175,8 @@
       root.classList.add('open');
       launcher.setAttribute('aria-expanded', 'true');
       frame.focus();
+      // The chat puts focus back on its field (on first load it focuses its first one itself).
+      if (loaded) frame.contentWindow.postMessage({ type: 'satchel:focus' }, base.origin);
     }
 
     function hide() {
