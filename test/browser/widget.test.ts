@@ -73,6 +73,8 @@ const focusedInWidget = (page: Page) =>
     const active = host.shadowRoot.activeElement;
     return active ? `${active.tagName.toLowerCase()}${active.className ? `.${active.className}` : ''}` : 'host';
   });
+/** The id of what has focus inside the chat's document. */
+const focusedInChat = (frame: Frame) => frame.evaluate(() => (globalThis as unknown as { document: { activeElement: { id: string } | null } }).document.activeElement?.id ?? null);
 const errorsOf = (page: Page) => browser.errors.filter((e) => e.startsWith(page.url()) || e.includes(new URL(page.url()).origin));
 
 describe('embeddable widget in Chromium', () => {
@@ -178,6 +180,7 @@ describe('embeddable widget in Chromium', () => {
     await frame.getByLabel('Your name (optional)').waitFor();
     // Focus is in the chat: typing goes into its first field.
     await poll(() => focusedInWidget(page)).toBe('iframe');
+    await poll(() => focusedInChat(frame)).toBe('user-name');
     await poll(() => frame.evaluate(() => (globalThis as unknown as { document: { hasFocus(): boolean } }).document.hasFocus())).toBe(true);
     await page.keyboard.type('Kim');
     await poll(() => frame.getByLabel('Your name (optional)').inputValue()).toBe('Kim');
@@ -191,6 +194,7 @@ describe('embeddable widget in Chromium', () => {
     // Again, leaving by the close button (Shift+Tab from the chat reaches it).
     await page.keyboard.press('Enter');
     await poll(() => focusedInWidget(page)).toBe('iframe');
+    await poll(() => focusedInChat(frame)).toBe('user-name');
     await page.keyboard.press('Shift+Tab');
     await poll(() => focusedInWidget(page)).toBe('button.close');
     expect(await page.locator('satchel-chat-widget button.close').getAttribute('aria-label')).toBe('Close chat');
@@ -201,6 +205,7 @@ describe('embeddable widget in Chromium', () => {
     // Escape on the panel's own controls closes it too.
     await page.keyboard.press('Enter');
     await poll(() => focusedInWidget(page)).toBe('iframe');
+    await poll(() => focusedInChat(frame)).toBe('user-name');
     await page.keyboard.press('Shift+Tab');
     await poll(() => focusedInWidget(page)).toBe('button.close');
     await page.keyboard.press('Escape');
@@ -299,6 +304,37 @@ describe('embeddable widget in Chromium', () => {
       );
     });
     expect(worst).toBeGreaterThanOrEqual(4.5);
+  });
+
+  it('draws one launcher for a snippet pasted twice, and none for a bot that does not exist', async () => {
+    const page = await browser.newPage();
+    await page.goto(allowed.url);
+    await launcherOf(page).waitFor();
+    // The same snippet again (a script from the API, which the site's policy allows).
+    await page.evaluate((src) => {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      const d = (globalThis as any).document;
+      const again = d.createElement('script');
+      again.src = src;
+      again.setAttribute('data-bot', 'helpdesk');
+      d.body.append(again);
+    }, `${runtime.urls.app}/widget.js`);
+    await poll(() => page.evaluate(() => (globalThis as unknown as { __satchelWidgets?: object }).__satchelWidgets !== undefined)).toBe(true);
+    await page.waitForLoadState('networkidle');
+    expect(await page.locator('satchel-chat-widget').count()).toBe(1);
+
+    let botId = 'no-such-bot';
+    const nowhere = await startDemoSite(0, () => ({ appUrl: runtime.urls.app, botId }));
+    try {
+      const lost = await browser.newPage();
+      const before = browser.errors.length;
+      await lost.goto(nowhere.url);
+      await poll(async () => browser.errors.slice(before).some((e) => e.includes('Satchel widget: there is no bot "no-such-bot"'))).toBe(true);
+      expect(await lost.locator('satchel-chat-widget').count()).toBe(0);
+      botId = 'helpdesk';
+    } finally {
+      await nowhere.close();
+    }
   });
 
   it("serves npm start's demo site: the snippet, on its own origin, under a strict policy", async () => {
