@@ -20,9 +20,12 @@ window.SatchelEmbed = (() => {
       last = e.target;
     });
     const usable = (node) => node && node.isConnected && !node.disabled && node.getClientRects().length > 0;
+    const TABBABLE = 'a[href], button, input, select, textarea, [tabindex]';
     window.addEventListener('message', (e) => {
       if (e.source !== window.parent || !e.data || e.data.type !== 'satchel:focus') return;
-      const target = [last, document.getElementById('text'), document.getElementById('user-name')].find(usable);
+      // Shift+Tab coming round from the panel's close button lands on the chat's last control.
+      const lastControl = () => [...document.querySelectorAll(TABBABLE)].filter((n) => usable(n) && n.tabIndex >= 0).pop();
+      const target = e.data.edge === 'last' ? lastControl() : [last, document.getElementById('text'), document.getElementById('user-name')].find(usable);
       if (target) target.focus();
     });
   }

@@ -82,6 +82,7 @@
     .close { width: 44px; height: 44px; border-radius: 8px; }
     .close:hover { background: rgba(127, 127, 127, 0.25); }
     iframe { flex: 1; width: 100%; border: 0; background: #f4f6f8; display: block; }
+    .wrap { position: absolute; width: 1px; height: 1px; overflow: hidden; outline: none; }
     .visually-hidden {
       position: absolute !important; width: 1px; height: 1px; padding: 0; margin: -1px;
       overflow: hidden; clip: rect(0, 0, 0, 0); white-space: nowrap; border: 0;
@@ -138,12 +139,26 @@
     const titleId = 'satchel-panel-title';
     const panelId = 'satchel-panel';
     const close = node('button', { type: 'button', class: 'close', 'aria-label': 'Close chat' }, icon(CLOSE_ICON));
+    // On a phone the panel covers the page, so Tab must not wander off behind it: two
+    // sentinels at its ends send focus round (they are only Tab stops while it covers the page).
+    const wrapStart = node('span', { class: 'wrap', tabindex: '-1' });
+    const wrapEnd = node('span', { class: 'wrap', tabindex: '-1' });
     const panel = node(
       'div',
       { id: panelId, class: 'panel', role: 'dialog', 'aria-labelledby': titleId },
+      wrapStart,
       node('div', { class: 'bar' }, node('div', { id: titleId, class: 'title' }, title), close),
+      wrapEnd,
     );
     panel.hidden = true;
+    const fullScreen = window.matchMedia('(max-width: 480px)');
+    const coverPage = () => {
+      const covers = fullScreen.matches;
+      for (const w of [wrapStart, wrapEnd]) w.setAttribute('tabindex', covers ? '0' : '-1');
+      panel.setAttribute('aria-modal', covers ? 'true' : 'false');
+    };
+    coverPage();
+    fullScreen.addEventListener('change', coverPage);
     const launcher = node(
       'button',
       { type: 'button', class: 'launcher', 'aria-expanded': 'false', 'aria-controls': panelId },
@@ -169,14 +184,19 @@
           loaded = true;
           if (isOpen() && shadow.activeElement === frame) frame.contentWindow.focus();
         });
-        panel.append(frame);
+        panel.insertBefore(frame, wrapEnd);
       }
       panel.hidden = false;
       root.classList.add('open');
       launcher.setAttribute('aria-expanded', 'true');
+      focusChat();
+    }
+
+    /** Focus into the chat: back where it was, or (`last`, going backwards) on its last control. */
+    function focusChat(edge) {
       frame.focus();
-      // The chat puts focus back on its field (on first load it focuses its first one itself).
-      if (loaded) frame.contentWindow.postMessage({ type: 'satchel:focus' }, base.origin);
+      // The chat moves focus itself (on first load it focuses its first field anyway).
+      if (loaded) frame.contentWindow.postMessage({ type: 'satchel:focus', edge }, base.origin);
     }
 
     function hide() {
@@ -188,6 +208,8 @@
     }
 
     launcher.addEventListener('click', () => (isOpen() ? hide() : open()));
+    wrapEnd.addEventListener('focus', () => close.focus());
+    wrapStart.addEventListener('focus', () => (frame ? focusChat('last') : close.focus()));
     close.addEventListener('click', hide);
     root.addEventListener('keydown', (e) => {
       if (e.key === 'Escape' && isOpen()) {

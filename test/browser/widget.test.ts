@@ -75,6 +75,15 @@ const focusedInWidget = (page: Page) =>
   });
 /** The id of what has focus inside the chat's document. */
 const focusedInChat = (frame: Frame) => frame.evaluate(() => (globalThis as unknown as { document: { activeElement: { id: string } | null } }).document.activeElement?.id ?? null);
+/** Presses Tab (or Shift+Tab) until focus leaves the chat's frame; returns where it went. */
+async function tabOutOfChat(page: Page, key: 'Tab' | 'Shift+Tab'): Promise<string | null> {
+  for (let i = 0; i < 15; i++) {
+    await page.keyboard.press(key);
+    const at = await focusedInWidget(page);
+    if (at !== 'iframe') return at;
+  }
+  return 'iframe';
+}
 const errorsOf = (page: Page) => browser.errors.filter((e) => e.startsWith(page.url()) || e.includes(new URL(page.url()).origin));
 
 describe('embeddable widget in Chromium', () => {
@@ -244,6 +253,19 @@ describe('embeddable widget in Chromium', () => {
     const close = page.locator('satchel-chat-widget button.close');
     const closeBox = (await close.boundingBox())!;
     expect(closeBox.width).toBeGreaterThanOrEqual(44);
+    // The panel covers the page, so it is modal and Tab stays in it: from the close button
+    // backwards into the chat, and from the chat's last control forwards to the close button.
+    expect(await panelOf(page).getAttribute('aria-modal')).toBe('true');
+    await frame.getByLabel('Message', { exact: true }).focus();
+    await poll(() => focusedInChat(frame)).toBe('text');
+    expect(await tabOutOfChat(page, 'Shift+Tab')).toBe('button.close');
+    await page.keyboard.press('Shift+Tab'); // not the page behind: round into the chat's last control
+    await poll(() => focusedInWidget(page)).toBe('iframe');
+    await poll(() => focusedInChat(frame)).toBe('send');
+    await page.keyboard.press('Tab'); // and forwards out of it: round to the close button
+    await poll(() => focusedInWidget(page)).toBe('button.close');
+    await frame.getByLabel('Message', { exact: true }).focus();
+    expect(await tabOutOfChat(page, 'Tab')).toBe('button.close');
     await browser.screenshot(page, 'widget-04-phone-open');
 
     await close.click();
