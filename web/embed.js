@@ -13,8 +13,8 @@ window.SatchelEmbed = (() => {
       if (e.key !== 'Escape' || e.defaultPrevented || document.querySelector('dialog[open]')) return;
       window.parent.postMessage({ type: 'satchel:close' }, '*');
     });
-    // When the panel opens again, focus goes back where it was (or to the message box), not
-    // to the document, from where Tab would start over at the page's top.
+    // When the panel opens again, focus goes back to the control it was on (or to the message
+    // box), not to the document, from where Tab would start over at the page's top.
     let last = null;
     document.addEventListener('focusin', (e) => {
       last = e.target;
@@ -25,7 +25,8 @@ window.SatchelEmbed = (() => {
       if (e.source !== window.parent || !e.data || e.data.type !== 'satchel:focus') return;
       // Shift+Tab coming round from the panel's close button lands on the chat's last control.
       const lastControl = () => [...document.querySelectorAll(TABBABLE)].filter((n) => usable(n) && n.tabIndex >= 0).pop();
-      const target = e.data.edge === 'last' ? lastControl() : [last, document.getElementById('text'), document.getElementById('user-name')].find(usable);
+      const control = last && last.matches('a[href], button, input, select, textarea') ? last : null;
+      const target = e.data.edge === 'last' ? lastControl() : [control, document.getElementById('text'), document.getElementById('user-name')].find(usable);
       if (target) target.focus();
     });
   }

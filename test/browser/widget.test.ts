@@ -204,8 +204,7 @@ describe('embeddable widget in Chromium', () => {
     await page.keyboard.press('Enter');
     await poll(() => focusedInWidget(page)).toBe('iframe');
     await poll(() => focusedInChat(frame)).toBe('user-name');
-    await page.keyboard.press('Shift+Tab');
-    await poll(() => focusedInWidget(page)).toBe('button.close');
+    expect(await tabOutOfChat(page, 'Shift+Tab')).toBe('button.close');
     expect(await page.locator('satchel-chat-widget button.close').getAttribute('aria-label')).toBe('Close chat');
     await page.keyboard.press('Enter');
     await poll(() => panelOf(page).isHidden()).toBe(true);
@@ -215,8 +214,7 @@ describe('embeddable widget in Chromium', () => {
     await page.keyboard.press('Enter');
     await poll(() => focusedInWidget(page)).toBe('iframe');
     await poll(() => focusedInChat(frame)).toBe('user-name');
-    await page.keyboard.press('Shift+Tab');
-    await poll(() => focusedInWidget(page)).toBe('button.close');
+    expect(await tabOutOfChat(page, 'Shift+Tab')).toBe('button.close');
     await page.keyboard.press('Escape');
     await poll(() => panelOf(page).isHidden()).toBe(true);
     expect(await focusedInWidget(page)).toBe('button.launcher');
@@ -282,6 +280,13 @@ describe('embeddable widget in Chromium', () => {
       await frame.getByLabel('Your name (optional)').fill('Axe');
       await frame.getByRole('button', { name: 'Start chatting' }).click();
       await frame.getByText('What should I call you?').waitFor();
+      // Enough of a conversation that the transcript scrolls, with no button left in it.
+      for (let i = 1; i <= 5; i++) {
+        await frame.getByLabel('Message', { exact: true }).fill(`Message ${i}`);
+        await frame.getByRole('button', { name: 'Send', exact: true }).click();
+        await poll(() => frame.locator('.msg.from-bot').count()).toBe(i + 1);
+      }
+      expect(await frame.locator('#main').evaluate((n) => (n as unknown as { scrollHeight: number; clientHeight: number }).scrollHeight > (n as unknown as { clientHeight: number }).clientHeight)).toBe(true);
       for (const [name, target] of [['host page', page], ['chat in the panel', frame]] as const) {
         const serious = seriousViolations(await axeAudit(target));
         expect(serious, `${name} at ${width} px:\n${describeViolations(serious)}`).toEqual([]);
