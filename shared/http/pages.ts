@@ -9,7 +9,8 @@ import type { HttpResult } from './http-handler';
 
 /**
  * The two pages the product serves (SPEC section 7): `/` the web chat, `/agent` the Live
- * Takeover console (and `/widget.js`, the script that embeds the chat in other sites). Plain HTML, CSS and browser JavaScript under `web/`, assembled into one
+ * Takeover console; and `/widget.js`, the script that embeds the chat in other sites
+ * (SPEC 11). Plain HTML, CSS and browser JavaScript under `web/`, assembled into one
  * self-contained document per page: `<link rel="stylesheet" href="x.css">` and
  * `<script src="x.js"></script>` are inlined, and the Content-Security-Policy allows
  * exactly those inline blocks by hash, so no other script can run in the page.
