@@ -27,6 +27,8 @@ import { createProxyHandler } from '../functions/proxy/handler';
 import { proxyWiring } from '../functions/proxy/wiring';
 import { LocalAgentAuth, withLocalAgentToken } from './agent-auth';
 import { DEMO_DOCS_DEFAULT_PORT, DEMO_DOCS_SECRET, startDemoDocs } from './demo-docs';
+import { DEMO_SITE_DEFAULT_PORT, startDemoSite } from './demo-site';
+import { frameAncestors } from '../shared/bots/origins';
 import { ensureBucket, ensureTable, startDynamo, startS3, startSes, type Emulator } from './emulators';
 import { startHttpServer, type LambdaHttpHandler } from './http-server';
 import { LocalSocketGateway, LOCAL_SOCKET_PATH, type LocalSocketFunctions } from './socket-gateway';
@@ -63,6 +65,8 @@ export interface LocalOptions {
   sesEndpoint?: string;
   /** Port of the demo document server (started when the demo token secret exists); unset or 0: a random free port. */
   demoDocsPort?: number;
+  /** Port of the widget demo site, a second origin embedding a bot's chat (`DEMO_SITE_PORT`); unset or 0: a random free port. */
+  demoSitePort?: number;
   /** Keep DynamoDB data in memory instead of under dataDir (tests). */
   inMemoryDynamo?: boolean;
   /** Milliseconds before a failed queue message is first retried; each retry then waits twice as long (default 1 s). */
@@ -138,6 +142,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env, cwd = proce
     s3Endpoint: endpoint(env.S3_ENDPOINT, 'S3_ENDPOINT'),
     sesEndpoint: endpoint(env.SES_ENDPOINT, 'SES_ENDPOINT'),
     demoDocsPort: int(env.DEMO_DOCS_PORT, DEMO_DOCS_DEFAULT_PORT, 'DEMO_DOCS_PORT'),
+    demoSitePort: int(env.DEMO_SITE_PORT, DEMO_SITE_DEFAULT_PORT, 'DEMO_SITE_PORT'),
   };
 }
 
@@ -153,7 +158,9 @@ export interface LocalInspection {
 }
 
 export interface LocalRuntime {
-  urls: { app: string; chat: string; agent: string; mailbox: string; dynamodb: string; s3: string; ses: string; demoDocs?: string };
+  urls: { app: string; chat: string; agent: string; mailbox: string; dynamodb: string; s3: string; ses: string; demoDocs?: string; demoSite?: string };
+  /** The widget demo site (SPEC 11): which bot it embeds, and whether that bot allows the site's origin. */
+  demoSite?: { botId: string; origin: string; allowed: boolean };
   /** Which of the servers are existing ones (from `*_ENDPOINT`) rather than embedded. */
   external: ('dynamodb' | 's3' | 'ses')[];
   config: Config;
@@ -243,6 +250,11 @@ export async function startLocal(opts: LocalOptions): Promise<LocalRuntime> {
     const http = await startHttpServer({ port: opts.port, handlers, authorizeJwt: agentAuth.verify, sockets });
     stops.push(http.close);
     const appUrl = `http://localhost:${http.port}`;
+    // A second origin embedding the chat with the widget: the demo bot, else the first web bot.
+    const webBots = loadBotsDir(opts.botsDir).filter((b) => b.channels.web);
+    const siteBot = webBots.find((b) => b.id === 'demo') ?? webBots[0];
+    const site = siteBot ? await startDemoSite(opts.demoSitePort ?? 0, () => ({ appUrl, botId: siteBot.id })) : undefined;
+    if (site) stops.push(site.close);
 
     const config: Config = {
       TABLE_NAME,
@@ -351,7 +363,9 @@ export async function startLocal(opts: LocalOptions): Promise<LocalRuntime> {
         s3: s3.url,
         ses: ses.url,
         ...(demoDocs && { demoDocs: demoDocs.url }),
+        ...(site && { demoSite: site.url }),
       },
+      ...(site && siteBot && { demoSite: { botId: siteBot.id, origin: site.origin, allowed: frameAncestors(siteBot).includes(site.origin) } }),
       external: [opts.dynamoEndpoint && 'dynamodb', opts.s3Endpoint && 's3', opts.sesEndpoint && 'ses'].filter(
         (x): x is 'dynamodb' | 's3' | 'ses' => typeof x === 'string',
       ),
@@ -372,7 +386,7 @@ export async function startLocal(opts: LocalOptions): Promise<LocalRuntime> {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
     for (const e of started.reverse()) await e.close().catch(() => undefined);
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw new StartupError(`A port is already in use (${(err as Error).message}); set PORT, DYNAMODB_PORT, S3_PORT, SES_PORT or DEMO_DOCS_PORT`);
+      throw new StartupError(`A port is already in use (${(err as Error).message}); set PORT, DYNAMODB_PORT, S3_PORT, SES_PORT, DEMO_DOCS_PORT or DEMO_SITE_PORT`);
     }
     throw err;
   }

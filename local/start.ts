@@ -40,7 +40,13 @@ Satchel is running locally.
 
   Web chat        ${urls.chat}
   Agent console   ${urls.agent}
-  Mailbox (SES)   ${urls.mailbox}${runtime.external.includes('ses') ? '  (existing server)' : `  (sent mail as JSON: ${urls.ses}/store)`}${urls.demoDocs ? `\n  Demo documents  ${urls.demoDocs}  (token-protected; the demo bot's Send Attachment source)` : ''}
+  Mailbox (SES)   ${urls.mailbox}${runtime.external.includes('ses') ? '  (existing server)' : `  (sent mail as JSON: ${urls.ses}/store)`}${urls.demoDocs ? `\n  Demo documents  ${urls.demoDocs}  (token-protected; the demo bot's Send Attachment source)` : ''}${
+    urls.demoSite && runtime.demoSite
+      ? `\n  Widget demo     ${urls.demoSite}  (another site embedding the "${runtime.demoSite.botId}" bot's chat)${
+          runtime.demoSite.allowed ? '' : `\n                  (add "${runtime.demoSite.origin}" to that bot's channels.web.allowedOrigins to let it)`
+        }`
+      : ''
+  }
 
   DynamoDB ${urls.dynamodb}${note('dynamodb')}   S3 ${urls.s3}${note('s3')}   data in ${process.env.DATA_DIR ?? '.satchel'}/
 Press Ctrl-C to stop.

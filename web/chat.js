@@ -116,8 +116,12 @@
       problem(err.status === 404 ? `There is no bot called "${botId}".` : err.message);
       return false;
     }
-    $('bot-name').textContent = bot.name;
-    document.title = `${bot.name} · Satchel`;
+    // The bot's look (SPEC 11): title, colour and the start card's greeting.
+    const theme = bot.theme || {};
+    window.SatchelEmbed.applyTheme(theme);
+    $('bot-name').textContent = theme.title || bot.name;
+    document.title = `${theme.title || bot.name} · Satchel`;
+    if (theme.greeting) $('start-intro').textContent = theme.greeting;
     const a = bot.attachments;
     $('file-hint').textContent = `You can send ${a.allowedTypes.join(', ')} files up to ${formatSize(a.sizeLimitBytes)}${
       a.limitPerConversation ? `, ${a.limitPerConversation} per conversation` : ''

@@ -53,6 +53,10 @@ const PUBLIC_ROUTE_REASONS: { match: (path: string) => boolean; reason: string }
     reason: 'is the Messenger webhook: the handler rejects POSTs whose X-Hub-Signature-256 HMAC of the raw body does not match the app secret, and GET answers the verify-token handshake',
   },
   {
+    match: (p) => p === '/widget.js',
+    reason: 'serves the static chat launcher script that other sites embed (SPEC 11); it holds no user data',
+  },
+  {
     match: (p) => p === '/files/{token}',
     reason: 'is a download link: the path carries an HMAC-signed, expiring token bound to one attachment, checked by the handler',
   },

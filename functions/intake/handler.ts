@@ -13,7 +13,8 @@ import {
   readWebMessages,
   verifySessionToken,
 } from '../../shared/app/web-channel';
-import { pageResponse, type PageDeps } from '../../shared/http/pages';
+import { withResponseHeaders } from '../../shared/http/errors';
+import { pageResponse, widgetScriptResponse, type PageDeps } from '../../shared/http/pages';
 import { bearerToken, httpHandler, json, parseJsonBody, rawBody, type HttpEvent } from '../../shared/http/http-handler';
 
 /** What intake uses: the web API, upload forms, the Messenger webhook and the pages. */
@@ -25,6 +26,8 @@ const withSocket = (ports: IntakePorts, e: HttpEvent): PageDeps => ({
   pages: { ...ports.pages, socketUrl: socketUrlFor(ports.socketUrl, e.headers?.host) },
 });
 
+const ANY_ORIGIN = { 'access-control-allow-origin': '*' };
+
 /** Web API and channel webhooks: validate, persist what the user sent, queue the work. */
 export function createIntakeHandler(getPorts: () => Promise<IntakePorts>) {
   const param = (e: HttpEvent, name: string) => e.pathParameters?.[name] ?? '';
@@ -33,10 +36,20 @@ export function createIntakeHandler(getPorts: () => Promise<IntakePorts>) {
     return { ports, session: await authorizeSession(ports, param(e, 'sessionId'), bearerToken(e)) };
   };
   return httpHandler({
-    'GET /': async (e) => pageResponse('chat', withSocket(await getPorts(), e)),
+    // The chat page's frame-ancestors follow the bot it shows (SPEC 11).
+    'GET /': async (e) => pageResponse('chat', withSocket(await getPorts(), e), e.queryStringParameters?.bot),
     'GET /agent': async (e) => pageResponse('agent', withSocket(await getPorts(), e)),
+    'GET /widget.js': async (e) => widgetScriptResponse(e.headers?.['if-none-match']),
 
-    'GET /web/bots/{botId}/config': async (e) => json(200, botConfig(await getPorts(), param(e, 'botId'), e.headers?.host)),
+    // Public and credential-free: the widget reads the bot's look from other sites' pages.
+    'GET /web/bots/{botId}/config': async (e) => {
+      const ports = await getPorts();
+      try {
+        return json(200, botConfig(ports, param(e, 'botId'), e.headers?.host), ANY_ORIGIN);
+      } catch (err) {
+        throw withResponseHeaders(err, ANY_ORIGIN);
+      }
+    },
 
     'POST /web/sessions': async (e) => {
       const body = parseJsonBody(e, CreateSessionBody);

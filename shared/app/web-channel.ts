@@ -42,7 +42,15 @@ export function botConfig(deps: Pick<Ports, 'bots' | 'socketUrl'>, botId: string
   const bot = requireBot(deps, botId);
   const { allowedTypes, sizeLimitBytes, limitPerConversation } = bot.attachments;
   const socketUrl = socketUrlFor(deps.socketUrl, host);
-  return { botId: bot.id, name: bot.name, attachments: { allowedTypes, sizeLimitBytes, limitPerConversation }, ...(socketUrl && { socketUrl }) };
+  // The look the chat page and the widget's launcher take (SPEC 11); absent when the bot sets none.
+  const theme = bot.channels.web?.theme;
+  return {
+    botId: bot.id,
+    name: bot.name,
+    attachments: { allowedTypes, sizeLimitBytes, limitPerConversation },
+    ...(socketUrl && { socketUrl }),
+    ...(theme && Object.keys(theme).length > 0 && { theme }),
+  };
 }
 
 /**

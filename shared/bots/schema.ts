@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import '../zod-english';
+import { originProblem } from './origins';
 
 /** Default attachment rules (SPEC section 3). */
 export const DEFAULT_ALLOWED_TYPES = [
@@ -78,6 +79,26 @@ const Messenger = z.strictObject({
   pageAccessToken: SecretRef,
 });
 
+/** Which sites may embed the chat (SPEC 11); checked strictly, as each becomes a CSP source. */
+const AllowedOrigin = z.string().check(
+  z.superRefine((value, ctx) => {
+    const problem = originProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', input: value, message: problem });
+  }),
+);
+
+/** The chat's look per bot (SPEC 11): launcher and page title, accent colour, start-card greeting. */
+const Theme = z.strictObject({
+  title: z.optional(z.string().check(z.minLength(1), z.maxLength(60))),
+  color: z.optional(z.string().check(z.regex(/^#[0-9a-fA-F]{6}$/, 'color is a hex colour written #rrggbb'))),
+  greeting: z.optional(z.string().check(z.minLength(1), z.maxLength(500))),
+});
+
+const WebChannel = z.strictObject({
+  allowedOrigins: z.optional(z.array(AllowedOrigin).check(z.maxLength(50))),
+  theme: z.optional(Theme),
+});
+
 export const BotSchema = z
   .strictObject({
     id: z.string().check(z.regex(/^[a-z0-9-]{1,40}$/, 'id is 1-40 characters of a-z, 0-9 and -')),
@@ -89,7 +110,7 @@ export const BotSchema = z
     agentThreshold: z._default(z.int().check(z.minimum(0)), 3),
     attachments: z._default(Attachments, () => Attachments.parse({})),
     liveTakeover: z._default(LiveTakeover, () => LiveTakeover.parse({})),
-    channels: z._default(z.strictObject({ web: z.optional(z.strictObject({})), messenger: z.optional(Messenger) }), { web: {} }),
+    channels: z._default(z.strictObject({ web: z.optional(WebChannel), messenger: z.optional(Messenger) }), { web: {} }),
     start: InteractionId,
     interactions: z.record(InteractionId, Interaction),
   })
@@ -119,3 +140,4 @@ export type QuestionInteraction = z.output<typeof QuestionInteraction>;
 export type ActionInteraction = z.output<typeof ActionInteraction>;
 export type SendAttachmentSettings = z.output<typeof SendAttachmentAction>;
 export type Button = z.output<typeof Button>;
+export type WebTheme = z.output<typeof Theme>;

@@ -72,3 +72,13 @@ export function clientError(err: unknown): { statusCode: number; code: string; m
   }
   return undefined;
 }
+
+/**
+ * The same error with extra response headers (a CORS header on a public read, say), so a
+ * client that may read the answer can also read why it failed. Errors not meant for the
+ * client are passed on untouched.
+ */
+export function withResponseHeaders(err: unknown, headers: Record<string, string>): unknown {
+  const known = clientError(err);
+  return known ? new HttpError(known.statusCode, known.code, known.message, { ...known.headers, ...headers }) : err;
+}

@@ -3,11 +3,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BotCatalog } from '../app/ports';
+import { frameAncestors, type FrameAncestors } from '../bots/origins';
+import type { Bot } from '../bots/schema';
 import type { HttpResult } from './http-handler';
 
 /**
  * The two pages the product serves (SPEC section 7): `/` the web chat, `/agent` the Live
- * Takeover console. Plain HTML, CSS and browser JavaScript under `web/`, assembled into one
+ * Takeover console; and `/widget.js`, the script that embeds the chat in other sites
+ * (SPEC 11). Plain HTML, CSS and browser JavaScript under `web/`, assembled into one
  * self-contained document per page: `<link rel="stylesheet" href="x.css">` and
  * `<script src="x.js"></script>` are inlined, and the Content-Security-Policy allows
  * exactly those inline blocks by hash, so no other script can run in the page.
@@ -93,7 +96,11 @@ function socketOrigin(socketUrl: string | undefined): string[] {
   }
 }
 
-export function contentSecurityPolicy(page: AssembledPage, settings: Pick<PageSettings, 's3Endpoint' | 'socketUrl'>): string {
+export function contentSecurityPolicy(
+  page: AssembledPage,
+  settings: Pick<PageSettings, 's3Endpoint' | 'socketUrl'>,
+  ancestors: FrameAncestors = ["'none'"],
+): string {
   const external = externalOrigins(settings).join(' ');
   const connect = [external, ...socketOrigin(settings.socketUrl)].join(' ');
   return [
@@ -103,16 +110,43 @@ export function contentSecurityPolicy(page: AssembledPage, settings: Pick<PageSe
     `img-src 'self' data: blob: ${external}`,
     `connect-src 'self' ${connect}`,
     "form-action 'none'",
-    "frame-ancestors 'none'",
+    `frame-ancestors ${ancestors.join(' ')}`,
     "base-uri 'none'",
   ].join('; ');
+}
+
+/**
+ * `X-Frame-Options` for older browsers, never contradicting `frame-ancestors` (which wins
+ * where both are understood): DENY or SAMEORIGIN when the policy is exactly that, and no
+ * header when named sites may frame the page, as X-Frame-Options cannot name them.
+ */
+export function frameOptions(ancestors: FrameAncestors): Record<string, string> {
+  if (ancestors.length === 1 && ancestors[0] === "'none'") return { 'x-frame-options': 'DENY' };
+  if (ancestors.length === 1 && ancestors[0] === "'self'") return { 'x-frame-options': 'SAMEORIGIN' };
+  return {};
+}
+
+/** The web bots the chat page offers, by name. */
+const webBots = (deps: PageDeps) => deps.bots.all().filter((b) => b.channels.web).sort((x, y) => x.name.localeCompare(y.name));
+
+/** The bot the chat page opens without `?bot=`: the demo bot, else the first by name. */
+const defaultChatBot = (bots: Bot[]) => bots.find((b) => b.id === 'demo') ?? bots[0];
+
+/**
+ * The bot a chat page request shows, as the page itself picks it (`?bot=`, else the
+ * default); undefined when there is no such web bot, so nobody may frame that page.
+ */
+export function chatPageBot(deps: PageDeps, botParam: string | undefined): Bot | undefined {
+  if (!botParam) return defaultChatBot(webBots(deps));
+  const bot = deps.bots.get(botParam);
+  return bot?.channels.web ? bot : undefined;
 }
 
 /** What each page needs to know before its first request. */
 export function pageConfig(name: PageName, deps: PageDeps): unknown {
   if (name === 'chat') {
-    const bots = deps.bots.all().filter((b) => b.channels.web).sort((x, y) => x.name.localeCompare(y.name));
-    const defaultBot = bots.find((b) => b.id === 'demo')?.id ?? bots[0]?.id ?? null;
+    const bots = webBots(deps);
+    const defaultBot = defaultChatBot(bots)?.id ?? null;
     return { defaultBot, bots: bots.map((b) => ({ id: b.id, name: b.name })) };
   }
   const { agentSignIn: signIn, cognitoClientId: clientId, region, socketUrl } = deps.pages;
@@ -128,8 +162,10 @@ const cache = new Map<string, AssembledPage>();
 /**
  * The page as an HTTP response. In Lambda it is assembled once per container (the files
  * never change there); locally on every request, so edits to web/ show on reload.
+ * `botParam` is the chat page's `?bot=`: the sites that bot allows may frame the page
+ * (SPEC 11); the console is never framed.
  */
-export function pageResponse(name: PageName, deps: PageDeps, dir = webDir()): HttpResult {
+export function pageResponse(name: PageName, deps: PageDeps, botParam?: string, dir = webDir()): HttpResult {
   const config = pageConfig(name, deps);
   const key = `${dir}|${name}|${JSON.stringify(config)}`;
   let page = cache.get(key);
@@ -137,17 +173,43 @@ export function pageResponse(name: PageName, deps: PageDeps, dir = webDir()): Ht
     page = assemblePage(dir, FILES[name], config);
     if (process.env.LAMBDA_TASK_ROOT) cache.set(key, page);
   }
+  const ancestors = name === 'chat' ? frameAncestors(chatPageBot(deps, botParam)) : ["'none'"];
   return {
     statusCode: 200,
     headers: {
       'content-type': 'text/html; charset=utf-8',
       'cache-control': 'no-cache',
-      'content-security-policy': contentSecurityPolicy(page, deps.pages),
+      'content-security-policy': contentSecurityPolicy(page, deps.pages, ancestors),
       'x-content-type-options': 'nosniff',
       // File links carry their token in the URL; never send it on as a Referer.
       'referrer-policy': 'no-referrer',
-      'x-frame-options': 'DENY',
+      ...frameOptions(ancestors),
     },
     body: page.html,
   };
+}
+
+let widget: { body: string; etag: string; dir: string } | undefined;
+
+/**
+ * `GET /widget.js` (SPEC 11): the launcher script other sites load with a script tag. It is
+ * the same for every bot and changes only with a deployment, so browsers and CDNs may keep
+ * it for an hour and then revalidate it cheaply by ETag.
+ */
+export function widgetScriptResponse(ifNoneMatch: string | undefined, dir = webDir()): HttpResult {
+  if (!widget || widget.dir !== dir || !process.env.LAMBDA_TASK_ROOT) {
+    const body = readFileSync(join(dir, 'widget.js'), 'utf8');
+    widget = { body, dir, etag: `"${createHash('sha256').update(body, 'utf8').digest('base64url').slice(0, 27)}"` };
+  }
+  const headers = {
+    'cache-control': 'public, max-age=3600',
+    etag: widget.etag,
+    'x-content-type-options': 'nosniff',
+    // Loaded by other sites: allowed even where they require CORP (COEP), and readable with `crossorigin`.
+    'cross-origin-resource-policy': 'cross-origin',
+    'access-control-allow-origin': '*',
+  };
+  const matches = ifNoneMatch?.split(',').some((tag) => tag.trim().replace(/^W\//, '') === widget!.etag || tag.trim() === '*');
+  if (matches) return { statusCode: 304, headers };
+  return { statusCode: 200, headers: { ...headers, 'content-type': 'text/javascript; charset=utf-8' }, body: widget.body };
 }

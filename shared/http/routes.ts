@@ -33,6 +33,7 @@ export const routes: readonly RouteDef[] = [
   { method: 'POST', path: '/agent/conversations/{sessionId}/messages', fn: 'agent', auth: 'jwt' },
   { method: 'POST', path: '/agent/conversations/{sessionId}/uploads', fn: 'agent', auth: 'jwt' },
   { method: 'POST', path: '/local/agent-token', fn: 'agent', localOnly: true },
+  { method: 'GET', path: '/widget.js', fn: 'intake' },
 ];
 
 /** Requests no route matches go here so they get the JSON 404 of the error contract. */

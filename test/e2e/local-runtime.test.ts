@@ -119,7 +119,7 @@ describe('local runtime end to end (npm start on random ports)', () => {
 function runStart(env: Record<string, string>, opts: { untilOutput?: RegExp; timeoutMs?: number } = {}) {
   return new Promise<{ code: number | null; output: string; signal?: () => void }>((resolvePromise, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', resolve('local/start.ts')], {
-      env: { ...process.env, DYNAMODB_PORT: '0', S3_PORT: '0', SES_PORT: '0', PORT: '0', DEMO_DOCS_PORT: '0', ...env },
+      env: { ...process.env, DYNAMODB_PORT: '0', S3_PORT: '0', SES_PORT: '0', PORT: '0', DEMO_DOCS_PORT: '0', DEMO_SITE_PORT: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -152,6 +152,8 @@ describe('npm start as a process', () => {
     expect(res.output).toMatch(/Web chat\s+http:\/\/localhost:\d+\//);
     expect(res.output).toMatch(/Agent console\s+http:\/\/localhost:\d+\/agent/);
     expect(res.output).toMatch(/Mailbox \(SES\)\s+http:\/\/127\.0\.0\.1:\d+\//);
+    // The widget demo site (on a random port here, which the demo bot does not list, so it says how to allow it).
+    expect(res.output).toMatch(/Widget demo\s+http:\/\/localhost:\d+\/ {2}\(another site embedding the "demo" bot's chat\)\n\s+\(add "http:\/\/localhost:\d+" to that bot's channels\.web\.allowedOrigins/);
     expect(res.output).toMatch(/SIGINT: stopping/);
     expect(res.output).toMatch(/Created .*none\.json from secrets\.example\.json/);
     expect(res.code).toBe(0);

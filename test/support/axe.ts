@@ -1,39 +1,45 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { Page } from 'playwright-core';
+import type { Frame, Page } from 'playwright-core';
 
-/** axe-core's browser build, read once (the dev dependency ships it). */
+/**
+ * Accessibility audits with axe-core in real Chromium (SPEC 11: no serious or critical
+ * violations). axe is evaluated into the frame through the DevTools protocol, which the
+ * page's Content-Security-Policy does not govern, so the pages are audited under their real
+ * policy. Each frame is audited on its own (`iframes: false`): a cross-origin iframe, such as
+ * the widget's chat, is audited by passing its Frame.
+ */
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 export interface AxeViolation {
   id: string;
-  impact: string | null;
+  impact: 'minor' | 'moderate' | 'serious' | 'critical' | null;
   help: string;
-  /** CSS selectors of the offending nodes. */
-  targets: string[];
+  nodes: { target: string; summary: string }[];
 }
 
-/**
- * Runs an axe-core audit of the page as it stands (WCAG 2.x A and AA rules and axe's best
- * practices). The script is evaluated through the DevTools protocol, so the page's strict
- * Content-Security-Policy stays as it is and still applies to everything else.
- */
-export async function axeAudit(page: Page): Promise<AxeViolation[]> {
-  await page.evaluate(AXE_SOURCE);
-  return page.evaluate(async () => {
-    /* eslint-disable @typescript-eslint/no-explicit-any */
-    const axe = (globalThis as any).axe;
-    const result = await axe.run((globalThis as any).document, { resultTypes: ['violations'] });
-    return result.violations.map((v: { id: string; impact: string | null; help: string; nodes: { target: string[] }[] }) => ({
+/** Runs axe on the frame's whole document and returns every violation. */
+export async function axeAudit(target: Page | Frame): Promise<AxeViolation[]> {
+  await target.evaluate(AXE_SOURCE);
+  return target.evaluate(async () => {
+    // The page's own globals; this project's TypeScript has no DOM types.
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const w = globalThis as any;
+    const result = await w.axe.run(w.document, { iframes: false, resultTypes: ['violations'] });
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    return result.violations.map((v: any) => ({
       id: v.id,
-      impact: v.impact,
+      impact: v.impact ?? null,
       help: v.help,
-      targets: v.nodes.map((n) => n.target.join(' ')),
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      nodes: v.nodes.map((n: any) => ({ target: JSON.stringify(n.target), summary: String(n.failureSummary ?? '') })),
     }));
   });
 }
 
-/** The violations an accessible page may not have (SPEC 11): serious and critical ones. */
-export async function seriousViolations(page: Page): Promise<AxeViolation[]> {
-  return (await axeAudit(page)).filter((v) => v.impact === 'serious' || v.impact === 'critical');
-}
+/** The violations an audit must not have: serious and critical ones. */
+export const seriousViolations = (violations: AxeViolation[]) => violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+
+/** One line per violation and node, for a failing assertion's message. */
+export const describeViolations = (violations: AxeViolation[]) =>
+  violations.flatMap((v) => v.nodes.map((n) => `${v.impact} ${v.id} (${v.help}) at ${n.target}: ${n.summary}`)).join('\n');

@@ -142,7 +142,7 @@ export interface RuntimeProcess {
 /** `npm start`'s entry point as a child process with `env`; resolves once it prints its URLs. */
 export function startRuntimeProcess(env: Record<string, string>, timeoutMs = 30_000): Promise<RuntimeProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', resolve('local/start.ts')], {
-    env: { ...process.env, PORT: '0', DYNAMODB_PORT: '0', S3_PORT: '0', SES_PORT: '0', DEMO_DOCS_PORT: '0', LOG_LEVEL: 'WARN', ...env },
+    env: { ...process.env, PORT: '0', DYNAMODB_PORT: '0', S3_PORT: '0', SES_PORT: '0', DEMO_DOCS_PORT: '0', DEMO_SITE_PORT: '0', LOG_LEVEL: 'WARN', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
