@@ -374,6 +374,9 @@
     }
     dialog.returnValue = '';
     dialog.showModal();
+    // Focused here rather than by `autofocus`, which Chromium refuses inside a cross-origin
+    // frame (the embedded widget) and reports as an error.
+    dialog.querySelector('button[value="keep"]').focus();
   }
 
   function restart() {

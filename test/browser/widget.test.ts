@@ -88,7 +88,7 @@ const errorsOf = (page: Page) => browser.errors.filter((e) => e.startsWith(page.
 
 describe('embeddable widget in Chromium', () => {
   it('opens the chat from a site the bot allows, holds a conversation in it, and keeps it over a reload', { timeout: 120_000 }, async () => {
-    const page = await browser.newPage();
+    const page = await browser.newPerson();
     await page.goto(allowed.url);
     const launcher = launcherOf(page);
     await launcher.waitFor();
@@ -152,7 +152,7 @@ describe('embeddable widget in Chromium', () => {
   });
 
   it('is refused by the chat page when the site is not in allowedOrigins', async () => {
-    const page = await browser.newPage();
+    const page = await browser.newPerson();
     const before = browser.errors.length;
     await page.goto(stranger.url);
     const chatPage = page.waitForResponse((r) => r.url().startsWith(`${runtime.urls.app}/?`));
@@ -173,7 +173,7 @@ describe('embeddable widget in Chromium', () => {
   });
 
   it('works by keyboard: Tab to the launcher, Enter opens with focus in the chat, Escape closes and focus returns', { timeout: 60_000 }, async () => {
-    const page = await browser.newPage();
+    const page = await browser.newPerson();
     await page.goto(allowed.url);
     await launcherOf(page).waitFor();
     // The site's link, then the launcher.
@@ -221,7 +221,7 @@ describe('embeddable widget in Chromium', () => {
   });
 
   it('takes the whole screen on a 375 px phone, and the chat in it fits', { timeout: 60_000 }, async () => {
-    const page = await browser.newPage();
+    const page = await browser.newPerson();
     await page.setViewportSize({ width: 375, height: 720 });
     await page.goto(allowed.url);
     const launcher = launcherOf(page);
@@ -272,7 +272,7 @@ describe('embeddable widget in Chromium', () => {
 
   it('passes axe-core with the widget open: the host page and the chat in the panel', { timeout: 60_000 }, async () => {
     for (const width of [1200, 375]) {
-      const page = await browser.newPage();
+      const page = await browser.newPerson();
       await page.setViewportSize({ width, height: 760 });
       await page.goto(allowed.url);
       await launcherOf(page).click();
@@ -295,7 +295,7 @@ describe('embeddable widget in Chromium', () => {
   });
 
   it("keeps the host page's CSS out and the theme's text readable for any colour", async () => {
-    const page = await browser.newPage();
+    const page = await browser.newPerson();
     await page.goto(allowed.url);
     await launcherOf(page).waitFor();
     // A site with careless global CSS (added through the CSSOM: the site's CSP forbids inline styles).
@@ -334,7 +334,7 @@ describe('embeddable widget in Chromium', () => {
   });
 
   it('draws one launcher for a snippet pasted twice, and none for a bot that does not exist', async () => {
-    const page = await browser.newPage();
+    const page = await browser.newPerson();
     await page.goto(allowed.url);
     await launcherOf(page).waitFor();
     // The same snippet again (a script from the API, which the site's policy allows).
@@ -353,7 +353,7 @@ describe('embeddable widget in Chromium', () => {
     let botId = 'no-such-bot';
     const nowhere = await startDemoSite(0, () => ({ appUrl: runtime.urls.app, botId }));
     try {
-      const lost = await browser.newPage();
+      const lost = await browser.newPerson();
       const before = browser.errors.length;
       await lost.goto(nowhere.url);
       await poll(async () => browser.errors.slice(before).some((e) => e.includes('Satchel widget: there is no bot "no-such-bot"'))).toBe(true);
