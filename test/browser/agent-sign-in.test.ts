@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -66,6 +67,15 @@ const wrongCode = (secret: string) => {
   return code;
 };
 
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+/** axe-core's WCAG 2.1 A/AA findings inside `selector` (evaluated over DevTools, so the page's CSP does not apply). */
+async function axeViolations(page: Page, selector: string): Promise<string[]> {
+  await page.evaluate(AXE);
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const result = await page.evaluate((sel) => (globalThis as any).axe.run(sel, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] }), selector);
+  return (result as { violations: { id: string; nodes: { target: string[] }[] }[] }).violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
+
 async function signInWithPassword(page: Page, rt: Runtime, email: string, password: string) {
   await page.goto(`${rt.urls.app}/agent`);
   await page.getByLabel('User name or email').fill(email);
@@ -125,6 +135,7 @@ describe('MFA required (-c agentMfa=required)', () => {
     expect(uri.href.startsWith('otpauth://totp/Satchel:ann%40example.com?')).toBe(true);
     expect(Object.fromEntries(uri.searchParams)).toEqual({ secret, issuer: 'Satchel', algorithm: 'SHA1', digits: '6', period: '30' });
     await browser.screenshot(page, 'agent-sign-in-01-mfa-setup');
+    expect(await axeViolations(page, '#sign-in')).toEqual([]);
 
     await page.getByLabel('6-digit code from the app').fill(wrongCode(secret));
     await page.getByRole('button', { name: 'Verify code' }).click();
@@ -247,6 +258,7 @@ describe('MFA optional (the default)', () => {
     const secret = await secretOn(page);
     expect((await page.getByLabel('Setup link').inputValue()).startsWith('otpauth://totp/Satchel:agent%40example.com?secret=')).toBe(true);
     await browser.screenshot(page, 'agent-sign-in-04-enrol-signed-in');
+    expect(await axeViolations(page, '#totp-dialog')).toEqual([]);
     await dialog.getByLabel('6-digit code from the app').fill(wrongCode(secret));
     await dialog.getByRole('button', { name: 'Verify code' }).click();
     await dialog.getByText('That code does not match the key.').waitFor();
