@@ -237,7 +237,8 @@ window.SatchelAgentAuth = (() => {
     }
     if (data.ChallengeName === 'MFA_SETUP') {
       showStep('MFA_SETUP');
-      signInError('Your account needs two-factor authentication. Set it up to finish signing in.');
+      // The set-up step's heading says what is asked; nothing went wrong.
+      signInError('');
       try {
         const assoc = await cognito('AssociateSoftwareToken', { Session: pending.session });
         pending.session = assoc.Session;
@@ -325,7 +326,7 @@ window.SatchelAgentAuth = (() => {
       form.hidden = false;
       if (!$('totp-dialog').open) $('totp-dialog').showModal();
     } else {
-      $('sign-in').append(form);
+      $('sign-in').insertBefore(form, $('token-details'));
       form.hidden = false;
     }
     $('totp-code').focus();
@@ -336,7 +337,7 @@ window.SatchelAgentAuth = (() => {
     const form = $('totp-form');
     if (!form) return;
     form.hidden = true;
-    $('sign-in').append(form);
+    $('sign-in').insertBefore(form, $('token-details'));
     if ($('totp-dialog').open) $('totp-dialog').close();
   }
 
