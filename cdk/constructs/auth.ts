@@ -68,9 +68,9 @@ export class AgentAuth extends Construct {
       Validations.of(this.userPool).acknowledge({
         id: 'AwsSolutions-COG2',
         reason:
-          'MFA (TOTP) is optional by default so a first deployment works with any agent console sign-in flow; ' +
+          'MFA (TOTP) is optional by default: each agent can turn it on from the console (Two-factor authentication); ' +
           'accounts are created only by an administrator and need a 12-character complex password. ' +
-          'Deploy with -c agentMfa=required to make TOTP mandatory for every agent.',
+          'Deploy with -c agentMfa=required to make TOTP mandatory: the console then enrols every agent at first sign-in.',
       });
     }
     if (props.featurePlan === 'essentials') {
