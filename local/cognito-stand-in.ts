@@ -258,6 +258,8 @@ export class CognitoStandIn {
     const user = this.users.get(session.email)!;
     const responses = (body.ChallengeResponses ?? {}) as Record<string, string>;
     if (!responses.USERNAME) throw new CognitoError('InvalidParameterException', 'Missing required parameter USERNAME');
+    // The user's sub (USER_ID_FOR_SRP, what SDKs send) or the email it signed in with.
+    if (responses.USERNAME !== user.sub && responses.USERNAME.trim().toLowerCase() !== user.email) throw new CognitoError('NotAuthorizedException', 'Invalid session for the user.');
     if (name === 'NEW_PASSWORD_REQUIRED') {
       const password = responses.NEW_PASSWORD;
       if (!password) throw new CognitoError('InvalidParameterException', 'Missing required parameter NEW_PASSWORD');

@@ -154,6 +154,8 @@ describe('failure paths', () => {
     const wrongStep = await call(s, 'RespondToAuthChallenge', { ClientId: s.clientId, ChallengeName: 'SOFTWARE_TOKEN_MFA', Session: session, ChallengeResponses: { USERNAME: EMAIL, SOFTWARE_TOKEN_MFA_CODE: '123456' } });
     expect(wrongStep.body.__type).toBe('NotAuthorizedException');
     expect((await call(s, 'VerifySoftwareToken', { Session: session, UserCode: '123456' })).body.__type).toBe('NotAuthorizedException');
+    const someoneElse = await call(s, 'RespondToAuthChallenge', { ClientId: s.clientId, ChallengeName: 'NEW_PASSWORD_REQUIRED', Session: session, ChallengeResponses: { USERNAME: 'bo@example.com', NEW_PASSWORD: NEW } });
+    expect(someoneElse.body.__type).toBe('NotAuthorizedException');
     clock = T0 + 15 * 60_000 + 1000;
     const late = await call(s, 'RespondToAuthChallenge', { ClientId: s.clientId, ChallengeName: 'NEW_PASSWORD_REQUIRED', Session: session, ChallengeResponses: { USERNAME: EMAIL, NEW_PASSWORD: NEW } });
     expect(late.body).toEqual({ __type: 'NotAuthorizedException', message: 'Invalid session for the user, session is expired.' });
