@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Context } from 'aws-lambda';
-import { exportJWK, generateKeyPair, importJWK, SignJWT, type CryptoKey, type JSONWebKeySet, type JWK } from 'jose';
+import { exportJWK, generateKeyPair, importJWK, SignJWT, type CryptoKey, type JSONWebKeySet, type JWK, type JWTPayload } from 'jose';
 import * as z from 'zod/mini';
 import { createJwtVerifier, type AuthorizerClaims } from '../shared/adapters/jwt-verifier';
 import { httpHandler, json, parseJsonBody, type HttpEvent } from '../shared/http/http-handler';
@@ -58,13 +58,19 @@ export class LocalAgentAuth {
 
   /** A signed agent token. `ttlSeconds` may be negative (tests of expired tokens). */
   async mint(agent: { agentId: string; name: string }, opts: { ttlSeconds?: number; now?: number } = {}): Promise<{ token: string; expiresAt: number }> {
+    return this.sign({ name: agent.name, token_use: 'id', sub: agent.agentId, aud: LOCAL_AUDIENCE }, opts);
+  }
+
+  /**
+   * Any token of this issuer (the local Cognito stand-in's ID and access tokens): `claims`
+   * plus `iss`, `iat` and `exp`. Only tokens with `aud` = LOCAL_AUDIENCE pass `verify`.
+   */
+  async sign(claims: JWTPayload, opts: { ttlSeconds?: number; now?: number } = {}): Promise<{ token: string; expiresAt: number }> {
     const iat = Math.floor((opts.now ?? Date.now()) / 1000);
     const exp = iat + (opts.ttlSeconds ?? TOKEN_SECONDS);
-    const token = await new SignJWT({ name: agent.name, token_use: 'id' })
+    const token = await new SignJWT(claims)
       .setProtectedHeader({ alg: 'RS256', kid: this.key.kid, typ: 'JWT' })
       .setIssuer(LOCAL_ISSUER)
-      .setAudience(LOCAL_AUDIENCE)
-      .setSubject(agent.agentId)
       .setIssuedAt(iat)
       .setExpirationTime(exp)
       .sign(this.signingKey);

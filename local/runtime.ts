@@ -26,6 +26,7 @@ import { mailerWiring } from '../functions/mailer/wiring';
 import { createProxyHandler } from '../functions/proxy/handler';
 import { proxyWiring } from '../functions/proxy/wiring';
 import { LocalAgentAuth, withLocalAgentToken } from './agent-auth';
+import { COGNITO_STAND_IN_PATH, localCognito, withCognitoStandIn, type CognitoStandIn, type DemoAgent } from './cognito-stand-in';
 import { DEMO_DOCS_DEFAULT_PORT, DEMO_DOCS_SECRET, startDemoDocs } from './demo-docs';
 import { DEMO_SITE_DEFAULT_PORT, startDemoSite } from './demo-site';
 import { frameAncestors } from '../shared/bots/origins';
@@ -83,6 +84,16 @@ export interface LocalOptions {
   mailClaimLeaseMs?: number;
   /** The clock every handler reads (tests move it forward to reach expiry); default Date.now. */
   now?: () => number;
+  /**
+   * How the agent console signs in (`AGENT_SIGN_IN`): `cognito` (default for `npm start`) with a
+   * user name and password against the local Cognito stand-in and its demo agent; `local`
+   * (default here, so tests opt in) by typing a name. `/local/agent-token` works either way.
+   */
+  agentSignIn?: 'cognito' | 'local';
+  /** The stand-in's pool: `AGENT_MFA` optional (default) or required, like `-c agentMfa`. */
+  agentMfa?: 'optional' | 'required';
+  /** The stand-in's ID and access token lifetime (`COGNITO_TOKEN_SECONDS`, default 3600 as on AWS). */
+  cognitoTokenSeconds?: number;
 }
 
 export const TABLE_NAME = 'satchel';
@@ -118,6 +129,13 @@ const endpoint = (v: string | undefined, name: string): string | undefined => {
   return url.href.replace(/\/+$/, '');
 };
 
+/** The first of `values` when unset. */
+const oneOf = <T extends string>(v: string | undefined, values: readonly T[], name: string): T => {
+  if (v === undefined || v === '') return values[0]!;
+  if (!(values as readonly string[]).includes(v)) throw new StartupError(`${name} must be one of ${values.join(', ')}, not "${v}"`);
+  return v as T;
+};
+
 /** A server someone else runs: nothing to close. */
 const external = (url: string): Emulator => ({ url, port: Number(new URL(url).port) || (url.startsWith('https:') ? 443 : 80), close: async () => undefined });
 
@@ -143,6 +161,9 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env, cwd = proce
     sesEndpoint: endpoint(env.SES_ENDPOINT, 'SES_ENDPOINT'),
     demoDocsPort: int(env.DEMO_DOCS_PORT, DEMO_DOCS_DEFAULT_PORT, 'DEMO_DOCS_PORT'),
     demoSitePort: int(env.DEMO_SITE_PORT, DEMO_SITE_DEFAULT_PORT, 'DEMO_SITE_PORT'),
+    agentSignIn: oneOf(env.AGENT_SIGN_IN, ['cognito', 'local'] as const, 'AGENT_SIGN_IN'),
+    agentMfa: oneOf(env.AGENT_MFA, ['optional', 'required'] as const, 'AGENT_MFA'),
+    cognitoTokenSeconds: Math.max(60, int(env.COGNITO_TOKEN_SECONDS, 3600, 'COGNITO_TOKEN_SECONDS')),
   };
 }
 
@@ -174,6 +195,8 @@ export interface LocalRuntime {
   handlers: Record<string, unknown>;
   /** The WebSocket API on PORT at /socket, with its Management API emulation. */
   sockets: LocalSocketGateway;
+  /** The Cognito stand-in and its demo agent, with AGENT_SIGN_IN=cognito. */
+  cognito?: { standIn: CognitoStandIn; demoAgent: DemoAgent };
   stop(): Promise<void>;
 }
 
@@ -245,6 +268,8 @@ export async function startLocal(opts: LocalOptions): Promise<LocalRuntime> {
     const handlers: Partial<Record<'intake' | 'proxy' | 'agent', LambdaHttpHandler>> = {};
     // Stands in for Cognito and API Gateway's JWT authorizer on the /agent routes.
     const agentAuth = await LocalAgentAuth.load(opts.dataDir);
+    // With AGENT_SIGN_IN=cognito, the console signs in as on AWS, against a local stand-in of the user pool.
+    const cognito = opts.agentSignIn === 'cognito' ? localCognito({ dataDir: opts.dataDir, auth: agentAuth, mfa: opts.agentMfa ?? 'optional', tokenSeconds: opts.cognitoTokenSeconds }) : undefined;
     // The WebSocket API and its Management API on the same port (SPEC 8, 10).
     const sockets = new LocalSocketGateway();
     const http = await startHttpServer({ port: opts.port, handlers, authorizeJwt: agentAuth.verify, sockets });
@@ -273,7 +298,8 @@ export async function startLocal(opts: LocalOptions): Promise<LocalRuntime> {
       DYNAMODB_ENDPOINT: dynamo.url,
       S3_ENDPOINT: s3.url,
       SES_ENDPOINT: ses.url,
-      AGENT_SIGN_IN: 'local',
+      AGENT_SIGN_IN: cognito ? 'cognito' : 'local',
+      ...(cognito && { COGNITO_CLIENT_ID: cognito.standIn.clientId, COGNITO_ENDPOINT: COGNITO_STAND_IN_PATH }),
       SOCKET_URL: `ws://{host}${LOCAL_SOCKET_PATH}`,
       SOCKET_ENDPOINT: `http://127.0.0.1:${http.port}`,
       AWS_REGION: 'us-east-1',
@@ -330,6 +356,7 @@ export async function startLocal(opts: LocalOptions): Promise<LocalRuntime> {
     handlers.intake = createIntakeHandler(intakeWiring(env, { secrets, events: eventQueue, ...clock })) as LambdaHttpHandler;
     handlers.proxy = createProxyHandler(proxyWiring(env, { secrets, ...clock })) as LambdaHttpHandler;
     handlers.agent = withLocalAgentToken(createAgentHandler(agentWiring(env, { secrets, ...clock })) as LambdaHttpHandler, agentAuth);
+    if (cognito) handlers.agent = withCognitoStandIn(handlers.agent, cognito.standIn);
     sockets.attach({
       // Agents' tokens are the local stand-in for Cognito's, checked as the HTTP routes check them.
       authorizer: createSocketAuthorizerHandler(socketAuthorizerWiring(env, { secrets, verifyAgentToken: agentAuth.verify })) as unknown as LocalSocketFunctions['authorizer'],
@@ -377,6 +404,7 @@ export async function startLocal(opts: LocalOptions): Promise<LocalRuntime> {
       uploadSweeper,
       handlers: { ...handlers, actions, mailer, expiry },
       sockets,
+      ...(cognito && { cognito }),
       stop: async () => {
         for (const stop of stops.reverse()) await stop();
         for (const e of started.reverse()) await e.close();

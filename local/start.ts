@@ -39,7 +39,7 @@ try {
 Satchel is running locally.
 
   Web chat        ${urls.chat}
-  Agent console   ${urls.agent}
+  Agent console   ${urls.agent}${runtime.cognito ? `\n                  sign in as ${runtime.cognito.demoAgent.email}, password ${runtime.cognito.demoAgent.password}  (AGENT_SIGN_IN=local: just a name)` : ''}
   Mailbox (SES)   ${urls.mailbox}${runtime.external.includes('ses') ? '  (existing server)' : `  (sent mail as JSON: ${urls.ses}/store)`}${urls.demoDocs ? `\n  Demo documents  ${urls.demoDocs}  (token-protected; the demo bot's Send Attachment source)` : ''}${
     urls.demoSite && runtime.demoSite
       ? `\n  Widget demo     ${urls.demoSite}  (another site embedding the "${runtime.demoSite.botId}" bot's chat)${

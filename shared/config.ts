@@ -33,6 +33,8 @@ const ConfigSchema = z.object({
    */
   AGENT_SIGN_IN: z.optional(z.enum(['cognito', 'local'])),
   COGNITO_CLIENT_ID: z.optional(z.string()),
+  /** Where the console sends Cognito's API calls instead of `https://cognito-idp.{region}.amazonaws.com/` (the local stand-in, `/local/cognito`). */
+  COGNITO_ENDPOINT: z.optional(z.string().check(z.minLength(1))),
   /**
    * The WebSocket API (SPEC 10): `SOCKET_URL` is what clients connect to (`wss://…`; locally
    * `ws://{host}/socket`, `{host}` being the host the client used), `SOCKET_ENDPOINT` the

@@ -1,5 +1,5 @@
-// The Live Takeover console: sign-in (local token, Cognito user name and password, or a
-// pasted token), the conversation list with filters, search and sort, the conversation
+// The Live Takeover console: sign-in (local token, Cognito via agent-auth.js, or a pasted
+// token), the conversation list with filters, search and sort, the conversation
 // pane (inline images, downloads), take over / release, and sending text and files.
 // Changes arrive over a WebSocket (SPEC 10), with polling as the fallback; the list also
 // refreshes every 45 s, which keeps the agent "online" (SPEC 6).
@@ -55,6 +55,8 @@
     stopPolling();
     token = null;
     sessionStorage.removeItem(TOKEN_KEY);
+    auth.forget();
+    $('two-factor').hidden = true;
     $('console').hidden = true;
     $('who').hidden = true;
     $('sign-out').hidden = true;
@@ -78,6 +80,7 @@
     $('who').hidden = false;
     $('who').textContent = `Signed in as ${me.name}`;
     $('sign-out').hidden = false;
+    $('two-factor').hidden = !auth.active();
     refreshList();
     startLive();
   }
@@ -85,7 +88,7 @@
   /** The console's socket (SPEC 10): every change to any conversation arrives as a frame. */
   function startLive() {
     if (channel) channel.stop();
-    const url = config.socketUrl ? `${config.socketUrl}?${new URLSearchParams({ agentToken: token })}` : '';
+    const url = config.socketUrl ? () => `${config.socketUrl}?${new URLSearchParams({ agentToken: token })}` : '';
     channel = liveChannel({
       url,
       onFrame,
@@ -148,70 +151,15 @@
     }
   });
 
-  // Cognito's public API, called the way its own SDK does, for the console's app client.
-  let cognitoSession = null;
-  async function cognito(target, body) {
-    const res = await fetch(`https://cognito-idp.${config.cognito.region}.amazonaws.com/`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `AWSCognitoIdentityProviderService.${target}` },
-      body: JSON.stringify(body),
-    });
-    const data = await res.json().catch(() => ({}));
-    if (!res.ok) throw new Error(data.message || 'Sign-in failed.');
-    return data;
-  }
-  async function cognitoStep(data) {
-    if (data.AuthenticationResult) return signedIn(data.AuthenticationResult.IdToken);
-    cognitoSession = { name: data.ChallengeName, session: data.Session };
-    if (data.ChallengeName === 'NEW_PASSWORD_REQUIRED') {
-      $('cognito-new-password-field').hidden = false;
-      $('cognito-new-password').required = true;
-      $('cognito-new-password').focus();
-      return signInError('Please choose a new password to finish signing in.');
-    }
-    if (data.ChallengeName === 'SOFTWARE_TOKEN_MFA') {
-      $('cognito-code-field').hidden = false;
-      $('cognito-code').required = true;
-      $('cognito-code').focus();
-      return signInError('Enter the code from your authenticator app.');
-    }
-    signInError(`This console cannot complete the sign-in step "${data.ChallengeName}". Sign in with a token instead.`);
-  }
-  $('cognito-form').addEventListener('submit', async (e) => {
-    e.preventDefault();
-    const username = $('cognito-user').value.trim();
-    try {
-      if (cognitoSession && cognitoSession.name === 'NEW_PASSWORD_REQUIRED') {
-        await cognitoStep(
-          await cognito('RespondToAuthChallenge', {
-            ClientId: config.cognito.clientId,
-            ChallengeName: 'NEW_PASSWORD_REQUIRED',
-            Session: cognitoSession.session,
-            ChallengeResponses: { USERNAME: username, NEW_PASSWORD: $('cognito-new-password').value },
-          }),
-        );
-      } else if (cognitoSession && cognitoSession.name === 'SOFTWARE_TOKEN_MFA') {
-        await cognitoStep(
-          await cognito('RespondToAuthChallenge', {
-            ClientId: config.cognito.clientId,
-            ChallengeName: 'SOFTWARE_TOKEN_MFA',
-            Session: cognitoSession.session,
-            ChallengeResponses: { USERNAME: username, SOFTWARE_TOKEN_MFA_CODE: $('cognito-code').value.trim() },
-          }),
-        );
-      } else {
-        await cognitoStep(
-          await cognito('InitiateAuth', {
-            ClientId: config.cognito.clientId,
-            AuthFlow: 'USER_PASSWORD_AUTH',
-            AuthParameters: { USERNAME: username, PASSWORD: $('cognito-password').value },
-          }),
-        );
-      }
-    } catch (err) {
-      cognitoSession = null;
-      signInError(err.message);
-    }
+  // Cognito sign-in, token refresh and two-factor set-up live in agent-auth.js.
+  const auth = window.SatchelAgentAuth;
+  auth.attach({
+    signedIn,
+    signedOut: showSignIn,
+    tokenRefreshed: (jwt) => {
+      token = jwt;
+      sessionStorage.setItem(TOKEN_KEY, jwt);
+    },
   });
 
   $('token-form').addEventListener('submit', (e) => {
@@ -219,14 +167,20 @@
     signedIn($('token-input').value.trim());
   });
 
-  $('sign-out').addEventListener('click', () => showSignIn(''));
+  $('sign-out').addEventListener('click', () => {
+    auth.signOut();
+    showSignIn('');
+  });
 
-  /** API calls as the agent; an expired or refused token sends the agent back to sign-in. */
-  async function agentApi(method, path, body) {
+  /** API calls as the agent; a refused token is refreshed once, and only then sends the agent back to sign-in. */
+  async function agentApi(method, path, body, retried = false) {
     try {
       return await api(method, path, { token, body });
     } catch (err) {
-      if (err.status === 401) showSignIn('Your sign-in has expired. Please sign in again.');
+      if (err.status === 401 && token) {
+        if (!retried && (await auth.refresh())) return agentApi(method, path, body, true);
+        if (token) showSignIn('Your sign-in has expired. Please sign in again.');
+      }
       throw err;
     }
   }
@@ -720,6 +674,11 @@
 
   // ---- start ------------------------------------------------------------------------
 
+  // A reload keeps the sign-in: the stored token, or a fresh one from the refresh token.
   if (token && identityOf(token)) signedIn(token);
-  else showSignIn('');
+  else
+    auth.refresh().then((jwt) => {
+      if (jwt) signedIn(jwt);
+      else if ($('sign-in').hidden) showSignIn('');
+    });
 })();

@@ -225,7 +225,8 @@ window.Satchel = (() => {
       if (stopped) return;
       if (!url || typeof WebSocket !== 'function') return fallback();
       try {
-        ws = new WebSocket(url);
+        // A function gives the address afresh on each connect (the agent console's token is refreshed).
+        ws = new WebSocket(typeof url === 'function' ? url() : url);
       } catch {
         ws = null;
         return fallback();

@@ -3,6 +3,17 @@ import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { AccountRecovery, FeaturePlan, Mfa, UserPool, UserPoolClient } from 'aws-cdk-lib/aws-cognito';
 import { Construct } from 'constructs';
 
+/**
+ * How long agents' tokens last. The console refreshes the ID and access tokens with the
+ * refresh token shortly before they expire, so an agent stays signed in for the refresh
+ * token's life (a working day) and then signs in again.
+ */
+export const AGENT_TOKEN_VALIDITY = {
+  accessAndId: Duration.hours(1),
+  refresh: Duration.hours(12),
+  signInSession: Duration.minutes(15),
+} as const;
+
 export interface AgentAuthProps {
   readonly removalPolicy: RemovalPolicy;
   /** `required` forces TOTP for every agent; `optional` lets each agent enrol. */
@@ -26,7 +37,11 @@ export class AgentAuth extends Construct {
 
     this.userPool = new UserPool(this, 'UserPool', {
       selfSignUpEnabled: false,
-      signInAliases: { username: true, email: true },
+      // Email is the user name (UsernameAttributes: email): `admin-create-user --username
+      // ann@example.com` works as README shows. An email *alias* beside a user name refuses
+      // email-shaped user names. Cognito cannot change this in place: a new value replaces the pool.
+      signInAliases: { email: true },
+      autoVerify: { email: true },
       signInCaseSensitive: false,
       standardAttributes: {
         email: { required: true, mutable: true },
@@ -53,9 +68,9 @@ export class AgentAuth extends Construct {
       Validations.of(this.userPool).acknowledge({
         id: 'AwsSolutions-COG2',
         reason:
-          'MFA (TOTP) is optional by default so a first deployment works with any agent console sign-in flow; ' +
+          'MFA (TOTP) is optional by default: each agent can turn it on from the console (Two-factor authentication); ' +
           'accounts are created only by an administrator and need a 12-character complex password. ' +
-          'Deploy with -c agentMfa=required to make TOTP mandatory for every agent.',
+          'Deploy with -c agentMfa=required to make TOTP mandatory: the console then enrols every agent at first sign-in.',
       });
     }
     if (props.featurePlan === 'essentials') {
@@ -70,12 +85,20 @@ export class AgentAuth extends Construct {
     this.client = this.userPool.addClient('AgentConsole', {
       // A browser app cannot keep a client secret.
       generateSecret: false,
-      authFlows: { userPassword: true, userSrp: true },
+      // Only what the console (web/agent-auth.js) calls: InitiateAuth USER_PASSWORD_AUTH, then
+      // REFRESH_TOKEN_AUTH before the ID token expires (CDK always adds ALLOW_REFRESH_TOKEN_AUTH).
+      authFlows: { userPassword: true },
+      // No hosted UI: no OAuth flows, scopes or callback URLs (the defaults allow the implicit
+      // and code grants with an example.com callback).
+      disableOAuth: true,
       preventUserExistenceErrors: true,
       enableTokenRevocation: true,
-      accessTokenValidity: Duration.hours(1),
-      idTokenValidity: Duration.hours(1),
-      refreshTokenValidity: Duration.hours(12),
+      accessTokenValidity: AGENT_TOKEN_VALIDITY.accessAndId,
+      idTokenValidity: AGENT_TOKEN_VALIDITY.accessAndId,
+      refreshTokenValidity: AGENT_TOKEN_VALIDITY.refresh,
+      // Time to finish a sign-in's challenges: the longest Cognito allows, since TOTP enrolment
+      // (installing an authenticator app, adding the key) takes longer than the 3-minute default.
+      authSessionValidity: AGENT_TOKEN_VALIDITY.signInSession,
     });
 
     this.authorizer = new HttpJwtAuthorizer('AgentJwtAuthorizer', this.userPool.userPoolProviderUrl, {

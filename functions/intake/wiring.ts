@@ -15,7 +15,7 @@ import { STORAGE_SETTINGS, SIGNING_SETTINGS, BOT_SECRET_SETTINGS, loadConfig } f
 import type { IntakePorts } from './handler';
 
 /** The settings intake reads: webhook secrets only (BOT_SECRETS), the events queue, the console's sign-in. */
-export const INTAKE_CONFIG = [...STORAGE_SETTINGS, ...SIGNING_SETTINGS, ...BOT_SECRET_SETTINGS, 'BOTS_DIR', 'EVENTS_QUEUE_URL', 'AGENT_SIGN_IN', 'COGNITO_CLIENT_ID', 'SOCKET_URL', 'SOCKET_ENDPOINT'] as const;
+export const INTAKE_CONFIG = [...STORAGE_SETTINGS, ...SIGNING_SETTINGS, ...BOT_SECRET_SETTINGS, 'BOTS_DIR', 'EVENTS_QUEUE_URL', 'AGENT_SIGN_IN', 'COGNITO_CLIENT_ID', 'COGNITO_ENDPOINT', 'SOCKET_URL', 'SOCKET_ENDPOINT'] as const;
 
 /** Intake's composition root: clients and stores now; the signing key and webhook secrets on first use. */
 export function intakeWiring(env: Record<string, string | undefined> = process.env, overrides: Partial<IntakePorts> & { secrets?: Secrets; live?: LiveSockets } = {}) {
@@ -39,6 +39,7 @@ export function intakeWiring(env: Record<string, string | undefined> = process.e
     pages: overrides.pages ?? {
       agentSignIn: config.AGENT_SIGN_IN,
       cognitoClientId: config.COGNITO_CLIENT_ID,
+      ...(config.COGNITO_ENDPOINT && { cognitoEndpoint: config.COGNITO_ENDPOINT }),
       region: config.AWS_REGION,
       s3Endpoint: config.S3_ENDPOINT,
     },

@@ -25,6 +25,8 @@ export interface PageSettings {
   /** `cognito` (the user pool app client), `local` (POST /local/agent-token); unset: a pasted token only. */
   agentSignIn?: 'cognito' | 'local';
   cognitoClientId?: string;
+  /** The Cognito API's address when it is not the region's (the local stand-in's same-origin path). */
+  cognitoEndpoint?: string;
   region: string;
   /** The local S3 server's URL; unset on AWS. */
   s3Endpoint?: string;
@@ -149,10 +151,10 @@ export function pageConfig(name: PageName, deps: PageDeps): unknown {
     const defaultBot = defaultChatBot(bots)?.id ?? null;
     return { defaultBot, bots: bots.map((b) => ({ id: b.id, name: b.name })) };
   }
-  const { agentSignIn: signIn, cognitoClientId: clientId, region, socketUrl } = deps.pages;
+  const { agentSignIn: signIn, cognitoClientId: clientId, cognitoEndpoint: endpoint, region, socketUrl } = deps.pages;
   // The console has no bot config to read the socket address from; it comes with the page.
   const socket = socketUrl ? { socketUrl } : {};
-  if (signIn === 'cognito' && clientId) return { signIn, cognito: { region, clientId }, ...socket };
+  if (signIn === 'cognito' && clientId) return { signIn, cognito: { region, clientId, ...(endpoint && { endpoint }) }, ...socket };
   if (signIn === 'local') return { signIn, ...socket };
   return { signIn: 'token', ...socket };
 }

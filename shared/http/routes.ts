@@ -34,6 +34,8 @@ export const routes: readonly RouteDef[] = [
   { method: 'POST', path: '/agent/conversations/{sessionId}/uploads', fn: 'agent', auth: 'jwt' },
   { method: 'POST', path: '/local/agent-token', fn: 'agent', localOnly: true },
   { method: 'GET', path: '/widget.js', fn: 'intake' },
+  // The local Cognito stand-in (local/cognito-stand-in.ts), for the console's sign-in.
+  { method: 'POST', path: '/local/cognito', fn: 'agent', localOnly: true },
 ];
 
 /** Requests no route matches go here so they get the JSON 404 of the error contract. */

@@ -66,7 +66,7 @@ describe('functions', () => {
       const given = Object.keys(env(name)).filter((k) => !always.has(k));
       expect(given.filter((k) => !reads.has(k)), name).toEqual([]);
       // What the wiring cannot do without (no default, not optional) is there.
-      const required = FUNCTION_CONFIG[name].filter((k) => !['SECRETS_SOURCE', 'SECRETS_FILE', 'SECRETS_PREFIX', 'BOT_SECRETS', 'SENDER_EMAIL', 'FETCH_ALLOW_HOSTS', 'MESSENGER_API_URL', 'AWS_REGION', 'EVENTS_QUEUE_URL', 'MAIL_QUEUE_URL', 'AGENT_SIGN_IN', 'COGNITO_CLIENT_ID', 'DYNAMODB_ENDPOINT', 'S3_ENDPOINT', 'SES_ENDPOINT'].includes(k));
+      const required = FUNCTION_CONFIG[name].filter((k) => !['SECRETS_SOURCE', 'SECRETS_FILE', 'SECRETS_PREFIX', 'BOT_SECRETS', 'SENDER_EMAIL', 'FETCH_ALLOW_HOSTS', 'MESSENGER_API_URL', 'AWS_REGION', 'EVENTS_QUEUE_URL', 'MAIL_QUEUE_URL', 'AGENT_SIGN_IN', 'COGNITO_CLIENT_ID', 'COGNITO_ENDPOINT', 'DYNAMODB_ENDPOINT', 'S3_ENDPOINT', 'SES_ENDPOINT'].includes(k));
       expect(required.filter((k) => !given.includes(k)), name).toEqual([]);
     }
     expect(env('proxy')).not.toHaveProperty('SECRETS_PREFIX');

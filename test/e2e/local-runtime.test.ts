@@ -151,6 +151,8 @@ describe('npm start as a process', () => {
     const res = await runStart({ DATA_DIR: join(tmp, 'data1'), SECRETS_FILE: join(tmp, 'none.json') }, { untilOutput: /Press Ctrl-C/ });
     expect(res.output).toMatch(/Web chat\s+http:\/\/localhost:\d+\//);
     expect(res.output).toMatch(/Agent console\s+http:\/\/localhost:\d+\/agent/);
+    // The console signs in against the local Cognito stand-in; the demo agent's credentials are printed.
+    expect(res.output).toMatch(/sign in as agent@example\.com, password \S{16,}/);
     expect(res.output).toMatch(/Mailbox \(SES\)\s+http:\/\/127\.0\.0\.1:\d+\//);
     // The widget demo site (on a random port here, which the demo bot does not list, so it says how to allow it).
     expect(res.output).toMatch(/Widget demo\s+http:\/\/localhost:\d+\/ {2}\(another site embedding the "demo" bot's chat\)\n\s+\(add "http:\/\/localhost:\d+" to that bot's channels\.web\.allowedOrigins/);
