@@ -130,10 +130,10 @@ describe('agent user pool', () => {
     });
   });
 
-  it('has a public console client allowing USER_PASSWORD_AUTH and SRP', () => {
+  it('has a public console client allowing the password and refresh flows the console uses (issue 13; SRP is not used)', () => {
     s.template.hasResourceProperties('AWS::Cognito::UserPoolClient', {
       GenerateSecret: false,
-      ExplicitAuthFlows: Match.arrayWith(['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_USER_SRP_AUTH']),
+      ExplicitAuthFlows: ['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'],
       PreventUserExistenceErrors: 'ENABLED',
     });
   });
