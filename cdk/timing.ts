@@ -1,5 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import { DEFAULT_MAILER_OPTIONS } from '../shared/app/mail-attachment';
+import { QUEUE_MAX_RECEIVE_COUNT, RETRY_WINDOW_MS } from '../shared/app/retry-policy';
 import { DEFAULT_SEND_ATTACHMENT_LIMITS } from '../shared/app/send-attachment';
 import type { Bot } from '../shared/bots/schema';
 
@@ -9,7 +10,9 @@ import type { Bot } from '../shared/bots/schema';
  *
  *   record budget  = turn overhead + actions per turn x (fetch budget + action overhead)
  *   timeout        = batch size x record budget
- *   visibility     = 6 x timeout          (AWS guidance for SQS event sources)
+ *   visibility     = max(6 x timeout,      (AWS guidance for SQS event sources)
+ *                        15 min / 4)       (a failing message is retried for at least
+ *                                           RETRY_WINDOW_MS over QUEUE_MAX_RECEIVE_COUNT receives)
  *
  * - The **fetch budget** is the Send Attachment fetch's whole-response deadline, which the
  *   runtime enforces (DEFAULT_SEND_ATTACHMENT_LIMITS.timeoutMs, 45 s): a stalling endpoint
@@ -52,7 +55,7 @@ export interface ConsumerTiming {
   readonly recordBudget: Duration;
   /** batchSize x recordBudget. */
   readonly timeout: Duration;
-  /** VISIBILITY_FACTOR x timeout. */
+  /** VISIBILITY_FACTOR x timeout, or longer so retries span RETRY_WINDOW_MS. */
   readonly visibilityTimeout: Duration;
 }
 
@@ -73,7 +76,7 @@ function consumer(batchSize: number, recordBudgetSeconds: number): ConsumerTimin
     batchSize,
     recordBudget: Duration.seconds(recordBudgetSeconds),
     timeout: Duration.seconds(timeout),
-    visibilityTimeout: Duration.seconds(VISIBILITY_FACTOR * timeout),
+    visibilityTimeout: Duration.seconds(Math.max(VISIBILITY_FACTOR * timeout, Math.ceil(RETRY_WINDOW_MS / 1000 / (QUEUE_MAX_RECEIVE_COUNT - 1)))),
   };
 }
 

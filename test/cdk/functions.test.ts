@@ -10,6 +10,7 @@ import {
   SYNTH_TIMEOUT,
   type Synthesized,
   synthSatchel,
+  TEST_SENDER,
 } from './synth';
 
 const ALL: SatchelFunctionName[] = ['intake', 'actions', 'proxy', 'agent', 'mailer', 'expiry', 'socket', 'socket-authorizer'];
@@ -188,9 +189,11 @@ describe('least privilege', () => {
     }
     const resources = resourcesFor('mailer', 'ses:SendEmail');
     expect(resourcesFor('mailer', 'ses:SendRawEmail')).toEqual(resources);
+    const configurationSet = logicalId(s.stack.node.findChild('Sender').node.findChild('ConfigurationSet'));
     expect(resources.sort()).toEqual([
-      'arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/example.com',
-      'arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/satchel@example.com',
+      `arn:\${AWS::Partition}:ses:\${AWS::Region}:\${AWS::AccountId}:configuration-set/\${${configurationSet}}`,
+      'arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/acme-claims.com',
+      `arn:\${AWS::Partition}:ses:\${AWS::Region}:\${AWS::AccountId}:identity/${TEST_SENDER}`,
     ]);
     expect(has('mailer', 's3:PutObject')).toBe(false);
   });

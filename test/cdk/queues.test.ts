@@ -29,7 +29,8 @@ describe('queues and event sources', () => {
 
   it('events queue visibility timeout is at least 6x the actions timeout', () => {
     const actionsTimeout = functionProps(s, 'actions').Timeout as number;
-    expect(actionsTimeout).toBe(60);
+    // One turn with one Send Attachment (the fixtures' longest run): 15 s + 45 s fetch + 10 s (cdk/timing.ts).
+    expect(actionsTimeout).toBe(70);
     expect(props(s.stack.eventsQueue.queue).VisibilityTimeout).toBeGreaterThanOrEqual(6 * actionsTimeout);
   });
 
@@ -96,11 +97,13 @@ describe('queues and event sources', () => {
     }
   });
 
-  it('actions consumes the events queue 10 at a time with partial batch responses', () => {
+  it('actions consumes the events queue one record at a time with partial batch responses', () => {
+    // Batch size 1: a batch's records run one after another, so a larger one would need a
+    // timeout (and a 6x visibility timeout) of several turns (cdk/timing.ts, test/cdk/timing.test.ts).
     s.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       EventSourceArn: arnOf(s.stack.eventsQueue.queue),
       FunctionName: { Ref: logicalId(s.stack.functions.actions.fn) },
-      BatchSize: 10,
+      BatchSize: 1,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
     });
   });
