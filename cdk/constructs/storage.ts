@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, ProjectionType, StreamViewType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import {
   BlockPublicAccess,
@@ -110,29 +110,7 @@ export class Storage extends Construct {
       removalPolicy: props.removalPolicy,
       autoDeleteObjects,
     });
-    if (autoDeleteObjects) acknowledgeAutoDeleteProvider(Stack.of(this));
+
   }
 }
 
-/**
- * The auto-delete custom resource's provider is a singleton Lambda CDK adds to the stack
- * (not a SatchelFunction); its findings are CDK's design, acknowledged here with why.
- */
-function acknowledgeAutoDeleteProvider(stack: Stack): void {
-  const provider = stack.node.tryFindChild('Custom::S3AutoDeleteObjectsCustomResourceProvider');
-  if (!provider) return;
-  Validations.of(provider).acknowledge(
-    {
-      id: 'AwsSolutions-IAM4',
-      reason:
-        'CDK\'s S3 auto-delete provider (only with removalPolicy=destroy) runs with AWSLambdaBasicExecutionRole for its own logs; ' +
-        'its bucket permissions are granted by the bucket policy to this role alone, for emptying the bucket on stack deletion.',
-    },
-    {
-      id: 'AwsSolutions-L1',
-      reason:
-        'CDK\'s S3 auto-delete provider (only with removalPolicy=destroy) pins its own Node.js runtime, chosen and upgraded by aws-cdk-lib; ' +
-        'it runs only while the stack is deleted or a bucket is replaced.',
-    },
-  );
-}
