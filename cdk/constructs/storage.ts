@@ -110,7 +110,6 @@ export class Storage extends Construct {
       removalPolicy: props.removalPolicy,
       autoDeleteObjects,
     });
-
   }
 }
 
