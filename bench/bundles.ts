@@ -98,10 +98,13 @@ export async function benchBundles(): Promise<void> {
 
 const progress = (message: string) => process.stderr.write(`[bundles] ${message}\n`);
 
-/** Synthesizes the app like `cdk synth` (cdk.json context) and locates each function's bundle. */
+/**
+ * Synthesizes the app like `cdk deploy -c senderEmail=...` (cdk.json context plus a sender, so
+ * the mailer exists: without one email is disabled) and locates each function's bundle.
+ */
 function synthesize(outdir: string, floorsDir: string): Target[] {
   const cdkJson = JSON.parse(readFileSync(join(REPO_ROOT, 'cdk.json'), 'utf8')) as { context?: Record<string, unknown> };
-  const app = new App({ outdir, context: cdkJson.context ?? {} });
+  const app = new App({ outdir, context: { senderEmail: 'attachments@acme-claims.com', ...cdkJson.context } });
   const stack = new SatchelStack(app, 'Satchel');
   const template = app.synth().getStackByName(stack.stackName).template as {
     Resources: Record<string, { Type: string; Properties: Record<string, any>; Metadata?: Record<string, unknown> }>;

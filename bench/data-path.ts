@@ -246,7 +246,8 @@ const BENCH_BOT = {
 /** Memory sizes of the functions as the stack deploys them (cdk/satchel-stack.ts), bundling skipped. */
 async function functionMemory(): Promise<Record<string, number>> {
   const { SatchelStack } = await import('../cdk/satchel-stack');
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  // With a sender, so the mailer exists too (without one email is disabled).
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [], senderEmail: 'attachments@acme-claims.com' } });
   const stack = new SatchelStack(app, 'Satchel');
   return Object.fromEntries(
     Object.entries(stack.functions).map(([name, f]) => [name, Number((f.fn.node.defaultChild as CfnElement as CfnFunction).memorySize ?? 128)]),

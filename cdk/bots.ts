@@ -13,6 +13,8 @@ export interface BotBundle {
   readonly secretNames: string[];
   /** The secrets needed to push messages to users: Messenger page access tokens. */
   readonly deliverySecretNames: string[];
+  /** Bots that email users' files (attachments.recipientEmail). */
+  readonly emailBotIds: string[];
   /** The longest session timeout of any bot, in seconds. */
   readonly maxSessionTimeoutSeconds: number;
   /** The secrets that check Messenger webhooks: app secrets and verify tokens (intake). */
@@ -40,6 +42,7 @@ export function loadBotBundle(dir: string): BotBundle {
     botIds: bots.map((b) => b.id),
     secretNames: unique(bots.flatMap(secretNames)),
     deliverySecretNames: unique(bots.flatMap((b) => (b.channels.messenger ? [b.channels.messenger.pageAccessToken.secret] : []))),
+    emailBotIds: bots.filter((b) => b.attachments.recipientEmail).map((b) => b.id),
     maxSessionTimeoutSeconds: Math.max(0, ...bots.map((b) => b.sessionTimeoutSeconds)),
     webhookSecretNames: unique(bots.flatMap((b) => (b.channels.messenger ? [b.channels.messenger.appSecret.secret, b.channels.messenger.verifyToken.secret] : []))),
     turnSecretNames: unique(

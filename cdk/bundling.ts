@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import type { BuildOptions } from 'esbuild';
 import { Runtime } from 'aws-cdk-lib/aws-lambda';
 import { type BundlingOptions, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -67,4 +68,20 @@ export function esbuildOptions(): BuildOptions {
     external: [...BUNDLE.external],
     banner: { js: BUNDLE.banner },
   };
+}
+
+/** The copy script bundling hooks run with Node (no `cp`/`mkdir -p`, which cmd.exe lacks). */
+export const COPY_SCRIPT = fileURLToPath(new URL('./copy-into.mjs', import.meta.url));
+
+/**
+ * A command-hook line copying `sources` (files or directories, recursively) into `destDir`,
+ * creating it. Every argument is double-quoted, which both POSIX shells and cmd.exe accept;
+ * forward slashes work in paths on Windows too.
+ */
+export function copyIntoCommand(destDir: string, sources: readonly string[]): string {
+  const quote = (arg: string) => {
+    if (arg.includes('"')) throw new Error(`Cannot bundle a path containing a double quote: ${arg}`);
+    return `"${arg}"`;
+  };
+  return ['node', COPY_SCRIPT, destDir, ...sources].map(quote).join(' ');
 }

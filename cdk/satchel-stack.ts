@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, Stack, type StackProps, Tags, Validations } from 'aws-cdk-lib';
+import { MathExpression } from 'aws-cdk-lib/aws-cloudwatch';
 import { FilterCriteria, FilterRule } from 'aws-cdk-lib/aws-lambda';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
@@ -9,16 +10,18 @@ import type { ConfigKey } from '../shared/config';
 import { defaultRouteFn, routes } from '../shared/http/routes';
 import { FUNCTION_CONFIG } from '../functions/config-keys';
 import { warnAboutEndpoints } from './bot-checks';
+import { loadBotsDir } from '../shared/bots/loader';
 import { type BotBundle, loadBotBundle } from './bots';
 import { SatchelApi } from './constructs/api';
 import { AgentAuth } from './constructs/auth';
 import { SenderIdentity } from './constructs/mail';
 import { Monitoring } from './constructs/monitoring';
 import { FailureQueue, WorkQueue } from './constructs/queues';
-import { SatchelFunction, type SatchelFunctionProps, SECRETS_PREFIX } from './constructs/satchel-function';
+import { SatchelFunction, type SatchelFunctionProps } from './constructs/satchel-function';
 import { Storage } from './constructs/storage';
 import { SatchelWebSocket } from './constructs/websocket';
-import { readSettings } from './settings';
+import { readSettings, secretsPrefixFor } from './settings';
+import { fileBackstopDays, type QueueTiming, queueTiming } from './timing';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -27,25 +30,26 @@ export interface SatchelStackProps extends StackProps {
   readonly botsDir?: string;
 }
 
-/** Sized for the work each function does; queue visibility timeouts derive from these. */
-const FUNCTION_SIZES = {
-  intake: { memorySize: 512, timeout: Duration.seconds(10) },
-  // Streams files of up to 100 MB from bot endpoints into S3.
-  actions: { memorySize: 1024, timeout: Duration.seconds(60) },
-  proxy: { memorySize: 256, timeout: Duration.seconds(5) },
-  agent: { memorySize: 512, timeout: Duration.seconds(10) },
-  // Builds MIME messages of up to 40 MB (SES v2 limit) with the file attached.
-  mailer: { memorySize: 1024, timeout: Duration.seconds(120) },
-  expiry: { memorySize: 512, timeout: Duration.seconds(120) },
-  // WebSocket routes and the $connect authorizer: one small read or write, or a token check.
-  socket: { memorySize: 256, timeout: Duration.seconds(5) },
-  'socket-authorizer': { memorySize: 256, timeout: Duration.seconds(5) },
-} as const;
+/**
+ * Sized for the work each function does. The queue consumers' timeouts (actions, mailer),
+ * batch sizes and their queues' visibility timeouts come from cdk/timing.ts.
+ */
+const FUNCTION_SIZES = (timing: QueueTiming) =>
+  ({
+    intake: { memorySize: 512, timeout: Duration.seconds(10) },
+    // Streams files of up to 100 MB from bot endpoints into S3.
+    actions: { memorySize: 1024, timeout: timing.actions.timeout },
+    proxy: { memorySize: 256, timeout: Duration.seconds(5) },
+    agent: { memorySize: 512, timeout: Duration.seconds(10) },
+    // Builds MIME messages of up to 40 MB (SES v2 limit) with the file attached.
+    mailer: { memorySize: 1024, timeout: timing.mailer.timeout },
+    expiry: { memorySize: 512, timeout: Duration.seconds(120) },
+    // WebSocket routes and the $connect authorizer: one small read or write, or a token check.
+    socket: { memorySize: 256, timeout: Duration.seconds(5) },
+    'socket-authorizer': { memorySize: 256, timeout: Duration.seconds(5) },
+  }) as const;
 
-/** AWS recommends an SQS visibility timeout of at least 6x the consuming function's timeout. */
-const visibilityFor = (timeout: Duration) => Duration.seconds(timeout.toSeconds() * 6);
-
-export type SatchelFunctionName = keyof typeof FUNCTION_SIZES;
+export type SatchelFunctionName = keyof ReturnType<typeof FUNCTION_SIZES>;
 
 /**
  * Satchel on AWS (SPEC section 9): the HTTP API in front of intake/proxy/agent, a FIFO
@@ -53,13 +57,20 @@ export type SatchelFunctionName = keyof typeof FUNCTION_SIZES;
  * DynamoDB with TTL whose stream drives expiry, the attachments bucket, and Cognito for agents.
  */
 export class SatchelStack extends Stack {
-  readonly functions: Record<SatchelFunctionName, SatchelFunction>;
+  /** Every function; the mailer only when email is enabled (a real `senderEmail`). */
+  readonly functions: Record<Exclude<SatchelFunctionName, 'mailer'>, SatchelFunction> & { mailer?: SatchelFunction };
   readonly storage: Storage;
   readonly api: SatchelApi;
   readonly auth: AgentAuth;
   readonly webSocket: SatchelWebSocket;
   readonly eventsQueue: WorkQueue;
-  readonly mailQueue: WorkQueue;
+  /** Only when email is enabled. */
+  readonly mailQueue?: WorkQueue;
+  readonly monitoring: Monitoring;
+  /** Batch sizes, timeouts and visibility timeouts of the queue consumers (cdk/timing.ts). */
+  readonly timing: QueueTiming;
+  /** The lifecycle backstop of session files, in days (cdk/timing.ts fileBackstopDays). */
+  readonly fileBackstopDays: number;
   readonly expiryFailures: FailureQueue;
   readonly signingKey: Secret;
   readonly bots: BotBundle;
@@ -70,35 +81,59 @@ export class SatchelStack extends Stack {
     this.bots = loadBotBundle(props.botsDir ?? join(REPO_ROOT, 'bots'));
     // Send Attachment endpoints the deployed fetcher will refuse (the demo's loopback one) are synth warnings.
     warnAboutEndpoints(this, this.bots.bots, settings.fetchAllowHosts);
+    if (settings.stage) Tags.of(this).add('satchel:stage', settings.stage);
     // The lifecycle rule is a backstop for files expiry missed; it must never be the first to
     // act on a session that is still within its timeout.
-    if (settings.fileRetentionDays * 86400 < this.bots.maxSessionTimeoutSeconds) {
-      throw new Error(
-        `fileRetentionDays (${settings.fileRetentionDays}) is shorter than the longest bot sessionTimeoutSeconds ` +
-          `(${this.bots.maxSessionTimeoutSeconds} s): the S3 lifecycle rule would delete files of live sessions. ` +
-          `Raise it with -c fileRetentionDays=${Math.ceil(this.bots.maxSessionTimeoutSeconds / 86400)} or more.`,
+    this.fileBackstopDays = fileBackstopDays(this.bots.maxSessionTimeoutSeconds, settings.fileRetentionDays);
+    this.timing = queueTiming(loadBotsDir(this.bots.dir));
+    const sizes = FUNCTION_SIZES(this.timing);
+    const emailEnabled = settings.senderEmail !== undefined;
+    if (!emailEnabled) {
+      const emailing = this.bots.emailBotIds;
+      Annotations.of(this).addWarning(
+        `Email is disabled: ${settings.emailDisabledReason}. ` +
+          (emailing.length
+            ? `Files sent to bots ${emailing.join(', ')} (attachments.recipientEmail) will not be emailed; each is logged by the actions function instead. `
+            : 'No bot sets attachments.recipientEmail, so nothing would be emailed. ') +
+          'Deploy with -c senderEmail=team@yourcompany.com (an address or domain verified in SES) to turn email on.',
       );
     }
 
-    const monitoring = new Monitoring(this, 'Monitoring');
+    const monitoring = new Monitoring(this, 'Monitoring', { alarmEmail: settings.alarmEmail });
+    this.monitoring = monitoring;
+
+    // Created before the functions because they need its URL for absolute links
+    // (PUBLIC_BASE_URL), and before the bucket, whose CORS allows its origin; routes are added
+    // after the functions. The API resource itself references no function, so there is no cycle.
+    this.api = new SatchelApi(this, 'Api', {
+      rateLimit: settings.apiRateLimit,
+      burstLimit: settings.apiBurstLimit,
+      logRetention: settings.logRetention,
+      removalPolicy: settings.removalPolicy,
+      customDomain: settings.customDomain,
+    });
+
     this.storage = new Storage(this, 'Storage', {
       removalPolicy: settings.removalPolicy,
-      allowedOrigins: settings.allowedOrigins,
-      fileRetentionDays: settings.fileRetentionDays,
+      // The chat page and console are served by the API itself, so its origin is the one that uploads.
+      allowedOrigins: settings.allowedOrigins ?? [this.api.url],
+      fileRetentionDays: this.fileBackstopDays,
     });
     const { table, bucket } = this.storage;
 
     this.eventsQueue = new WorkQueue(this, 'EventsQueue', {
       fifo: true,
-      visibilityTimeout: visibilityFor(FUNCTION_SIZES.actions.timeout),
+      visibilityTimeout: this.timing.actions.visibilityTimeout,
       purpose: 'inbound events (intake to actions)',
       monitoring,
     });
-    this.mailQueue = new WorkQueue(this, 'MailQueue', {
-      visibilityTimeout: visibilityFor(FUNCTION_SIZES.mailer.timeout),
-      purpose: 'attachment email',
-      monitoring,
-    });
+    if (emailEnabled) {
+      this.mailQueue = new WorkQueue(this, 'MailQueue', {
+        visibilityTimeout: this.timing.mailer.visibilityTimeout,
+        purpose: 'attachment email',
+        monitoring,
+      });
+    }
     this.expiryFailures = new FailureQueue(this, 'ExpiryFailures', {
       purpose: 'the session expiry stream consumer',
       monitoring,
@@ -117,30 +152,19 @@ export class SatchelStack extends Stack {
         '(put a new random value, see README) when it may have leaked.',
     });
 
-    const sender = new SenderIdentity(this, 'Sender', {
-      email: settings.senderEmail,
-      createIdentity: settings.createSenderIdentity,
-    });
+    const sender =
+      settings.senderEmail !== undefined
+        ? new SenderIdentity(this, 'Sender', { email: settings.senderEmail, createIdentity: settings.createSenderIdentity })
+        : undefined;
     this.auth = new AgentAuth(this, 'AgentAuth', {
       removalPolicy: settings.removalPolicy,
       mfa: settings.agentMfa,
       featurePlan: settings.cognitoFeaturePlan,
     });
 
-    // Created before the functions because they need its URL for absolute links
-    // (PUBLIC_BASE_URL); routes are added after them. The API resource itself references no
-    // function, so there is no dependency cycle.
-    this.api = new SatchelApi(this, 'Api', {
-      rateLimit: settings.apiRateLimit,
-      burstLimit: settings.apiBurstLimit,
-      logRetention: settings.logRetention,
-      removalPolicy: settings.removalPolicy,
-    });
-
     // Plain settings (no grant attached); each function gets only those its wiring reads.
     const plainSettings: Partial<Record<ConfigKey, string>> = {
       PUBLIC_BASE_URL: this.api.url,
-      SENDER_EMAIL: settings.senderEmail,
       FETCH_ALLOW_HOSTS: settings.fetchAllowHosts,
       MESSENGER_API_URL: settings.messengerApiUrl,
     };
@@ -149,7 +173,7 @@ export class SatchelStack extends Stack {
       return new SatchelFunction(this, pascal(name), {
         entry: join(REPO_ROOT, 'functions', name, 'index.ts'),
         description,
-        ...FUNCTION_SIZES[name],
+        ...sizes[name],
         logLevel: settings.logLevel,
         logRetention: settings.logRetention,
         removalPolicy: settings.removalPolicy,
@@ -188,10 +212,11 @@ export class SatchelStack extends Stack {
       .bindTable(table, 'readWrite')
       // Takes users' uploads: copies each out of its upload key, then deletes the key.
       .bindBucket(bucket, ['get', 'put', 'delete', 'probe'], ['get', 'delete'])
-      .consumeQueue(this.eventsQueue.queue, { batchSize: 10 })
-      .bindQueueSender(this.mailQueue.queue, 'MAIL_QUEUE_URL')
+      .consumeQueue(this.eventsQueue.queue, { batchSize: this.timing.actions.batchSize })
       .bindSigningKey(this.signingKey)
       .bindBotSecrets(this.bots.turnSecretNames);
+    // Without a mail queue (email disabled) actions logs each file it would have emailed.
+    if (this.mailQueue) actions.bindQueueSender(this.mailQueue.queue, 'MAIL_QUEUE_URL');
 
     const proxy = define('proxy', 'Satchel file links: /files/{token} to presigned S3 URLs')
       .bindTable(table, 'read')
@@ -206,12 +231,15 @@ export class SatchelStack extends Stack {
       .bindSigningKey(this.signingKey)
       .bindBotSecrets(this.bots.deliverySecretNames);
 
-    const mailer = define('mailer', 'Satchel mailer: one SES email per attachment')
-      .bindTable(table, 'readWrite')
-      .bindBucket(bucket, ['get'])
-      .consumeQueue(this.mailQueue.queue, { batchSize: 5 })
-      .bindSender(sender)
-      .bindSigningKey(this.signingKey);
+    const mailer =
+      this.mailQueue && sender
+        ? define('mailer', 'Satchel mailer: one SES email per attachment')
+            .bindTable(table, 'readWrite')
+            .bindBucket(bucket, ['get'])
+            .consumeQueue(this.mailQueue.queue, { batchSize: this.timing.mailer.batchSize })
+            .bindSender(sender)
+            .bindSigningKey(this.signingKey)
+        : undefined;
 
     // Only TTL deletions (made by the DynamoDB service itself) of a session's META record or of
     // an attachment record with its own link lifetime (agent files): a user or agent deleting
@@ -237,7 +265,50 @@ export class SatchelStack extends Stack {
     // The functions that write transcripts and statuses push the changes.
     for (const pusher of [intake, actions, agent]) this.webSocket.bindPusher(pusher);
 
-    this.functions = { intake, actions, proxy, agent, mailer, expiry, socket, 'socket-authorizer': socketAuthorizer };
+    this.functions = { intake, actions, proxy, agent, ...(mailer && { mailer }), expiry, socket, 'socket-authorizer': socketAuthorizer };
+
+    // Alarms (to the alarm topic) and the dashboard: every function's errors and throttles,
+    // queue ages, the stream consumer's lag, both APIs' error rates and SES feedback. The
+    // dead-letter queues are alarmed where they are made (constructs/queues.ts).
+    for (const [name, fn] of Object.entries(this.functions)) monitoring.watchFunction(pascal(name), fn.fn);
+    // A turn waiting longer than one visibility timeout has failed at least once.
+    monitoring.alarmOnQueueAge('EventsQueueAge', this.eventsQueue.queue, this.timing.actions.visibilityTimeout, 'user message (events queue)');
+    if (this.mailQueue) {
+      // Emails may be held up to 15 minutes for an agent (waitForAgentSeconds) before their first try.
+      const held = Duration.seconds(900);
+      monitoring.alarmOnQueueAge('MailQueueAge', this.mailQueue.queue, Duration.seconds(this.timing.mailer.visibilityTimeout.toSeconds() + held.toSeconds()), 'attachment email (mail queue)');
+    }
+    monitoring.alarmOnIteratorAge('ExpiryIteratorAge', expiry.fn);
+    const httpApi = this.api.httpApi;
+    monitoring.alarmOnErrorRate(
+      'HttpApi5xxRate',
+      httpApi.metricServerError({ period: Duration.minutes(5), statistic: 'Sum' }),
+      httpApi.metricCount({ period: Duration.minutes(5), statistic: 'Sum' }),
+      'HTTP API requests answered 5xx',
+    );
+    const socketStage = this.webSocket.stage;
+    monitoring.alarmOnErrorRate(
+      'WebSocketErrorRate',
+      new MathExpression({
+        expression: 'execution + integration',
+        usingMetrics: {
+          execution: socketStage.metric('ExecutionError', { period: Duration.minutes(5), statistic: 'Sum' }),
+          integration: socketStage.metric('IntegrationError', { period: Duration.minutes(5), statistic: 'Sum' }),
+        },
+        period: Duration.minutes(5),
+      }),
+      new MathExpression({
+        expression: 'connects + messages',
+        usingMetrics: {
+          connects: socketStage.metric('ConnectCount', { period: Duration.minutes(5), statistic: 'Sum' }),
+          messages: socketStage.metric('MessageCount', { period: Duration.minutes(5), statistic: 'Sum' }),
+        },
+        period: Duration.minutes(5),
+      }),
+      'WebSocket connects and messages failing in API Gateway or the function',
+    );
+    if (sender) monitoring.watchSes(sender.configurationSet.configurationSetName);
+    monitoring.addAlarmOverview();
 
     this.api.addRouteTable({
       routes,
@@ -248,19 +319,25 @@ export class SatchelStack extends Stack {
 
     const output = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
     output('ApiUrl', this.api.url, 'Base URL of the HTTP API; the web chat is at /, the agent console at /agent');
+    if (this.api.domainName) {
+      output('ApiDomainTarget', this.api.domainName.regionalDomainName, 'Point a CNAME (or alias record) for the custom domain at this name');
+    }
+    output('DashboardName', monitoring.dashboard.dashboardName, 'CloudWatch dashboard of this stack');
     output('SocketUrl', this.webSocket.url, 'WebSocket URL clients get as socketUrl from GET /web/bots/{botId}/config');
     output('UserPoolId', this.auth.userPool.userPoolId, 'Cognito user pool of Live Takeover agents');
     output('UserPoolClientId', this.auth.client.userPoolClientId, 'App client id of the agent console');
     output('BucketName', bucket.bucketName, 'Attachments bucket');
     output('TableName', table.tableName, 'DynamoDB table');
-    output('AlarmTopicArn', monitoring.alarmTopic.topicArn, 'SNS topic of dead-letter alarms; subscribe to it');
+    output('AlarmTopicArn', monitoring.alarmTopic.topicArn, 'SNS topic of every alarm; -c alarmEmail=... subscribes an address');
     // Redrive after an outage: aws sqs start-message-move-task --source-arn <a dead-letter queue ARN> (docs/deploy.md).
     output('EventsDeadLetterQueueArn', this.eventsQueue.deadLetterQueue.queueArn, 'Dead-letter queue of the events queue (redrive with aws sqs start-message-move-task)');
-    output('MailDeadLetterQueueArn', this.mailQueue.deadLetterQueue.queueArn, 'Dead-letter queue of the mail queue (redrive with aws sqs start-message-move-task)');
+    if (this.mailQueue) {
+      output('MailDeadLetterQueueArn', this.mailQueue.deadLetterQueue.queueArn, 'Dead-letter queue of the mail queue (redrive with aws sqs start-message-move-task)');
+    }
     output('SigningKeySecretArn', this.signingKey.secretArn, 'Secrets Manager secret holding the token signing key');
     output(
       'BotSecretNames',
-      this.bots.secretNames.map((name) => `${SECRETS_PREFIX}${name}`).join(', ') || '(none)',
+      this.bots.secretNames.map((name) => `${secretsPrefixFor(settings.stage)}${name}`).join(', ') || '(none)',
       'Secrets Manager secrets the bots reference; create each before use',
     );
   }

@@ -9,17 +9,35 @@ import type { Construct } from 'constructs';
  * may already be numbers, booleans or arrays, so both are accepted.
  */
 export interface SatchelSettings {
-  /** From address of attachment emails; also the SES identity the mailer may send as. */
-  readonly senderEmail: string;
+  /**
+   * From address of attachment emails; also the SES identity the mailer may send as.
+   * Undefined when email is disabled: no `senderEmail` given, or an address at a reserved
+   * example domain (example.com, *.test, ...) that SES can never verify (see emailDisabledReason).
+   */
+  readonly senderEmail: string | undefined;
+  /** Why email is off (for the synth warning), when `senderEmail` is undefined. */
+  readonly emailDisabledReason?: string;
+  /** Deployment stage (`-c stage=NAME`): '' for the default stack `Satchel`. */
+  readonly stage: string;
+  /** Address subscribed to the alarm topic (SNS email subscription), if any. */
+  readonly alarmEmail?: string;
+  /** Custom domain of the HTTP API and its ACM certificate (same region), both or neither. */
+  readonly customDomain?: { readonly domainName: string; readonly certificateArn: string };
   /** Create (and start verifying) an SES email identity for `senderEmail`. */
   readonly createSenderIdentity: boolean;
   /** `host:port` entries the Send Attachment action may fetch even though they are private. */
   readonly fetchAllowHosts: string;
   readonly messengerApiUrl: string;
-  /** Origins allowed to POST uploads to the bucket from a browser. */
-  readonly allowedOrigins: string[];
-  /** S3 lifecycle backstop: session files older than this are deleted even if expiry missed them. */
-  readonly fileRetentionDays: number;
+  /**
+   * Origins allowed to POST uploads to the bucket from a browser. Undefined = the API's own
+   * origin (or the custom domain's), which is where the chat page and console are served.
+   */
+  readonly allowedOrigins: string[] | undefined;
+  /**
+   * S3 lifecycle backstop: session files older than this are deleted even if expiry missed
+   * them. Undefined = derived from the bots (cdk/retention.ts).
+   */
+  readonly fileRetentionDays: number | undefined;
   readonly removalPolicy: RemovalPolicy;
   readonly logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   readonly logRetention: RetentionDays;
@@ -37,12 +55,15 @@ export interface SatchelSettings {
 
 /** Every context key Satchel reads, with its default (documented in docs/deploy.md). */
 export const CONTEXT_DEFAULTS = {
-  senderEmail: 'satchel@example.com',
+  /** '' = email disabled, with a synth warning. */
+  senderEmail: '',
   createSenderIdentity: false,
   fetchAllowHosts: '',
   messengerApiUrl: 'https://graph.facebook.com/v21.0',
-  allowedOrigins: '*',
-  fileRetentionDays: 30,
+  /** '' = the API's (or custom domain's) origin only. */
+  allowedOrigins: '',
+  /** 0 = derived from the bots' longest sessionTimeoutSeconds (cdk/retention.ts). */
+  fileRetentionDays: 0,
   removalPolicy: 'retain',
   logLevel: 'INFO',
   logRetentionDays: 30,
@@ -51,7 +72,31 @@ export const CONTEXT_DEFAULTS = {
   apiRateLimit: 50,
   apiBurstLimit: 100,
   sourceMaps: false,
+  /** '' = the default stage: stack `Satchel`, secrets `satchel/NAME`. */
+  stage: '',
+  /** '' = nobody subscribed; subscribe to the AlarmTopicArn output yourself. */
+  alarmEmail: '',
+  /** Custom domain of the HTTP API (with certificateArn). */
+  domainName: '',
+  certificateArn: '',
 } as const;
+
+/**
+ * Domains reserved for documentation and testing (RFC 2606, RFC 6761): nobody can receive
+ * SES's verification mail there, so a sender at one can never send.
+ */
+const RESERVED_EMAIL_DOMAIN = /(^|\.)(example\.(com|net|org)|example|test|invalid|localhost)$/i;
+
+/** A stage name: lower case, so it fits stack names, secret names and tags. */
+const STAGE = /^[a-z][a-z0-9-]{0,19}$/;
+const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
+const ACM_ARN = /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]+$/;
+
+/** The stack id of a stage: `Satchel` for the default stage, `Satchel-<stage>` otherwise. */
+export const stackIdFor = (stage: string): string => (stage ? `Satchel-${stage}` : 'Satchel');
+
+/** Bot secret NAME is the Secrets Manager secret `<prefix>NAME`: `satchel/NAME`, or `satchel/<stage>/NAME`. */
+export const secretsPrefixFor = (stage: string): string => (stage ? `satchel/${stage}/` : 'satchel/');
 
 export class SettingsError extends Error {
   override name = 'SettingsError';
@@ -90,27 +135,53 @@ export function readSettings(scope: Construct): SatchelSettings {
     return allowed.includes(days) ? (days as RetentionDays) : fail('logRetentionDays', days, `one of ${allowed.join(', ')}`);
   };
 
-  const senderEmail = str('senderEmail');
-  if (!EMAIL.test(senderEmail)) fail('senderEmail', senderEmail, 'an email address');
+  const senderRaw = str('senderEmail');
+  if (senderRaw && !EMAIL.test(senderRaw)) fail('senderEmail', senderRaw, 'an email address');
+  const emailDisabledReason = !senderRaw
+    ? 'no senderEmail is set'
+    : RESERVED_EMAIL_DOMAIN.test(senderRaw.slice(senderRaw.lastIndexOf('@') + 1))
+      ? `senderEmail ${senderRaw} is at a reserved example domain that SES can never verify`
+      : undefined;
+
+  const stage = str('stage');
+  if (stage && !STAGE.test(stage)) fail('stage', stage, 'lower-case letters, digits and hyphens, starting with a letter, at most 20 characters');
+
+  const alarmEmail = str('alarmEmail');
+  if (alarmEmail && !EMAIL.test(alarmEmail)) fail('alarmEmail', alarmEmail, 'an email address');
+
+  const domainName = str('domainName').toLowerCase();
+  const certificateArn = str('certificateArn');
+  if (domainName && !DOMAIN.test(domainName)) fail('domainName', domainName, 'a host name like chat.example.com');
+  if (certificateArn && !ACM_ARN.test(certificateArn)) fail('certificateArn', certificateArn, 'an ACM certificate ARN');
+  if (Boolean(domainName) !== Boolean(certificateArn)) {
+    throw new SettingsError(
+      `Context "domainName" and "certificateArn" go together: give both (-c domainName=chat.example.com -c certificateArn=arn:aws:acm:...) or neither`,
+    );
+  }
 
   const messengerApiUrl = str('messengerApiUrl');
   if (!/^https?:\/\/\S+$/.test(messengerApiUrl)) fail('messengerApiUrl', messengerApiUrl, 'an http(s) URL');
 
   const originsRaw = raw('allowedOrigins');
-  const allowedOrigins = (Array.isArray(originsRaw) ? originsRaw : String(originsRaw).split(','))
+  const origins = (Array.isArray(originsRaw) ? originsRaw : String(originsRaw).split(','))
     .map((o) => String(o).trim())
     .filter(Boolean);
-  if (allowedOrigins.length === 0 || allowedOrigins.some((o) => o !== '*' && !/^https?:\/\/[^/\s]+$/.test(o))) {
+  if (origins.some((o) => o !== '*' && !/^https?:\/\/[^/\s]+$/.test(o))) {
     fail('allowedOrigins', originsRaw, '"*" or comma-separated origins like https://chat.example.com');
   }
+  const retentionDays = int('fileRetentionDays', 0, 3650);
 
   return {
-    senderEmail,
+    senderEmail: emailDisabledReason ? undefined : senderRaw,
+    ...(emailDisabledReason && { emailDisabledReason }),
+    stage,
+    ...(alarmEmail && { alarmEmail }),
+    ...(domainName && { customDomain: { domainName, certificateArn } }),
     createSenderIdentity: bool('createSenderIdentity'),
     fetchAllowHosts: str('fetchAllowHosts'),
     messengerApiUrl,
-    allowedOrigins,
-    fileRetentionDays: int('fileRetentionDays', 1, 3650),
+    allowedOrigins: origins.length > 0 ? origins : undefined,
+    fileRetentionDays: retentionDays === 0 ? undefined : retentionDays,
     removalPolicy: oneOf('removalPolicy', ['retain', 'destroy'] as const) === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
     logLevel: oneOf('logLevel', ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const),
     logRetention: retention(int('logRetentionDays', 1, 3653)),

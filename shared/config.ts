@@ -24,6 +24,8 @@ const ConfigSchema = z.object({
   EVENTS_QUEUE_URL: z.optional(z.string()),
   MAIL_QUEUE_URL: z.optional(z.string()),
   SENDER_EMAIL: z._default(z.string(), 'satchel@example.com'),
+  /** SES configuration set every email names (bounce and complaint metrics); unset locally. */
+  SES_CONFIGURATION_SET: z.optional(z.string().check(z.minLength(1))),
   FETCH_ALLOW_HOSTS: z._default(z.string(), ''),
   MESSENGER_API_URL: z._default(z.url(), 'https://graph.facebook.com/v21.0'),
   /**

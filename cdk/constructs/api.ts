@@ -1,6 +1,9 @@
 import { type RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
 import {
+  ApiMapping,
+  DomainName,
   HttpApi,
   HttpMethod,
   HttpRoute,
@@ -20,6 +23,8 @@ export interface SatchelApiProps {
   readonly burstLimit: number;
   readonly logRetention: RetentionDays;
   readonly removalPolicy: RemovalPolicy;
+  /** Serve the API at `https://<domainName>` with this ACM certificate (same region). */
+  readonly customDomain?: { readonly domainName: string; readonly certificateArn: string };
 }
 
 export interface RouteTableProps {
@@ -70,8 +75,14 @@ const PUBLIC_ROUTE_REASONS: { match: (path: string) => boolean; reason: string }
 export class SatchelApi extends Construct {
   readonly httpApi: HttpApi;
   readonly stage: HttpStage;
-  /** `https://{id}.execute-api.{region}.amazonaws.com`, no trailing slash. */
+  /**
+   * Where users reach the API, no trailing slash: `https://<domainName>` with a custom
+   * domain, else `https://{id}.execute-api.{region}.amazonaws.com`. Absolute links
+   * (PUBLIC_BASE_URL), the bucket's CORS origin and the ApiUrl output use it.
+   */
   readonly url: string;
+  /** The custom domain, if any; point a CNAME (or alias) for it at `regionalDomainName`. */
+  readonly domainName?: DomainName;
 
   constructor(scope: Construct, id: string, props: SatchelApiProps) {
     super(scope, id);
@@ -108,7 +119,16 @@ export class SatchelApi extends Construct {
         ),
       },
     });
-    this.url = this.httpApi.apiEndpoint;
+    if (props.customDomain) {
+      this.domainName = new DomainName(this, 'DomainName', {
+        domainName: props.customDomain.domainName,
+        certificate: Certificate.fromCertificateArn(this, 'Certificate', props.customDomain.certificateArn),
+      });
+      new ApiMapping(this, 'DomainMapping', { api: this.httpApi, domainName: this.domainName, stage: this.stage });
+      this.url = `https://${props.customDomain.domainName}`;
+    } else {
+      this.url = this.httpApi.apiEndpoint;
+    }
   }
 
   /** One route per non-local entry of the table, plus `$default`. */

@@ -11,15 +11,19 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { BotBundle } from '../bots';
 import { nodejsBundling, RUNTIME } from '../bundling';
-import { readSettings } from '../settings';
+import { readSettings, secretsPrefixFor } from '../settings';
+import { copyIntoCommand } from '../bundling';
 import { CONVERSATIONS_INDEX, SESSION_FILES_PREFIX, UPLOADS_PREFIX } from './storage';
 import type { SenderIdentity } from './mail';
 
 export { RUNTIME };
 /** Where bundled bot files land inside the function package. */
 export const LAMBDA_BOTS_DIR = '/var/task/bots';
-/** Bot secret NAME is the Secrets Manager secret `satchel/NAME` (shared/config.ts SECRETS_PREFIX). */
-export const SECRETS_PREFIX = 'satchel/';
+/**
+ * Bot secret NAME is the Secrets Manager secret `satchel/NAME` in the default stage
+ * (shared/config.ts SECRETS_PREFIX), `satchel/<stage>/NAME` with `-c stage=<stage>`.
+ */
+export const SECRETS_PREFIX = secretsPrefixFor('');
 
 export interface SatchelFunctionProps {
   /** Absolute path of the handler module; it exports `handler`. */
@@ -99,11 +103,15 @@ export class SatchelFunction extends Construct {
   readonly fn: NodejsFunction;
   readonly role: Role;
   readonly logGroup: LogGroup;
+  /** Where this stage's bot secrets live in Secrets Manager. */
+  readonly secretsPrefix: string;
 
   constructor(scope: Construct, id: string, props: SatchelFunctionProps) {
     super(scope, id);
     this.entry = props.entry;
-    const sourceMaps = props.sourceMaps ?? readSettings(this).sourceMaps;
+    const settings = readSettings(this);
+    const sourceMaps = props.sourceMaps ?? settings.sourceMaps;
+    this.secretsPrefix = secretsPrefixFor(settings.stage);
 
     this.role = new Role(this, 'Role', {
       assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
@@ -143,9 +151,10 @@ export class SatchelFunction extends Construct {
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],
+          // Node copies the files (cdk/copy-into.mjs), so bundling works in cmd.exe and PowerShell too.
           afterBundling: (_inputDir: string, outputDir: string) => [
-            ...(bots ? [`mkdir -p "${outputDir}/bots"`, ...bots.files.map((file) => `cp "${file}" "${outputDir}/bots/"`)] : []),
-            ...(props.assetDirs ?? []).map((dir) => `cp -R "${dir}" "${outputDir}/"`),
+            ...(bots ? [copyIntoCommand(`${outputDir}/bots`, bots.files)] : []),
+            ...(props.assetDirs?.length ? [copyIntoCommand(outputDir, props.assetDirs)] : []),
           ],
         },
       },
@@ -246,7 +255,7 @@ export class SatchelFunction extends Construct {
    */
   bindBotSecrets(names: readonly string[]): this {
     this.fn.addEnvironment('SECRETS_SOURCE', 'secrets-manager');
-    this.fn.addEnvironment('SECRETS_PREFIX', SECRETS_PREFIX);
+    this.fn.addEnvironment('SECRETS_PREFIX', this.secretsPrefix);
     // What the function is granted; each is read on first use, so a missing one fails only its bot.
     if (names.length > 0) this.fn.addEnvironment('BOT_SECRETS', names.join(','));
     if (names.length > 0) {
@@ -254,7 +263,7 @@ export class SatchelFunction extends Construct {
         new PolicyStatement({
           actions: ['secretsmanager:GetSecretValue'],
           resources: names.map(
-            (name) => `arn:${Aws.PARTITION}:secretsmanager:${Aws.REGION}:${Aws.ACCOUNT_ID}:secret:${SECRETS_PREFIX}${name}-??????`,
+            (name) => `arn:${Aws.PARTITION}:secretsmanager:${Aws.REGION}:${Aws.ACCOUNT_ID}:secret:${this.secretsPrefix}${name}-??????`,
           ),
         }),
       );
@@ -262,9 +271,13 @@ export class SatchelFunction extends Construct {
     return this;
   }
 
-  /** `SENDER_EMAIL`, with SES sends allowed only as that address (or its domain). */
+  /**
+   * `SENDER_EMAIL` and `SES_CONFIGURATION_SET`, with SES sends allowed only as that address
+   * (or its domain) through that configuration set.
+   */
   bindSender(sender: SenderIdentity): this {
     this.fn.addEnvironment('SENDER_EMAIL', sender.email);
+    this.fn.addEnvironment('SES_CONFIGURATION_SET', sender.configurationSet.configurationSetName);
     this.role.addToPrincipalPolicy(
       new PolicyStatement({ actions: ['ses:SendEmail', 'ses:SendRawEmail'], resources: sender.identityArns }),
     );

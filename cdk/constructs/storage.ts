@@ -15,9 +15,9 @@ export { CONVERSATIONS_INDEX, SESSION_FILES_PREFIX, TTL_ATTRIBUTE, UPLOADS_PREFI
 
 export interface StorageProps {
   readonly removalPolicy: RemovalPolicy;
-  /** Browser origins allowed to POST uploads straight to the bucket. */
+  /** Browser origins allowed to POST uploads straight to the bucket (by default the API's own origin). */
   readonly allowedOrigins: string[];
-  /** Lifecycle backstop for session files; expiry normally deletes them much earlier. */
+  /** Lifecycle backstop for session files (cdk/timing.ts fileBackstopDays); expiry normally deletes them much earlier. */
   readonly fileRetentionDays: number;
 }
 
@@ -37,6 +37,9 @@ export class Storage extends Construct {
     // LogDeliveryWrite ACL, so both buckets can keep ACLs disabled (BucketOwnerEnforced).
     this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
     const retain = props.removalPolicy === RemovalPolicy.RETAIN;
+    // With removalPolicy=destroy, `cdk destroy` empties the buckets first (CDK's auto-delete
+    // custom resource), so teardown needs no manual step.
+    const autoDeleteObjects = props.removalPolicy === RemovalPolicy.DESTROY;
 
     this.table = new Table(this, 'Table', {
       partitionKey: { name: TABLE_DEFINITION.partitionKey, type: AttributeType.STRING },
@@ -68,6 +71,7 @@ export class Storage extends Construct {
       objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
       lifecycleRules: [{ id: 'ExpireAccessLogs', expiration: Duration.days(90) }],
       removalPolicy: props.removalPolicy,
+      autoDeleteObjects,
     });
 
     // Versioning stays off on purpose: a deleted attachment must be gone, not a noncurrent version.
@@ -104,6 +108,8 @@ export class Storage extends Construct {
         { id: 'AbortIncompleteMultipartUploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
       ],
       removalPolicy: props.removalPolicy,
+      autoDeleteObjects,
     });
   }
 }
+

@@ -15,7 +15,8 @@ import { lazyBotSecrets, once, secretsFrom, tokenSigner } from '../../shared/ada
 import { livePush } from '../../shared/app/live-push';
 import { queueAttachmentEmail } from '../../shared/app/mail-attachment';
 import { acceptMessengerMedia, channelDelivery } from '../../shared/app/messenger-channel';
-import type { Ports } from '../../shared/app/ports';
+import type { MailJob, Ports } from '../../shared/app/ports';
+import { logger } from '../../shared/logger';
 import { anyAgentOnline } from '../../shared/app/presence';
 import { createSendAttachment } from '../../shared/app/send-attachment';
 import { acceptUploads } from '../../shared/app/uploads';
@@ -52,11 +53,17 @@ export function actionsWiring(env: Record<string, string | undefined> = process.
     presence: overrides.presence ?? new PresenceStore(db, config.TABLE_NAME),
     messenger: overrides.messenger ?? new MessengerStore(db, config.TABLE_NAME),
     messengerApi: overrides.messengerApi ?? new SendApi(config.MESSENGER_API_URL),
+    // No MAIL_QUEUE_URL: the deployment has email disabled (no senderEmail; cdk synth warned).
+    // Files are kept and shown to agents as usual; each one that would have been emailed is logged.
     mailQueue:
       overrides.mailQueue ??
       (queueUrl
         ? new SqsMailQueue(sqsClient(config), queueUrl)
-        : { send: async () => Promise.reject(new Error('MAIL_QUEUE_URL is not set')) }),
+        : {
+            send: async (job: MailJob) => {
+              logger.warn('attachment email not sent: email is disabled in this deployment (deploy with -c senderEmail=...)', { ...job });
+            },
+          }),
     fetch: overrides.fetch ?? ssrfSafeFetcher(config),
     now: overrides.now ?? Date.now,
     newId: overrides.newId ?? randomUUID,

@@ -11,7 +11,7 @@ import { STORAGE_SETTINGS, SIGNING_SETTINGS, loadConfig } from '../../shared/con
 import type { MailerPorts } from './handler';
 
 /** The settings the mailer reads: bot files (recipients), no bot secrets, no queues. */
-export const MAILER_CONFIG = [...STORAGE_SETTINGS, ...SIGNING_SETTINGS, 'BOTS_DIR', 'PUBLIC_BASE_URL', 'SENDER_EMAIL', 'SES_ENDPOINT'] as const;
+export const MAILER_CONFIG = [...STORAGE_SETTINGS, ...SIGNING_SETTINGS, 'BOTS_DIR', 'PUBLIC_BASE_URL', 'SENDER_EMAIL', 'SES_ENDPOINT', 'SES_CONFIGURATION_SET'] as const;
 
 /** The mailer's composition root. The signing key (for /files links in large emails) is read on first use. */
 export function mailerWiring(env: Record<string, string | undefined> = process.env, overrides: Partial<MailerPorts> & { secrets?: Secrets } = {}) {
@@ -23,7 +23,7 @@ export function mailerWiring(env: Record<string, string | undefined> = process.e
     sessions: overrides.sessions ?? new SessionStore(db, config.TABLE_NAME),
     attachments: overrides.attachments ?? new AttachmentStore(db, config.TABLE_NAME),
     files: overrides.files ?? new FileStore(s3Client(config), config.BUCKET_NAME),
-    mail: overrides.mail ?? { sender: new SesMailSender(sesClient(config)), claims: new DynamoMailClaims(db, config.TABLE_NAME) },
+    mail: overrides.mail ?? { sender: new SesMailSender(sesClient(config), config.SES_CONFIGURATION_SET), claims: new DynamoMailClaims(db, config.TABLE_NAME) },
     now: overrides.now ?? Date.now,
     senderEmail: overrides.senderEmail ?? config.SENDER_EMAIL,
     publicBaseUrl: overrides.publicBaseUrl ?? config.PUBLIC_BASE_URL,

@@ -37,7 +37,11 @@ function certainlyNotSent(err: unknown): boolean {
 
 /** Raw MIME built with nodemailer's MailComposer, sent with SES v2 SendEmail (Content.Raw). */
 export class SesMailSender implements MailSender {
-  constructor(private readonly ses: SESv2Client) {}
+  /** `configurationSetName`: named on every send, so SES records its deliveries, bounces and complaints. */
+  constructor(
+    private readonly ses: SESv2Client,
+    private readonly configurationSetName?: string,
+  ) {}
 
   async encode(mail: OutgoingMail): Promise<Uint8Array> {
     const composer = new MailComposer({
@@ -71,6 +75,7 @@ export class SesMailSender implements MailSender {
           FromEmailAddress: envelope.from,
           Destination: { ToAddresses: [envelope.to] },
           Content: { Raw: { Data: raw } },
+          ...(this.configurationSetName && { ConfigurationSetName: this.configurationSetName }),
         }),
       );
       return { messageId: out.MessageId ?? '' };

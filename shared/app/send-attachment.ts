@@ -15,9 +15,10 @@ export type SendAttachmentDeps = Pick<Ports, 'bots' | 'botSecrets' | 'fetch' | '
 export interface SendAttachmentLimits {
   connectTimeoutMs: number;
   /**
-   * Whole fetch, body included: a stalling endpoint fails within this. Kept well below the
-   * actions function's timeout (60 s, cdk/satchel-stack.ts) so a slow endpoint ends in
-   * `onError` rather than a Lambda timeout and a redelivered event.
+   * Whole fetch, body included: a stalling endpoint fails within this. The actions function's
+   * timeout is derived from it (cdk/timing.ts: one turn = overhead + each action's fetch
+   * budget), so a slow endpoint ends in `onError` rather than a Lambda timeout and a
+   * redelivered event.
    */
   timeoutMs: number;
 }

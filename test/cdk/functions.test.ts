@@ -10,6 +10,7 @@ import {
   SYNTH_TIMEOUT,
   type Synthesized,
   synthSatchel,
+  TEST_SENDER,
 } from './synth';
 
 const ALL: SatchelFunctionName[] = ['intake', 'actions', 'proxy', 'agent', 'mailer', 'expiry', 'socket', 'socket-authorizer'];
@@ -27,26 +28,27 @@ describe('functions', () => {
     expect(Number(/^nodejs(\d+)\.x$/.exec(props.Runtime)?.[1])).toBeGreaterThanOrEqual(22);
     expect(props.Architectures).toEqual(['arm64']);
     expect(props.TracingConfig).toEqual({ Mode: 'Active' });
-    expect(props.LoggingConfig.LogGroup).toEqual({ Ref: logicalId(s.stack.functions[name].logGroup) });
+    expect(props.LoggingConfig.LogGroup).toEqual({ Ref: logicalId(s.stack.functions[name]!.logGroup) });
     expect(props.Handler).toBe('index.handler');
     expect(env(name)).toMatchObject({ POWERTOOLS_SERVICE_NAME: 'satchel', LOG_LEVEL: 'INFO' });
   });
 
   it('keeps function logs for a month', () => {
     for (const name of ALL) {
-      const group = s.template.toJSON().Resources[logicalId(s.stack.functions[name].logGroup)];
+      const group = s.template.toJSON().Resources[logicalId(s.stack.functions[name]!.logGroup)];
       expect(group.Properties.RetentionInDays).toBe(30);
     }
   });
 
   it('gives actions the time and memory to stream 100 MB and keeps proxy small', () => {
-    expect(functionProps(s, 'actions')).toMatchObject({ MemorySize: 1024, Timeout: 60 });
+    // The timeout is one turn's worst case (cdk/timing.ts; test/cdk/timing.test.ts): 15 s + one 55-s action.
+    expect(functionProps(s, 'actions')).toMatchObject({ MemorySize: 1024, Timeout: 70 });
     expect(functionProps(s, 'proxy')).toMatchObject({ MemorySize: 256, Timeout: 5 });
   });
 
   it('uses no managed policies (no AWSLambdaBasicExecutionRole)', () => {
     for (const name of ALL) {
-      const role = s.template.toJSON().Resources[logicalId(s.stack.functions[name].role)];
+      const role = s.template.toJSON().Resources[logicalId(s.stack.functions[name]!.role)];
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
     }
   });
@@ -94,12 +96,12 @@ describe('functions', () => {
     expect(env('expiry')).not.toHaveProperty('BOTS_DIR');
     expect(env('expiry')).not.toHaveProperty('SIGNING_KEY_SECRET');
     expect(env('actions')).toMatchObject({
-      MAIL_QUEUE_URL: { Ref: logicalId(s.stack.mailQueue.queue) },
+      MAIL_QUEUE_URL: { Ref: logicalId(s.stack.mailQueue!.queue) },
       FETCH_ALLOW_HOSTS: '',
       MESSENGER_API_URL: 'https://graph.facebook.com/v21.0',
     });
     expect(env('agent')).toMatchObject({ MESSENGER_API_URL: 'https://graph.facebook.com/v21.0' });
-    expect(env('mailer')).toMatchObject({ SENDER_EMAIL: 'satchel@example.com', TABLE_NAME: table });
+    expect(env('mailer')).toMatchObject({ SENDER_EMAIL: TEST_SENDER, TABLE_NAME: table });
     expect(env('expiry')).toMatchObject({ TABLE_NAME: table, BUCKET_NAME: bucket });
   });
 
@@ -187,16 +189,18 @@ describe('least privilege', () => {
     }
     const resources = resourcesFor('mailer', 'ses:SendEmail');
     expect(resourcesFor('mailer', 'ses:SendRawEmail')).toEqual(resources);
+    const configurationSet = logicalId(s.stack.node.findChild('Sender').node.findChild('ConfigurationSet'));
     expect(resources.sort()).toEqual([
-      'arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/example.com',
-      'arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/satchel@example.com',
+      `arn:\${AWS::Partition}:ses:\${AWS::Region}:\${AWS::AccountId}:configuration-set/\${${configurationSet}}`,
+      'arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/acme-claims.com',
+      `arn:\${AWS::Partition}:ses:\${AWS::Region}:\${AWS::AccountId}:identity/${TEST_SENDER}`,
     ]);
     expect(has('mailer', 's3:PutObject')).toBe(false);
   });
 
   it('only intake sends to the events queue; only actions sends mail', () => {
     const events = `\${${logicalId(s.stack.eventsQueue.queue)}.Arn}`;
-    const mail = `\${${logicalId(s.stack.mailQueue.queue)}.Arn}`;
+    const mail = `\${${logicalId(s.stack.mailQueue!.queue)}.Arn}`;
     expect(resourcesFor('intake', 'sqs:SendMessage')).toEqual([events]);
     // The agent API writes the transcript and pushes to Messenger itself; it queues nothing.
     expect(has('agent', 'sqs:SendMessage')).toBe(false);
@@ -264,14 +268,16 @@ describe('source maps context', () => {
 
 describe('sender identity context', () => {
   it('creates the SES identity only when asked and scopes sends to the configured sender', () => {
-    const without = synthSatchel({ context: { senderEmail: 'help@acme.test' } });
+    const without = synthSatchel({ context: { senderEmail: 'help@acme-help.io' } });
     without.template.resourceCountIs('AWS::SES::EmailIdentity', 0);
+    const configurationSet = logicalId(without.stack.node.findChild('Sender').node.findChild('ConfigurationSet'));
     expect(statementsOf(without, 'mailer').find((st) => st.actions.includes('ses:SendEmail'))!.resources.sort()).toEqual([
-      'arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/acme.test',
-      'arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/help@acme.test',
+      `arn:\${AWS::Partition}:ses:\${AWS::Region}:\${AWS::AccountId}:configuration-set/\${${configurationSet}}`,
+      'arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/acme-help.io',
+      'arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/help@acme-help.io',
     ]);
 
-    const withIdentity = synthSatchel({ context: { senderEmail: 'help@acme.test', createSenderIdentity: 'true' } });
-    withIdentity.template.hasResourceProperties('AWS::SES::EmailIdentity', { EmailIdentity: 'help@acme.test' });
+    const withIdentity = synthSatchel({ context: { senderEmail: 'help@acme-help.io', createSenderIdentity: 'true' } });
+    withIdentity.template.hasResourceProperties('AWS::SES::EmailIdentity', { EmailIdentity: 'help@acme-help.io' });
   }, SYNTH_TIMEOUT);
 });

@@ -29,12 +29,13 @@ describe('queues and event sources', () => {
 
   it('events queue visibility timeout is at least 6x the actions timeout', () => {
     const actionsTimeout = functionProps(s, 'actions').Timeout as number;
-    expect(actionsTimeout).toBe(60);
+    // One turn with one Send Attachment (the fixtures' longest run): 15 s + 45 s fetch + 10 s (cdk/timing.ts).
+    expect(actionsTimeout).toBe(70);
     expect(props(s.stack.eventsQueue.queue).VisibilityTimeout).toBeGreaterThanOrEqual(6 * actionsTimeout);
   });
 
   it('mail queue is standard and encrypted, with a DLQ, and outlasts 6 mailer timeouts', () => {
-    const { queue, deadLetterQueue } = s.stack.mailQueue;
+    const { queue, deadLetterQueue } = s.stack.mailQueue!;
     expect(props(queue).FifoQueue).toBeUndefined();
     expect(props(queue)).toMatchObject({
       SqsManagedSseEnabled: true,
@@ -45,7 +46,7 @@ describe('queues and event sources', () => {
 
   it('retries each queue for at least 15 minutes: a failed message returns a visibility timeout later', () => {
     expect(QUEUE_MAX_RECEIVE_COUNT).toBe(5);
-    for (const q of [s.stack.eventsQueue, s.stack.mailQueue]) {
+    for (const q of [s.stack.eventsQueue, s.stack.mailQueue!]) {
       const { VisibilityTimeout, RedrivePolicy } = props(q.queue);
       expect((RedrivePolicy.maxReceiveCount - 1) * VisibilityTimeout * 1000).toBeGreaterThanOrEqual(RETRY_WINDOW_MS);
     }
@@ -54,7 +55,7 @@ describe('queues and event sources', () => {
   it('the mail claim lease outlasts a mailer run and ends before the retry after a crash (the visibility timeout)', () => {
     const leaseSeconds = DEFAULT_MAILER_OPTIONS.claimLeaseMs / 1000;
     const mailerTimeout = functionProps(s, 'mailer').Timeout as number;
-    const visibility = props(s.stack.mailQueue.queue).VisibilityTimeout as number;
+    const visibility = props(s.stack.mailQueue!.queue).VisibilityTimeout as number;
     // A live holder is never overtaken (its Lambda stops at the timeout, before the lease ends) ...
     expect(mailerTimeout).toBeLessThan(leaseSeconds);
     // ... and a crashed holder never blocks the receive that should take over.
@@ -64,11 +65,11 @@ describe('queues and event sources', () => {
   it('outputs the dead-letter queue ARNs for aws sqs start-message-move-task', () => {
     const outputs = s.template.toJSON().Outputs as Record<string, { Value: unknown }>;
     expect(outputs.EventsDeadLetterQueueArn!.Value).toEqual(arnOf(s.stack.eventsQueue.deadLetterQueue));
-    expect(outputs.MailDeadLetterQueueArn!.Value).toEqual(arnOf(s.stack.mailQueue.deadLetterQueue));
+    expect(outputs.MailDeadLetterQueueArn!.Value).toEqual(arnOf(s.stack.mailQueue!.deadLetterQueue));
   });
 
   it('every queue refuses non-TLS requests', () => {
-    const queues = [s.stack.eventsQueue, s.stack.mailQueue].flatMap((q) => [q.queue, q.deadLetterQueue]);
+    const queues = [s.stack.eventsQueue, s.stack.mailQueue!].flatMap((q) => [q.queue, q.deadLetterQueue]);
     queues.push(s.stack.expiryFailures.queue);
     for (const queue of queues) {
       s.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
@@ -83,7 +84,7 @@ describe('queues and event sources', () => {
   });
 
   it('alarms as soon as a dead-letter queue holds a message', () => {
-    const dlqs = [s.stack.eventsQueue.deadLetterQueue, s.stack.mailQueue.deadLetterQueue, s.stack.expiryFailures.queue];
+    const dlqs = [s.stack.eventsQueue.deadLetterQueue, s.stack.mailQueue!.deadLetterQueue, s.stack.expiryFailures.queue];
     for (const dlq of dlqs) {
       s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'AWS/SQS',
@@ -96,11 +97,13 @@ describe('queues and event sources', () => {
     }
   });
 
-  it('actions consumes the events queue 10 at a time with partial batch responses', () => {
+  it('actions consumes the events queue one record at a time with partial batch responses', () => {
+    // Batch size 1: a batch's records run one after another, so a larger one would need a
+    // timeout (and a 6x visibility timeout) of several turns (cdk/timing.ts, test/cdk/timing.test.ts).
     s.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       EventSourceArn: arnOf(s.stack.eventsQueue.queue),
       FunctionName: { Ref: logicalId(s.stack.functions.actions.fn) },
-      BatchSize: 10,
+      BatchSize: 1,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
     });
   });
@@ -109,9 +112,9 @@ describe('queues and event sources', () => {
     const [mapping] = Object.values(resources).filter(
       (r) =>
         r.Type === 'AWS::Lambda::EventSourceMapping' &&
-        JSON.stringify(r.Properties.FunctionName) === JSON.stringify({ Ref: logicalId(s.stack.functions.mailer.fn) }),
+        JSON.stringify(r.Properties.FunctionName) === JSON.stringify({ Ref: logicalId(s.stack.functions.mailer!.fn) }),
     );
-    expect(mapping!.Properties.EventSourceArn).toEqual(arnOf(s.stack.mailQueue.queue));
+    expect(mapping!.Properties.EventSourceArn).toEqual(arnOf(s.stack.mailQueue!.queue));
     expect(mapping!.Properties.BatchSize).toBeGreaterThanOrEqual(1);
     expect(mapping!.Properties.BatchSize).toBeLessThanOrEqual(5);
     expect(mapping!.Properties.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);

@@ -93,13 +93,14 @@ describe('storage', () => {
     });
   });
 
-  it('allows browser POST uploads and GET/HEAD downloads through CORS', () => {
+  it('allows browser POST uploads and GET/HEAD downloads through CORS, from the API\'s own origin only by default', () => {
     s.template.hasResourceProperties('AWS::S3::Bucket', {
       CorsConfiguration: {
         CorsRules: [
           Match.objectLike({
             AllowedMethods: ['POST', 'GET', 'HEAD'],
-            AllowedOrigins: ['*'],
+            // The chat page and console are served by the HTTP API: https://{id}.execute-api.{region}.{suffix}.
+            AllowedOrigins: [{ 'Fn::GetAtt': [logicalId(s.stack.api.httpApi), 'ApiEndpoint'] }],
             AllowedHeaders: ['*'],
           }),
         ],
@@ -107,11 +108,11 @@ describe('storage', () => {
     });
   });
 
-  it('expires session files after 30 days as a backstop and aborts stale multipart uploads', () => {
+  it('expires session files after 90 days as a backstop and aborts stale multipart uploads', () => {
     s.template.hasResourceProperties('AWS::S3::Bucket', {
       LifecycleConfiguration: {
         Rules: Match.arrayWith([
-          Match.objectLike({ Id: 'ExpireSessionFiles', Prefix: 'sessions/', ExpirationInDays: 30, Status: 'Enabled' }),
+          Match.objectLike({ Id: 'ExpireSessionFiles', Prefix: 'sessions/', ExpirationInDays: 90, Status: 'Enabled' }),
           // Left-over upload keys (a used form posted again): unchecked bytes, gone within a day or two.
           Match.objectLike({ Id: 'ExpireUploads', Prefix: 'uploads/', ExpirationInDays: 1, Status: 'Enabled' }),
           Match.objectLike({ Id: 'AbortIncompleteMultipartUploads', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } }),

@@ -10,6 +10,12 @@ import { SatchelStack, type SatchelFunctionName } from '../../cdk/satchel-stack'
 export const FIXTURE_BOTS_DIR = fileURLToPath(new URL('./fixtures/bots', import.meta.url));
 export const FIXTURE_SECRET_NAMES = ['docs-token', 'fb-app-secret', 'fb-page', 'fb-verify'];
 
+/**
+ * The sender tests deploy with unless they say otherwise: without a real `senderEmail` the
+ * stack has email disabled (no mail queue, no mailer; see test/cdk/email.test.ts).
+ */
+export const TEST_SENDER = 'attachments@acme-claims.com';
+
 /** Synthesis with both nag packs takes a few seconds; more when test files run in parallel. */
 export const SYNTH_TIMEOUT = 60_000;
 
@@ -28,9 +34,9 @@ const CDK_JSON_CONTEXT = (
  * Builds the app exactly as cdk/app.ts does (cdk-nag packs included, so synthesis fails on
  * any unacknowledged finding), with asset bundling skipped to keep the suite fast.
  */
-export function synthSatchel(options: { context?: Record<string, unknown>; botsDir?: string } = {}): Synthesized {
-  const app = new App({ context: { ...CDK_JSON_CONTEXT, 'aws:cdk:bundling-stacks': [], ...options.context } });
-  const stack = new SatchelStack(app, 'Satchel', { botsDir: options.botsDir ?? FIXTURE_BOTS_DIR });
+export function synthSatchel(options: { context?: Record<string, unknown>; botsDir?: string; stackId?: string } = {}): Synthesized {
+  const app = new App({ context: { ...CDK_JSON_CONTEXT, 'aws:cdk:bundling-stacks': [], senderEmail: TEST_SENDER, ...options.context } });
+  const stack = new SatchelStack(app, options.stackId ?? 'Satchel', { botsDir: options.botsDir ?? FIXTURE_BOTS_DIR });
   applyNagPacks(app);
   return { app, stack, template: Template.fromStack(stack) };
 }
@@ -47,7 +53,7 @@ export interface Statement {
 
 /** A function role's inline policy statements, with actions and resources normalised. */
 export function statementsOf(s: Synthesized, name: SatchelFunctionName) {
-  const role = s.stack.functions[name].role;
+  const role = s.stack.functions[name]!.role;
   const policy = role.node.findChild('DefaultPolicy');
   const resources = s.template.toJSON().Resources as Record<string, { Properties: { PolicyDocument: { Statement: Statement[] } } }>;
   return resources[logicalId(policy)]!.Properties.PolicyDocument.Statement.map((st) => ({
@@ -77,5 +83,5 @@ export function flatten(value: unknown): string {
 /** The Lambda function resource's properties. */
 export function functionProps(s: Synthesized, name: SatchelFunctionName): Record<string, any> {
   const resources = s.template.toJSON().Resources as Record<string, { Properties: Record<string, any> }>;
-  return resources[logicalId(s.stack.functions[name].fn)]!.Properties;
+  return resources[logicalId(s.stack.functions[name]!.fn)]!.Properties;
 }
