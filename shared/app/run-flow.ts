@@ -1,5 +1,6 @@
 import type { Bot } from '../bots/schema';
 import type { InboundMedia } from '../channels/channel';
+import { channelNamed } from '../channels/registry';
 import { enterInteraction, handleInput, render, resumeAfterAction, startFlow, type FileRef, type FlowStep, type PendingAction } from '../domain/flow';
 import { builtinsFor, isExpired, type Session } from '../domain/session';
 import { warningText } from '../domain/warnings';
@@ -134,7 +135,10 @@ class Turn {
   /** Transcript entries for the files, then each accepted one to `onUserFile` (on every attempt). */
   private async keepFiles(result: { accepted: AttachmentMeta[]; warnings: WarningCode[] }): Promise<FileRef[]> {
     if (result.accepted.length) this.say({ from: 'user', attachments: result.accepted });
-    for (const code of result.warnings) this.say({ from: 'bot', text: warningText(code, this.bot), warning: code });
+    // A file over the channel's own limit is refused naming that limit (SPEC 12).
+    const channel = channelNamed(this.session.channel);
+    const limit = channel && { label: channel.label, maxBytes: channel.limits.inboundMaxBytes };
+    for (const code of result.warnings) this.say({ from: 'bot', text: warningText(code, this.bot, limit), warning: code });
     await this.flush();
     for (const file of result.accepted) await this.deps.ports.onUserFile?.(this.session, file);
     return result.accepted.map((a) => ({ attachmentId: a.id, fileName: a.fileName }));

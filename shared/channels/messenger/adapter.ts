@@ -92,6 +92,7 @@ async function delivery(request: WebhookRequest, ctx: Ctx): Promise<WebhookOutco
 
 export const messengerChannel = {
   name: 'messenger' as const,
+  label: 'Facebook Messenger',
   configSchema: MessengerConfig,
   routes: [
     { method: 'GET' as const, path: '/channels/messenger' },
