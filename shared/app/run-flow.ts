@@ -59,7 +59,7 @@ export async function runFlowEvent(deps: TurnDeps, event: FlowEvent & { eventId:
       event.type === 'messenger_message'
         ? await turn.acceptChannelMessage('messenger', event.mid, event.text, (event.media ?? []).map((m) => ({ kind: m.type, ref: m.url })))
         : event.type === 'channel_message'
-          ? await turn.acceptChannelMessage(event.channel, event.messageId, event.text, event.media ?? [])
+          ? await turn.acceptChannelMessage(event.channel, event.messageId, event.text ?? pressedLabel(session, event.buttonIndex), event.media ?? [])
           : event.uploadIds?.length
             ? await turn.acceptUploads(event.uploadIds)
             : [];
@@ -75,6 +75,10 @@ export async function runFlowEvent(deps: TurnDeps, event: FlowEvent & { eventId:
   }
   await turn.finish();
 }
+
+/** A bare button press (Telegram's callback_query) shows in the transcript as the button's label. */
+const pressedLabel = (session: Session, index: number | undefined): string | undefined =>
+  index === undefined ? undefined : session.offeredButtons?.[index]?.label;
 
 class Turn {
   private readonly pending: NewMessage[] = [];

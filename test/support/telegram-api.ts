@@ -37,6 +37,8 @@ export interface StoredFile {
   filePath: string;
   /** Instead of the bytes, redirect the download here (SSRF tests). */
   redirectTo?: string;
+  /** Serve the bytes without Content-Length, in chunks (a cap must stop the body as it streams). */
+  chunked?: boolean;
 }
 
 export interface FakeTelegramApi {
@@ -81,6 +83,11 @@ export async function startTelegramApi(token: string): Promise<FakeTelegramApi> 
       if (stored.redirectTo) {
         res.writeHead(302, { location: stored.redirectTo });
         return res.end();
+      }
+      if (stored.chunked) {
+        res.writeHead(200, { 'content-type': 'application/octet-stream' });
+        for (let i = 0; i < stored.bytes.length; i += 8192) res.write(stored.bytes.subarray(i, i + 8192));
+        return void res.end();
       }
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': stored.bytes.length });
       return res.end(stored.bytes);

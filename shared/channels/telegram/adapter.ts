@@ -14,6 +14,9 @@ import { inboundEvent, Update } from './update';
  * files through getFile, replies by sendMessage / sendPhoto / sendDocument (multipart uploads).
  */
 
+/** Chat ids are integers (negative for groups); sent as numbers as the API documents them. */
+const chatId = (user: string): number | string => (/^-?\d{1,16}$/.test(user) ? Number(user) : user);
+
 const api = (target: Pick<ChannelTarget<TelegramConfig>, 'apiUrl' | 'secret' | 'config'>) =>
   target.secret(target.config.botToken).then((token) => new TelegramBotApi(target.apiUrl, token));
 
@@ -28,13 +31,13 @@ async function upload(target: ChannelTarget<TelegramConfig>, part: Extract<Teleg
   const field = part.method === 'sendPhoto' ? 'photo' : 'document';
   if (a.size > MAX_UPLOAD_BYTES) {
     // Larger than a bot may upload: the user gets a link instead of nothing.
-    await (await api(target)).call('sendMessage', { chat_id: target.user, text: `${a.fileName}: ${files.link(a)}` });
+    await (await api(target)).call('sendMessage', { chat_id: chatId(target.user), text: `${a.fileName}: ${files.link(a)}` });
     return;
   }
   // Files are at most 50 MB here (checked above), so buffering one for the multipart body is bounded.
   const bytes = await readAll(await files.open(a));
   const form = new FormData();
-  form.append('chat_id', target.user);
+  form.append('chat_id', String(chatId(target.user)));
   form.append(field, new Blob([bytes], { type: a.contentType }), a.fileName);
   await (await api(target)).call(part.method, form);
 }
@@ -119,7 +122,7 @@ export const telegramChannel = {
 
   async send(target, part, files) {
     if (part.method === 'sendMessage') {
-      await (await api(target)).call('sendMessage', { chat_id: target.user, text: part.text, ...(part.reply_markup && { reply_markup: part.reply_markup }) });
+      await (await api(target)).call('sendMessage', { chat_id: chatId(target.user), text: part.text, ...(part.reply_markup && { reply_markup: part.reply_markup }) });
       return;
     }
     await upload(target, part, files);
