@@ -150,6 +150,11 @@ export interface ChannelAdapter<Cfg = unknown, Part = unknown> {
   readonly configSchema: z.ZodMiniType<Cfg>;
   /** Webhook routes, served by intake; `{botId}` may appear as a path parameter. */
   readonly routes: readonly { method: 'GET' | 'POST'; path: string }[];
+  /**
+   * How the webhook authenticates its caller without an API Gateway authorizer (the CDK
+   * acknowledges each public route with this reason).
+   */
+  readonly webhookAuthentication: string;
   readonly apiUrlSetting: ChannelApiSetting;
   readonly limits: ChannelLimits;
   /** Prefix of its queue deduplication ids (`msgr`, `tg`, ...). */

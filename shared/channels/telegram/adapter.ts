@@ -47,6 +47,8 @@ export const telegramChannel = {
   label: 'Telegram',
   configSchema: TelegramConfig,
   routes: [{ method: 'POST' as const, path: '/channels/telegram/{botId}' }],
+  webhookAuthentication:
+    "is the Telegram webhook: the handler rejects requests whose X-Telegram-Bot-Api-Secret-Token is not the bot's secret token (constant-time comparison) before reading the body",
   apiUrlSetting: 'TELEGRAM_API_URL' as const,
   limits: {
     inboundMaxBytes: MAX_DOWNLOAD_BYTES,
