@@ -140,6 +140,9 @@ export class SatchelStack extends Stack {
       SENDER_EMAIL: settings.senderEmail,
       FETCH_ALLOW_HOSTS: settings.fetchAllowHosts,
       MESSENGER_API_URL: settings.messengerApiUrl,
+      TELEGRAM_API_URL: settings.telegramApiUrl,
+      WHATSAPP_API_URL: settings.whatsappApiUrl,
+      TWILIO_API_URL: settings.twilioApiUrl,
     };
     const define = (name: SatchelFunctionName, description: string, extra: Partial<SatchelFunctionProps> = {}) => {
       const reads = new Set<ConfigKey>(FUNCTION_CONFIG[name]);
@@ -172,7 +175,7 @@ export class SatchelStack extends Stack {
     });
 
     // The pages (web/) ship inside intake's bundle; the console signs agents in with Cognito.
-    const intake = define('intake', 'Satchel intake: web API, Messenger webhook and pages', { assetDirs: [join(REPO_ROOT, 'web')] })
+    const intake = define('intake', 'Satchel intake: web API, channel webhooks and pages', { assetDirs: [join(REPO_ROOT, 'web')] })
       .withEnvironment({ AGENT_SIGN_IN: 'cognito', COGNITO_CLIENT_ID: this.auth.client.userPoolClientId, SOCKET_URL: this.webSocket.url })
       .bindTable(table, 'readWrite')
       // Presigns upload forms; removes the uploads of slots left unused past their deadline.

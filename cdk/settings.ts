@@ -16,6 +16,10 @@ export interface SatchelSettings {
   /** `host:port` entries the Send Attachment action may fetch even though they are private. */
   readonly fetchAllowHosts: string;
   readonly messengerApiUrl: string;
+  /** Channel API bases (SPEC 8, 12): `-c telegramApiUrl=…` etc.; the defaults are the real APIs. */
+  readonly telegramApiUrl: string;
+  readonly whatsappApiUrl: string;
+  readonly twilioApiUrl: string;
   /** Origins allowed to POST uploads to the bucket from a browser. */
   readonly allowedOrigins: string[];
   /** S3 lifecycle backstop: session files older than this are deleted even if expiry missed them. */
@@ -41,6 +45,9 @@ export const CONTEXT_DEFAULTS = {
   createSenderIdentity: false,
   fetchAllowHosts: '',
   messengerApiUrl: 'https://graph.facebook.com/v21.0',
+  telegramApiUrl: 'https://api.telegram.org',
+  whatsappApiUrl: 'https://graph.facebook.com/v21.0',
+  twilioApiUrl: 'https://api.twilio.com',
   allowedOrigins: '*',
   fileRetentionDays: 30,
   removalPolicy: 'retain',
@@ -95,6 +102,11 @@ export function readSettings(scope: Construct): SatchelSettings {
 
   const messengerApiUrl = str('messengerApiUrl');
   if (!/^https?:\/\/\S+$/.test(messengerApiUrl)) fail('messengerApiUrl', messengerApiUrl, 'an http(s) URL');
+  const apiUrl = (key: 'telegramApiUrl' | 'whatsappApiUrl' | 'twilioApiUrl') => {
+    const value = str(key);
+    if (!/^https?:\/\/\S+$/.test(value)) fail(key, value, 'an http(s) URL');
+    return value;
+  };
 
   const originsRaw = raw('allowedOrigins');
   const allowedOrigins = (Array.isArray(originsRaw) ? originsRaw : String(originsRaw).split(','))
@@ -109,6 +121,9 @@ export function readSettings(scope: Construct): SatchelSettings {
     createSenderIdentity: bool('createSenderIdentity'),
     fetchAllowHosts: str('fetchAllowHosts'),
     messengerApiUrl,
+    telegramApiUrl: apiUrl('telegramApiUrl'),
+    whatsappApiUrl: apiUrl('whatsappApiUrl'),
+    twilioApiUrl: apiUrl('twilioApiUrl'),
     allowedOrigins,
     fileRetentionDays: int('fileRetentionDays', 1, 3650),
     removalPolicy: oneOf('removalPolicy', ['retain', 'destroy'] as const) === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,

@@ -11,7 +11,7 @@ import { FileStore } from '../shared/adapters/file-store';
 import { SessionStore } from '../shared/adapters/session-store';
 import { StaticSecrets } from '../shared/adapters/secrets';
 import type { EventQueue, FlowPorts, MailQueue, Tokens } from '../shared/app/ports';
-import { MessengerStore } from '../shared/adapters/messenger-store';
+import { ChannelStore, MessengerStore } from '../shared/adapters/channel-store';
 import type { Config } from '../shared/config';
 import { createActionsHandler, createNotProcessedNotifier } from '../functions/actions/handler';
 import { actionsWiring } from '../functions/actions/wiring';
@@ -49,6 +49,12 @@ export interface LocalOptions {
   senderEmail: string;
   fetchAllowHosts: string;
   messengerApiUrl: string;
+  /** Channel API bases (SPEC 8); tests point them at local stand-ins. */
+  telegramApiUrl?: string;
+  whatsappApiUrl?: string;
+  twilioApiUrl?: string;
+  /** Origin of absolute links given to channels and emails; default `http://localhost:<PORT>`. */
+  publicBaseUrl?: string;
   dynamoPort: number;
   s3Port: number;
   sesPort: number;
@@ -102,6 +108,9 @@ const int = (v: string | undefined, fallback: number, name: string): number => {
   return n;
 };
 
+/** `PUBLIC_BASE_URL`: an http(s) origin (a tunnel's, say), kept without a trailing slash. */
+const publicBaseUrl = (v: string): string => endpoint(v, 'PUBLIC_BASE_URL')!.replace(/\/+$/, '');
+
 const endpoint = (v: string | undefined, name: string): string | undefined => {
   if (v === undefined || v === '') return undefined;
   let url: URL;
@@ -126,6 +135,10 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env, cwd = proce
     senderEmail: env.SENDER_EMAIL ?? 'satchel@example.com',
     fetchAllowHosts: env.FETCH_ALLOW_HOSTS ?? '',
     messengerApiUrl: env.MESSENGER_API_URL ?? 'https://graph.facebook.com/v21.0',
+    telegramApiUrl: env.TELEGRAM_API_URL ?? 'https://api.telegram.org',
+    whatsappApiUrl: env.WHATSAPP_API_URL ?? 'https://graph.facebook.com/v21.0',
+    twilioApiUrl: env.TWILIO_API_URL ?? 'https://api.twilio.com',
+    ...(env.PUBLIC_BASE_URL && { publicBaseUrl: publicBaseUrl(env.PUBLIC_BASE_URL) }),
     dynamoPort: int(env.DYNAMODB_PORT, 4567, 'DYNAMODB_PORT'),
     s3Port: int(env.S3_PORT, 4568, 'S3_PORT'),
     sesPort: int(env.SES_PORT, 4569, 'SES_PORT'),
@@ -147,6 +160,7 @@ export interface LocalInspection {
   attachments: AttachmentStore;
   files: FileStore;
   messenger: MessengerStore;
+  channels: ChannelStore;
   secrets: StaticSecrets;
   tokens: Tokens;
   ports: FlowPorts;
@@ -248,7 +262,7 @@ export async function startLocal(opts: LocalOptions): Promise<LocalRuntime> {
       TABLE_NAME,
       BUCKET_NAME,
       BOTS_DIR: opts.botsDir,
-      PUBLIC_BASE_URL: appUrl,
+      PUBLIC_BASE_URL: opts.publicBaseUrl ?? appUrl,
       SECRETS_SOURCE: 'file',
       SECRETS_FILE: opts.secretsFile,
       SECRETS_PREFIX: '',
@@ -258,6 +272,9 @@ export async function startLocal(opts: LocalOptions): Promise<LocalRuntime> {
       SENDER_EMAIL: opts.senderEmail,
       FETCH_ALLOW_HOSTS: [opts.fetchAllowHosts, demoDocs?.hostPort].filter(Boolean).join(','),
       MESSENGER_API_URL: opts.messengerApiUrl,
+      TELEGRAM_API_URL: opts.telegramApiUrl ?? 'https://api.telegram.org',
+      WHATSAPP_API_URL: opts.whatsappApiUrl ?? 'https://graph.facebook.com/v21.0',
+      TWILIO_API_URL: opts.twilioApiUrl ?? 'https://api.twilio.com',
       DYNAMODB_ENDPOINT: dynamo.url,
       S3_ENDPOINT: s3.url,
       SES_ENDPOINT: ses.url,
@@ -330,6 +347,7 @@ export async function startLocal(opts: LocalOptions): Promise<LocalRuntime> {
       attachments: new AttachmentStore(db, TABLE_NAME),
       files: new FileStore(s3Client(config), BUCKET_NAME),
       messenger: new MessengerStore(db, TABLE_NAME),
+      channels: new ChannelStore(db, TABLE_NAME),
       secrets,
       tokens: world.tokens,
       ports: world.ports,

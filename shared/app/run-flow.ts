@@ -1,4 +1,5 @@
 import type { Bot } from '../bots/schema';
+import type { InboundMedia } from '../channels/channel';
 import { enterInteraction, handleInput, render, resumeAfterAction, startFlow, type FileRef, type FlowStep, type PendingAction } from '../domain/flow';
 import { builtinsFor, isExpired, type Session } from '../domain/session';
 import { warningText } from '../domain/warnings';
@@ -49,15 +50,18 @@ export async function runFlowEvent(deps: TurnDeps, event: FlowEvent & { eventId:
   if (event.type === 'session_started') {
     await turn.run(startFlow(bot, session.flow, builtinsFor(session)));
   } else {
-    // A Messenger session starts with the user's first message: the bot greets first, and
-    // that message is kept but not taken as the answer to anything.
-    const greeting = event.type === 'messenger_message' && session.flow.lastEventId === undefined;
+    // A channel session (Messenger, Telegram, ...) starts with the user's first message: the
+    // bot greets first, and that message is kept but not taken as the answer to anything.
+    const fromChannel = event.type === 'messenger_message' || event.type === 'channel_message';
+    const greeting = fromChannel && session.flow.lastEventId === undefined;
     const files =
       event.type === 'messenger_message'
-        ? await turn.acceptChannelMessage(event.mid, event.text, event.media ?? [])
-        : event.uploadIds?.length
-          ? await turn.acceptUploads(event.uploadIds)
-          : [];
+        ? await turn.acceptChannelMessage('messenger', event.mid, event.text, (event.media ?? []).map((m) => ({ kind: m.type, ref: m.url })))
+        : event.type === 'channel_message'
+          ? await turn.acceptChannelMessage(event.channel, event.messageId, event.text, event.media ?? [])
+          : event.uploadIds?.length
+            ? await turn.acceptUploads(event.uploadIds)
+            : [];
     if (session.operator) {
       // Taken over: the agent answers, the bot stays silent.
     } else if (greeting) {
@@ -116,13 +120,13 @@ class Turn {
     return this.keepFiles(result);
   }
 
-  /** A channel message (Messenger): its text joins the transcript here, then its media are fetched and checked. */
-  async acceptChannelMessage(mid: string, text: string | undefined, media: { type: string; url: string }[]): Promise<FileRef[]> {
+  /** A channel message: its text joins the transcript here, then its media are fetched and checked. */
+  async acceptChannelMessage(channel: string, messageId: string, text: string | undefined, media: InboundMedia[]): Promise<FileRef[]> {
     if (text?.trim()) this.say({ from: 'user', text });
     if (!media.length) return [];
     const { acceptChannelMedia } = this.deps.ports;
     const result = acceptChannelMedia
-      ? await acceptChannelMedia(this.session, media, mid)
+      ? await acceptChannelMedia(this.session, channel, media, messageId)
       : { accepted: [] as AttachmentMeta[], warnings: media.map(() => 'attachment_upload_failed' as const) };
     return this.keepFiles(result);
   }

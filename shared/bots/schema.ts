@@ -1,5 +1,9 @@
 import * as z from 'zod/mini';
 import '../zod-english';
+import { channelConfigSchemas } from '../channels/registry';
+import { SecretRef } from './secret-ref';
+
+export type { SecretRef } from './secret-ref';
 
 /** Default attachment rules (SPEC section 3). */
 export const DEFAULT_ALLOWED_TYPES = [
@@ -7,8 +11,6 @@ export const DEFAULT_ALLOWED_TYPES = [
 ] as const;
 export const DEFAULT_SIZE_LIMIT_BYTES = 8 * 1024 * 1024;
 
-const SecretRef = z.strictObject({ secret: z.string().check(z.regex(/^[A-Za-z0-9/_+=.@-]{1,256}$/, 'secret names use letters, digits and /_+=.@-')) });
-export type SecretRef = z.infer<typeof SecretRef>;
 
 const InteractionId = z.string().check(z.minLength(1), z.maxLength(100));
 
@@ -71,13 +73,6 @@ const LiveTakeover = z.strictObject({
   waitForAgentSeconds: z._default(z.int().check(z.minimum(0), z.maximum(900)), 0),
 });
 
-const Messenger = z.strictObject({
-  pageId: z.string().check(z.regex(/^[0-9]+$/, 'pageId is the numeric Facebook page id')),
-  appSecret: SecretRef,
-  verifyToken: SecretRef,
-  pageAccessToken: SecretRef,
-});
-
 export const BotSchema = z
   .strictObject({
     id: z.string().check(z.regex(/^[a-z0-9-]{1,40}$/, 'id is 1-40 characters of a-z, 0-9 and -')),
@@ -87,7 +82,8 @@ export const BotSchema = z
     agentThreshold: z._default(z.int().check(z.minimum(0)), 3),
     attachments: z._default(Attachments, () => Attachments.parse({})),
     liveTakeover: z._default(LiveTakeover, () => LiveTakeover.parse({})),
-    channels: z._default(z.strictObject({ web: z.optional(z.strictObject({})), messenger: z.optional(Messenger) }), { web: {} }),
+    // web plus one entry per registered channel (shared/channels/registry.ts)
+    channels: z._default(z.strictObject({ web: z.optional(z.strictObject({})), ...channelConfigSchemas }), { web: {} }),
     start: InteractionId,
     interactions: z.record(InteractionId, Interaction),
   })

@@ -2,6 +2,8 @@
  * The one route table. The CDK HTTP API and the local runtime are both generated from it,
  * so the routes users call on AWS and on their laptop cannot drift apart.
  */
+import { channelRoutes } from '../channels/registry';
+
 export type HttpFunctionName = 'intake' | 'proxy' | 'agent';
 
 export interface RouteDef {
@@ -23,8 +25,8 @@ export const routes: readonly RouteDef[] = [
   { method: 'POST', path: '/web/sessions/{sessionId}/uploads', fn: 'intake' },
   { method: 'POST', path: '/web/sessions/{sessionId}/messages', fn: 'intake' },
   { method: 'GET', path: '/web/sessions/{sessionId}/messages', fn: 'intake' },
-  { method: 'GET', path: '/channels/messenger', fn: 'intake' },
-  { method: 'POST', path: '/channels/messenger', fn: 'intake' },
+  // Every messaging channel's webhooks (shared/channels/registry.ts), served by intake.
+  ...channelRoutes().map(({ method, path }): RouteDef => ({ method, path, fn: 'intake' })),
   { method: 'GET', path: '/files/{token}', fn: 'proxy' },
   { method: 'GET', path: '/agent/conversations', fn: 'agent', auth: 'jwt' },
   { method: 'GET', path: '/agent/conversations/{sessionId}', fn: 'agent', auth: 'jwt' },
