@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import type { ChannelAdapter, ChannelApiSetting } from './channel';
 import { messengerChannel } from './messenger/adapter';
+import { whatsappChannel } from './whatsapp/adapter';
 
 /**
  * Every messaging channel besides the web, one line each. The bot schema, the route table,
@@ -9,6 +10,7 @@ import { messengerChannel } from './messenger/adapter';
  */
 export const CHANNELS = [
   messengerChannel,
+  whatsappChannel,
 ] as const;
 
 export type ChannelName = (typeof CHANNELS)[number]['name'];

@@ -83,6 +83,9 @@ export function mediaFileName(mediaId: string, fileName: string | undefined, mim
   return ext ? `${safeId}.${ext}` : safeId;
 }
 
-/** The media object kind a stored file goes out as: images inline, everything else as a document. */
-export const outboundMediaKind = (contentType: string): 'image' | 'document' =>
-  ['image/jpeg', 'image/png'].includes(baseType(contentType)) ? 'image' : 'document';
+/** WhatsApp shows jpeg and png images up to 5 MB inline; anything else goes as a document. */
+export const MAX_IMAGE_BYTES = 5 * 1024 * 1024;
+
+/** The media object kind a stored file goes out as: small jpeg/png images inline, everything else as a document. */
+export const outboundMediaKind = (contentType: string, size: number): 'image' | 'document' =>
+  ['image/jpeg', 'image/png'].includes(baseType(contentType)) && size <= MAX_IMAGE_BYTES ? 'image' : 'document';

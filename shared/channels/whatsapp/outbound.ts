@@ -1,4 +1,5 @@
 import type { AttachmentMeta, TranscriptMessage } from '../../domain/transcript';
+import { chunks, cutLabel as cut } from '../channel';
 import { outboundMediaKind } from './media';
 import { buttonId } from './webhook';
 
@@ -39,20 +40,6 @@ export type OutboundPart =
   | { type: 'text'; text: { body: string; preview_url: false } }
   | { type: 'interactive'; interactive: Interactive }
   | { type: 'file'; attachment: AttachmentMeta };
-
-/** Splits on code points so no character is cut in half. */
-function chunks(text: string, size: number): string[] {
-  const chars = [...text];
-  const out: string[] = [];
-  for (let i = 0; i < chars.length; i += size) out.push(chars.slice(i, i + size).join(''));
-  return out;
-}
-
-/** `label` cut to `max` code points, an ellipsis marking the cut. */
-export function cut(label: string, max: number): string {
-  const chars = [...label];
-  return chars.length <= max ? label : `${chars.slice(0, max - 1).join('')}…`;
-}
 
 const numbered = (labels: string[]): string => labels.map((l, i) => `${i + 1}. ${l}`).join('\n');
 
@@ -102,8 +89,8 @@ export function partsFor(message: TranscriptMessage): OutboundPart[] {
 /** A media object sent by id: documents keep their file name. */
 export type MediaMessage = { type: 'image'; image: { id: string } } | { type: 'document'; document: { id: string; filename: string } };
 
-export function mediaMessage(attachment: Pick<AttachmentMeta, 'fileName' | 'contentType'>, mediaId: string): MediaMessage {
-  return outboundMediaKind(attachment.contentType) === 'image'
+export function mediaMessage(attachment: Pick<AttachmentMeta, 'fileName' | 'contentType' | 'size'>, mediaId: string): MediaMessage {
+  return outboundMediaKind(attachment.contentType, attachment.size) === 'image'
     ? { type: 'image', image: { id: mediaId } }
     : { type: 'document', document: { id: mediaId, filename: attachment.fileName } };
 }

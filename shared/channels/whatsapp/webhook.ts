@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
 import '../../zod-english';
 
@@ -197,10 +196,3 @@ export function inboundMessages(body: WebhookBody): InboundMessage[] {
   }
   return out;
 }
-
-/**
- * The queue deduplication id (and flow event id) of a message: fixed length whatever Meta's
- * id looks like, and scoped to the phone number.
- */
-export const messageEventId = (phoneNumberId: string, messageId: string): string =>
-  `wa-${createHash('sha256').update(`${phoneNumberId}\n${messageId}`).digest('base64url')}`;
