@@ -10,11 +10,11 @@ export interface BotBundle {
   readonly botIds: string[];
   /** Every secret name any bot references, sorted, without duplicates. */
   readonly secretNames: string[];
-  /** The secrets needed to push messages to users: each channel's delivery secrets (Messenger page access tokens, Telegram bot tokens). */
+  /** The secrets needed to push messages to users: each channel's delivery secrets (page access tokens, bot tokens). */
   readonly deliverySecretNames: string[];
   /** The longest session timeout of any bot, in seconds. */
   readonly maxSessionTimeoutSeconds: number;
-  /** The secrets that check channel webhooks (intake): Messenger app secrets and verify tokens, Telegram secret tokens and bot tokens. */
+  /** The secrets that check channel webhooks (intake): each channel's webhook secrets (app secrets, verify tokens, secret tokens). */
   readonly webhookSecretNames: string[];
   /** The secrets a bot turn uses: Send Attachment authorizations and channel delivery secrets (actions). */
   readonly turnSecretNames: string[];

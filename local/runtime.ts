@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Context } from 'aws-lambda';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { loadBotsDir, secretNames } from '../shared/bots/loader';
+import { channelSecretProblems, loadBotsDir, secretNames } from '../shared/bots/loader';
 import { dynamoDocumentClient, endpointCredentials, s3Client, LOCAL_CREDENTIALS } from '../shared/adapters/clients';
 import { AttachmentStore } from '../shared/adapters/attachment-store';
 import { FileStore } from '../shared/adapters/file-store';
@@ -227,6 +227,8 @@ function loadSecrets(opts: LocalOptions): StaticSecrets {
   for (const { bot, name } of needed) {
     if (!secrets.has(name)) throw new StartupError(`Bot "${bot.id}" needs secret "${name}", which is not in ${opts.secretsFile}`);
   }
+  const problems = bots.flatMap((bot) => channelSecretProblems(bot, (name) => secrets.value(name)));
+  if (problems.length) throw new StartupError(problems.join('\n'));
   return secrets;
 }
 

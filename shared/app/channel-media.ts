@@ -86,7 +86,7 @@ async function receiveMedia(deps: ChannelMediaDeps, session: Session, item: Inbo
     res = await deps.fetch(source.url, { maxBytes: cap, timeoutMs: MEDIA_TIMEOUT_MS, ...(source.headers && { headers: source.headers }) });
   } catch (err) {
     const failure = err instanceof FetchFailure ? err : undefined;
-    // Media URLs are signed or carry a token (Telegram's): only the host is logged.
+    // Media URLs are signed or carry the bot's token: only the host is logged.
     logger.warn(`${channel.name} media not downloaded`, { sessionId: session.id, host: failure?.host, reason: failure?.reason ?? 'error' });
     return failure?.reason === 'too_large' ? 'attachment_too_large' : 'attachment_upload_failed';
   }

@@ -1,5 +1,6 @@
 import type { Bot } from '../bots/schema';
 import type { InboundMedia } from '../channels/channel';
+import { channelNamed } from '../channels/registry';
 import { enterInteraction, handleInput, render, resumeAfterAction, startFlow, type FileRef, type FlowStep, type PendingAction } from '../domain/flow';
 import { builtinsFor, isExpired, type Session } from '../domain/session';
 import { warningText } from '../domain/warnings';
@@ -58,7 +59,7 @@ export async function runFlowEvent(deps: TurnDeps, event: FlowEvent & { eventId:
       event.type === 'messenger_message'
         ? await turn.acceptChannelMessage('messenger', event.mid, event.text, (event.media ?? []).map((m) => ({ kind: m.type, ref: m.url })))
         : event.type === 'channel_message'
-          ? await turn.acceptChannelMessage(event.channel, event.messageId, event.text, event.media ?? [])
+          ? await turn.acceptChannelMessage(event.channel, event.messageId, event.text ?? pressedLabel(session, event.buttonIndex), event.media ?? [])
           : event.uploadIds?.length
             ? await turn.acceptUploads(event.uploadIds)
             : [];
@@ -74,6 +75,10 @@ export async function runFlowEvent(deps: TurnDeps, event: FlowEvent & { eventId:
   }
   await turn.finish();
 }
+
+/** A bare button press (Telegram's callback_query) shows in the transcript as the button's label. */
+const pressedLabel = (session: Session, index: number | undefined): string | undefined =>
+  index === undefined ? undefined : session.offeredButtons?.[index]?.label;
 
 class Turn {
   private readonly pending: NewMessage[] = [];
@@ -134,7 +139,10 @@ class Turn {
   /** Transcript entries for the files, then each accepted one to `onUserFile` (on every attempt). */
   private async keepFiles(result: { accepted: AttachmentMeta[]; warnings: WarningCode[] }): Promise<FileRef[]> {
     if (result.accepted.length) this.say({ from: 'user', attachments: result.accepted });
-    for (const code of result.warnings) this.say({ from: 'bot', text: warningText(code, this.bot), warning: code });
+    // A file over the channel's own limit is refused naming that limit (SPEC 12).
+    const channel = channelNamed(this.session.channel);
+    const limit = channel && { label: channel.label, maxBytes: channel.limits.inboundMaxBytes };
+    for (const code of result.warnings) this.say({ from: 'bot', text: warningText(code, this.bot, limit), warning: code });
     await this.flush();
     for (const file of result.accepted) await this.deps.ports.onUserFile?.(this.session, file);
     return result.accepted.map((a) => ({ attachmentId: a.id, fileName: a.fileName }));

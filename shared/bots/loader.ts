@@ -73,6 +73,19 @@ export function channelSecretsOf(bot: Bot): { channel: string; webhook: SecretRe
   });
 }
 
+/** Problems with a bot's channel secret values (a Telegram secret token Telegram would refuse), for start-up checks. */
+export function channelSecretProblems(bot: Bot, valueOf: (name: string) => string): string[] {
+  return (CHANNELS as readonly AnyChannel[]).flatMap((c) => {
+    const config = (bot.channels as Record<string, unknown>)[c.name];
+    if (config === undefined || !c.secretProblem) return [];
+    const { webhook, delivery } = c.secrets(config);
+    return [...new Set([...webhook, ...delivery].map((s) => s.secret))].flatMap((name) => {
+      const problem = c.secretProblem!(config, name, valueOf(name));
+      return problem ? [`Bot "${bot.id}" secret "${name}" (channels.${c.name}): ${problem}`] : [];
+    });
+  });
+}
+
 /** Bots by id, for handlers. */
 export class BotRegistry {
   private readonly byId: Map<string, Bot>;

@@ -146,10 +146,17 @@ export class ChannelSendError extends Error {
 /** A channel. `Cfg` is its `channels.<name>` object in a bot file; `Part` one send. */
 export interface ChannelAdapter<Cfg = unknown, Part = unknown> {
   readonly name: string;
+  /** How users know it ("Facebook Messenger", "Telegram"), in warnings. */
+  readonly label: string;
   /** The bot file's `channels.<name>` schema (zod/mini). */
   readonly configSchema: z.ZodMiniType<Cfg>;
   /** Webhook routes, served by intake; `{botId}` may appear as a path parameter. */
   readonly routes: readonly { method: 'GET' | 'POST'; path: string }[];
+  /**
+   * How the webhook authenticates its caller without an API Gateway authorizer (the CDK
+   * acknowledges each public route with this reason).
+   */
+  readonly webhookAuthentication: string;
   readonly apiUrlSetting: ChannelApiSetting;
   readonly limits: ChannelLimits;
   /**
@@ -162,6 +169,11 @@ export interface ChannelAdapter<Cfg = unknown, Part = unknown> {
   readonly eventPrefix: string;
   /** The secrets of one bot's channel: checking webhooks (intake) and calling the API (actions, agent). */
   secrets(config: Cfg): { webhook: SecretRef[]; delivery: SecretRef[] };
+  /**
+   * A problem with one of the channel's secret values (named `name`) that start-up should
+   * report, e.g. a Telegram secret token Telegram would not accept; undefined when fine.
+   */
+  secretProblem?(config: Cfg, name: string, value: string): string | undefined;
   /** The account one bot's channel is (its page id, its own id): the first half of the session key. */
   account(bot: BotChannel<Cfg>): string;
   /**

@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import type { ChannelAdapter, ChannelApiSetting } from './channel';
 import { messengerChannel } from './messenger/adapter';
+import { telegramChannel } from './telegram/adapter';
 import { whatsappChannel } from './whatsapp/adapter';
 
 /**
@@ -10,6 +11,7 @@ import { whatsappChannel } from './whatsapp/adapter';
  */
 export const CHANNELS = [
   messengerChannel,
+  telegramChannel,
   whatsappChannel,
 ] as const;
 
@@ -25,8 +27,8 @@ export const channelConfigSchemas = Object.fromEntries(CHANNELS.map((c) => [c.na
 };
 
 /** Every channel's webhook routes (each served by intake). */
-export const channelRoutes = (): { method: 'GET' | 'POST'; path: string; channel: string }[] =>
-  CHANNELS.flatMap((c) => c.routes.map((r) => ({ ...r, channel: c.name })));
+export const channelRoutes = (): { method: 'GET' | 'POST'; path: string; channel: string; publicReason: string }[] =>
+  CHANNELS.flatMap((c) => c.routes.map((r) => ({ ...r, channel: c.name, publicReason: c.webhookAuthentication })));
 
 /** Each channel's API base by channel name, from the settings the function read. */
 export const channelApiUrls = (config: Partial<Record<ChannelApiSetting, string>>): Record<string, string> =>

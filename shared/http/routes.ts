@@ -15,6 +15,8 @@ export interface RouteDef {
   auth?: 'jwt';
   /** Only served by the local runtime. */
   localOnly?: boolean;
+  /** For a public route the handler authenticates itself (channel webhooks): how it does. */
+  publicReason?: string;
 }
 
 export const routes: readonly RouteDef[] = [
@@ -26,7 +28,7 @@ export const routes: readonly RouteDef[] = [
   { method: 'POST', path: '/web/sessions/{sessionId}/messages', fn: 'intake' },
   { method: 'GET', path: '/web/sessions/{sessionId}/messages', fn: 'intake' },
   // Every messaging channel's webhooks (shared/channels/registry.ts), served by intake.
-  ...channelRoutes().map(({ method, path }): RouteDef => ({ method, path, fn: 'intake' })),
+  ...channelRoutes().map(({ method, path, publicReason }): RouteDef => ({ method, path, fn: 'intake', publicReason })),
   { method: 'GET', path: '/files/{token}', fn: 'proxy' },
   { method: 'GET', path: '/agent/conversations', fn: 'agent', auth: 'jwt' },
   { method: 'GET', path: '/agent/conversations/{sessionId}', fn: 'agent', auth: 'jwt' },

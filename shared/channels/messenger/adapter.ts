@@ -92,11 +92,14 @@ async function delivery(request: WebhookRequest, ctx: Ctx): Promise<WebhookOutco
 
 export const messengerChannel = {
   name: 'messenger' as const,
+  label: 'Facebook Messenger',
   configSchema: MessengerConfig,
   routes: [
     { method: 'GET' as const, path: '/channels/messenger' },
     { method: 'POST' as const, path: '/channels/messenger' },
   ],
+  webhookAuthentication:
+    'is the Messenger webhook: the handler rejects POSTs whose X-Hub-Signature-256 HMAC of the raw body does not match the app secret, and GET answers the verify-token handshake',
   apiUrlSetting: 'MESSENGER_API_URL' as const,
   limits: {
     // Meta's attachment limit (Send API reference): 25 MB each way.

@@ -116,11 +116,14 @@ async function readAll(stream: Readable, maxBytes: number): Promise<Buffer> {
 
 export const whatsappChannel = {
   name: 'whatsapp' as const,
+  label: 'WhatsApp',
   configSchema: WhatsAppConfig,
   routes: [
     { method: 'GET' as const, path: '/channels/whatsapp' },
     { method: 'POST' as const, path: '/channels/whatsapp' },
   ],
+  webhookAuthentication:
+    'is the WhatsApp Cloud API webhook: the handler rejects POSTs whose X-Hub-Signature-256 HMAC of the raw body does not match the app secret, and GET answers the verify-token handshake',
   apiUrlSetting: 'WHATSAPP_API_URL' as const,
   limits: {
     // Cloud API media limits (reference/media#supported-media-types): documents 100 MB;
