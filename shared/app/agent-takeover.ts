@@ -6,6 +6,7 @@ import { AlreadyTakenOver, AttachmentRefused, ChannelWindowClosed, NotHolder } f
 import { isReplyWindowOpen } from '../domain/reply-window';
 import { render } from '../domain/flow';
 import { builtinsFor, type Session } from '../domain/session';
+import { channelNamed } from '../channels/registry';
 import type { AttachmentMeta, NewMessage, TranscriptMessage, WarningCode } from '../domain/transcript';
 import { warningText } from '../domain/warnings';
 import { logger } from '../logger';
@@ -138,6 +139,12 @@ export async function createAgentUpload(
 ): Promise<UploadTicket> {
   const session = await requireHolder(deps, sessionId, agent);
   const bot = requireBot(deps, session.botId);
+  // A file the user's channel cannot carry is refused now, naming the channel's limit (SPEC 12).
+  const channel = channelNamed(session.channel);
+  if (channel && body.size > channel.limits.outboundMaxBytes && body.size <= bot.attachments.sizeLimitBytes) {
+    const limit = { label: channel.label, maxBytes: channel.limits.outboundMaxBytes };
+    throw new AttachmentRefused('attachment_too_large', warningText('attachment_too_large', bot, limit));
+  }
   const outcome = await createUploadSlot(deps, { session, bot, sender: 'agent', ...body });
   if (outcome.ok) return outcome.upload;
   throw new AttachmentRefused(outcome.warning, warningText(outcome.warning, bot));

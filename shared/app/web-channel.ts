@@ -60,16 +60,15 @@ export function botConfig(deps: Pick<Ports, 'bots' | 'socketUrl'>, botId: string
   const bot = requireBot(deps, botId);
   const { allowedTypes, sizeLimitBytes, limitPerConversation } = bot.attachments;
   const socketUrl = socketUrlFor(deps.socketUrl, host);
+  // What each messaging channel the bot has can carry (SPEC 12; docs/channels.md); web-only bots have none.
+  const channels = (CHANNELS as readonly AnyChannel[])
+    .filter((c) => (bot.channels as Record<string, unknown>)[c.name] !== undefined)
+    .map((c) => [c.name, channelLimitsFor(bot, c)] as const);
   return {
     botId: bot.id,
     name: bot.name,
     attachments: { allowedTypes, sizeLimitBytes, limitPerConversation },
-    // What each messaging channel the bot has can carry (SPEC 12; docs/channels.md).
-    channels: Object.fromEntries(
-      (CHANNELS as readonly AnyChannel[])
-        .filter((c) => (bot.channels as Record<string, unknown>)[c.name] !== undefined)
-        .map((c) => [c.name, channelLimitsFor(bot, c)]),
-    ),
+    ...(channels.length && { channels: Object.fromEntries(channels) }),
     ...(socketUrl && { socketUrl }),
   };
 }

@@ -76,8 +76,8 @@ beforeAll(async () => {
     interactions: interactions(docs.url),
   });
   writeFileSync(join(botsDir, 'tg-bot.json'), JSON.stringify(bot('tg-bot', 'tg-secret', SIZE_LIMIT)));
-  // Accepts files up to 30 MB, more than Telegram serves bots (20 MB).
-  writeFileSync(join(botsDir, 'tg-big.json'), JSON.stringify(bot('tg-big', 'tg-big-secret', 30 * 1024 * 1024)));
+  // Accepts files up to 60 MB, more than Telegram serves bots (20 MB) or lets them upload (50 MB).
+  writeFileSync(join(botsDir, 'tg-big.json'), JSON.stringify(bot('tg-big', 'tg-big-secret', 60 * 1024 * 1024)));
   rt = await startTestRuntime({
     botsDir,
     secrets: { 'tg-token': BOT_TOKEN, 'tg-secret': SECRET_TOKEN, 'tg-big-secret': BIG_SECRET_TOKEN },
@@ -382,19 +382,37 @@ describe('Telegram conversations', () => {
 });
 
 describe('Telegram and Live Takeover', () => {
-  it('delivers an agent message to the Telegram user through sendMessage', async () => {
-    const chat = newChat();
-    await userSends(update('update-text.json', chat));
-    const session = await sessionOf(chat);
+  const agentOn = async (sessionId: string) => {
     const { token } = (await (
       await fetch(`${rt.urls.app}/local/agent-token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ agentId: 'ann', name: 'Ann' }) })
     ).json()) as { token: string };
-    const agent = (path: string, body?: unknown) =>
-      fetch(`${rt.urls.app}/agent/conversations/${session.id}${path}`, {
+    return (path: string, body?: unknown) =>
+      fetch(`${rt.urls.app}/agent/conversations/${sessionId}${path}`, {
         method: 'POST',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         ...(body !== undefined && { body: JSON.stringify(body) }),
       });
+  };
+
+  it('refuses an agent file larger than Telegram lets bots upload, naming that limit', async () => {
+    const chat = newChat();
+    expect((await post(update('update-text.json', chat), { botId: 'tg-big', secret: BIG_SECRET_TOKEN })).status).toBe(200);
+    await rt.events.drain();
+    const agent = await agentOn((await sessionOf(chat, 'tg-big')).id);
+    expect((await agent('/takeover')).status).toBe(200);
+    const res = await agent('/uploads', { fileName: 'scan.pdf', size: 55 * 1024 * 1024, contentType: 'application/pdf' });
+    expect(res.status).toBe(413);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect(body.error).toEqual({ code: 'attachment_too_large', message: 'That file is too large. Files sent on Telegram can be up to 50 MB.' });
+    // Within the channel's limit the slot opens as usual.
+    expect((await agent('/uploads', { fileName: 'scan.pdf', size: 1024, contentType: 'application/pdf' })).status).toBe(201);
+  });
+
+  it('delivers an agent message to the Telegram user through sendMessage', async () => {
+    const chat = newChat();
+    await userSends(update('update-text.json', chat));
+    const session = await sessionOf(chat);
+    const agent = await agentOn(session.id);
     expect((await agent('/takeover')).status).toBe(200);
     expect((await agent('/messages', { text: 'Hello from Ann' })).status).toBe(202);
     await rt.events.drain();
