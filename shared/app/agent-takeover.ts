@@ -1,7 +1,6 @@
 import * as z from 'zod/mini';
 import '../zod-english';
 import { splitOutcomes } from '../domain/attachment';
-import { channelNamed } from '../channels/registry';
 import { AlreadyTakenOver, AttachmentRefused, ChannelWindowClosed, NotHolder } from '../domain/errors';
 import { isReplyWindowOpen } from '../domain/reply-window';
 import { render } from '../domain/flow';
