@@ -2,7 +2,7 @@ import * as z from 'zod/mini';
 import '../zod-english';
 import { splitOutcomes } from '../domain/attachment';
 import { AlreadyTakenOver, AttachmentRefused, ChannelWindowClosed, NotHolder } from '../domain/errors';
-import { isReplyWindowOpen } from '../domain/reply-window';
+import { isReplyWindowOpen, replyWindowClosedText } from '../domain/reply-window';
 import { render } from '../domain/flow';
 import { builtinsFor, type Session } from '../domain/session';
 import { channelNamed } from '../channels/registry';
@@ -103,9 +103,10 @@ export async function sendAgentMessage(
   input: AgentMessageInput,
 ): Promise<{ delivered: boolean; warnings: string[] }> {
   const session = await requireHolder(deps, sessionId, agent);
-  if (!isReplyWindowOpen(session, channelNamed(session.channel)?.replyWindowSeconds, deps.now())) {
+  const channel = channelNamed(session.channel);
+  if (!isReplyWindowOpen(session, channel?.replyWindowSeconds, deps.now())) {
     logger.info('agent message refused: the channel window has closed', { sessionId: session.id, channel: session.channel });
-    throw new ChannelWindowClosed();
+    throw new ChannelWindowClosed(replyWindowClosedText(channel!.label, channel!.replyWindowSeconds!));
   }
   const { accepted, warnings } = input.uploadIds ? await acceptAgentUploads(deps, session, input.uploadIds) : { accepted: [], warnings: [] };
   const text = input.text?.trim() ? input.text : undefined;

@@ -8,3 +8,8 @@ import type { Session } from './session';
 export function isReplyWindowOpen(session: Pick<Session, 'lastActivityAt'>, windowSeconds: number | undefined, now: number): boolean {
   return windowSeconds === undefined || now - session.lastActivityAt < windowSeconds * 1000;
 }
+
+/** What the agent is told when the window has closed. */
+export const replyWindowClosedText = (channelLabel: string, windowSeconds: number): string =>
+  `${channelLabel} only delivers agent messages within ${Math.round(windowSeconds / 3600)} hours of the user's last message. ` +
+  'The user has to write again before you can answer.';

@@ -479,7 +479,9 @@ describe('WhatsApp 24-hour customer-service window', () => {
     const messagesBefore = (await transcriptOf(user)).length;
     const refused = await api('POST', `/agent/conversations/${session.id}/messages`, { text: 'Still there?' }, token);
     expect(refused.status).toBe(409);
-    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('channel_window_closed');
+    const refusal = ((await refused.json()) as { error: { code: string; message: string } }).error;
+    expect(refusal.code).toBe('channel_window_closed');
+    expect(refusal.message).toMatch(/WhatsApp only delivers agent messages within 24 hours/);
     expect(sentTo(user)).toHaveLength(sentBefore);
     expect(await transcriptOf(user)).toHaveLength(messagesBefore);
 

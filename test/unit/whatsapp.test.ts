@@ -14,6 +14,7 @@ import {
 } from '../../shared/channels/whatsapp/outbound';
 import { handshakeChallenge, isValidSignature, signatureFor } from '../../shared/channels/whatsapp/signature';
 import { WebhookBody, buttonId, buttonIndexOf, inboundMessages, phoneNumberIdsIn } from '../../shared/channels/whatsapp/webhook';
+import { isReplyWindowOpen, replyWindowClosedText } from '../../shared/domain/reply-window';
 import type { TranscriptMessage } from '../../shared/domain/transcript';
 
 const fixture = (name: string): unknown => JSON.parse(readFileSync(resolve('test/fixtures/whatsapp', `${name}.json`), 'utf8'));
@@ -208,5 +209,16 @@ describe('WhatsApp rendering', () => {
       type: 'document',
       document: { id: 'm1', filename: 'claim.pdf' },
     });
+  });
+});
+
+describe('reply window (WhatsApp customer-service window)', () => {
+  const day = 24 * 3600;
+  it('is open until the window has passed since the user\'s last message, and always without a window', () => {
+    const last = 1_000_000;
+    expect(isReplyWindowOpen({ lastActivityAt: last }, day, last + day * 1000 - 1)).toBe(true);
+    expect(isReplyWindowOpen({ lastActivityAt: last }, day, last + day * 1000)).toBe(false);
+    expect(isReplyWindowOpen({ lastActivityAt: last }, undefined, last + 100 * day * 1000)).toBe(true);
+    expect(replyWindowClosedText('WhatsApp', day)).toMatch(/^WhatsApp only delivers agent messages within 24 hours/);
   });
 });
