@@ -423,6 +423,21 @@ describe('Telegram and Live Takeover', () => {
   });
 });
 
+describe('PUBLIC_BASE_URL', () => {
+  it('defaults to the local origin http://localhost:<PORT>', async () => {
+    expect(rt.config.PUBLIC_BASE_URL).toBe(rt.urls.app);
+  });
+
+  it('is what a runtime started with PUBLIC_BASE_URL (a tunnel) gives its functions', async () => {
+    const tunnel = await startTestRuntime({ botsDir, secrets: { 'tg-token': BOT_TOKEN, 'tg-secret': SECRET_TOKEN, 'tg-big-secret': BIG_SECRET_TOKEN }, publicBaseUrl: 'https://satchel-test.trycloudflare.com' });
+    try {
+      expect(tunnel.config.PUBLIC_BASE_URL).toBe('https://satchel-test.trycloudflare.com');
+    } finally {
+      await tunnel.stop();
+    }
+  });
+});
+
 describe('Telegram limits in the bot config', () => {
   it('reports the channel limits of each enabled channel', async () => {
     const res = await fetch(`${rt.urls.app}/web/bots/tg-big/config`);
