@@ -9,6 +9,7 @@ import { dynamoDocumentClient } from '../../shared/adapters/clients';
 import { sessionPrefix } from '../../shared/adapters/file-store';
 import { signatureFor } from '../../shared/channels/whatsapp/signature';
 import { startFixtureServer, type FixtureServer } from '../support/fixture-server';
+import { captureLogs } from '../support/logs';
 import { startTestRuntime } from '../support/runtime';
 import { pdf, png } from '../support/samples';
 import { startWhatsAppApi, whatsappError, type FakeWhatsAppApi, type WhatsAppCall } from '../support/whatsapp-api';
@@ -423,6 +424,17 @@ describe('WhatsApp media from users', () => {
     await userSends(mediaFrom(user, 'document', '424242424242', { filename: 'gone.pdf' }));
     expect((await transcriptOf(user)).find((m) => m.warning)).toMatchObject({ from: 'bot', warning: 'attachment_upload_failed' });
   });
+
+  it('refuses media over the bot\'s size limit with attachment_too_large, nothing kept', async () => {
+    const user = '15552220006';
+    await userSends(textFrom(user, 'Hi'));
+    await userSends(buttonFrom(user, 0, 'Upload a document'));
+    const big = Buffer.concat([pdf('Big'), Buffer.alloc(SIZE_LIMIT * 2, 0x20)]);
+    const mediaId = wa.addMedia({ bytes: big, mimeType: 'application/pdf' });
+    await userSends(mediaFrom(user, 'document', mediaId, { sha256: b64(big), filename: 'big.pdf' }));
+    expect((await transcriptOf(user)).filter((m) => m.warning).map((m) => m.warning)).toEqual(['attachment_too_large']);
+    expect(await objectsOf((await sessionOf(user)).id)).toEqual([]);
+  });
 });
 
 describe('WhatsApp files to users', () => {
@@ -458,9 +470,13 @@ describe('WhatsApp files to users', () => {
     const user = '15553330003';
     let failures = 0;
     wa.reply = (call) => (call.body?.to === user && failures++ < 2 ? { status: 503, body: whatsappError(131000, 'Something went wrong') } : undefined);
-    await userSends(textFrom(user, 'Hi'));
+    const logs = (await captureLogs(() => userSends(textFrom(user, 'Hi')))).join('\n');
     expect(failures).toBe(3);
     expect(textsSentTo(user)).toEqual([`[button] ${WELCOME}`]);
+    expect(logs).toContain('whatsapp send failed');
+    // Neither the access token nor the app secret is ever logged.
+    expect(logs).not.toContain(ACCESS_TOKEN);
+    expect(logs).not.toContain(APP_SECRET);
   });
 });
 
