@@ -68,8 +68,9 @@ export async function runFlowEvent(deps: TurnDeps, event: FlowEvent & { eventId:
     } else if (greeting) {
       await turn.run(startFlow(bot, turn.session.flow, builtinsFor(turn.session)));
     } else if (event.text?.trim() || event.buttonIndex !== undefined || files.length) {
+      const buttonIndex = event.buttonIndex ?? (event.type === 'channel_message' ? buttonFromText(event.channel, event.text, session) : undefined);
       await turn.run(
-        handleInput(bot, turn.session.flow, { kind: 'message', text: event.text, buttonIndex: event.buttonIndex, files }, builtinsFor(turn.session)),
+        handleInput(bot, turn.session.flow, { kind: 'message', text: event.text, buttonIndex, files }, builtinsFor(turn.session)),
       );
     }
   }
@@ -79,6 +80,10 @@ export async function runFlowEvent(deps: TurnDeps, event: FlowEvent & { eventId:
 /** A bare button press (Telegram's callback_query) shows in the transcript as the button's label. */
 const pressedLabel = (session: Session, index: number | undefined): string | undefined =>
   index === undefined ? undefined : session.offeredButtons?.[index]?.label;
+
+/** On channels that show buttons as text (SMS: numbered options), the reply that picks one. */
+const buttonFromText = (channel: string, text: string | undefined, session: Session): number | undefined =>
+  text === undefined ? undefined : channelNamed(channel)?.buttonFromText?.(text, session.offeredButtons ?? []);
 
 class Turn {
   private readonly pending: NewMessage[] = [];

@@ -185,6 +185,11 @@ export interface ChannelAdapter<Cfg = unknown, Part = unknown> {
   mediaSource(target: ChannelTarget<Cfg>, media: InboundMedia): Promise<MediaSource | WarningCode>;
   /** The sends for one transcript message, in order; the same message always gives the same parts. */
   render(message: TranscriptMessage, files: Pick<FileAccess, 'link'>): Part[];
+  /**
+   * For channels that render buttons as text (SMS: numbered options): the index of the offered
+   * button a user's text reply picks (its number or its label), else undefined.
+   */
+  buttonFromText?(text: string, offered: readonly { label: string }[]): number | undefined;
   /** Sends one part; throws ChannelSendError. */
   send(target: ChannelTarget<Cfg>, part: Part, files: FileAccess): Promise<void>;
 }

@@ -167,7 +167,7 @@ function storeFile(bytes: Buffer, ext: string, opts: { fileSize?: number; redire
 // --- tests -------------------------------------------------------------------------------
 
 describe('Telegram webhook verification', () => {
-  it('refuses a wrong, missing or other-bot secret token, and an unknown bot, with 401 and stores and queues nothing', async () => {
+  it('refuses a wrong, missing or other-bot secret token with 401, an unknown bot with 404, and stores and queues nothing', async () => {
     const before = await tableItems();
     const chat = newChat();
     const body = update('update-text.json', chat);
@@ -176,13 +176,15 @@ describe('Telegram webhook verification', () => {
       { secret: SECRET_TOKEN.slice(0, -1) },
       { secret: null },
       { secret: BIG_SECRET_TOKEN },
-      { botId: 'no-such-bot' },
     ];
     for (const opts of attempts) {
       const res = await post(body, opts);
       expect(res.status, JSON.stringify(opts)).toBe(401);
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe('invalid_signature');
     }
+    const unknown = await post(body, { botId: 'no-such-bot' });
+    expect(unknown.status).toBe(404);
+    expect(((await unknown.json()) as { error: { code: string } }).error.code).toBe('bot_not_found');
     // Checked before the body is read: a malformed body with a wrong token is a 401 too.
     expect((await post('{"update_id":', { secret: 'wrong' })).status).toBe(401);
     expect(rt.events.pending).toBe(0);

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { InvalidRequest, InvalidSignature } from '../../domain/errors';
+import { InvalidRequest, InvalidSignature, NotFound } from '../../domain/errors';
 import { logger } from '../../logger';
 import { type ChannelAdapter, type ChannelTarget, type FileAccess, type InboundEvent, type WebhookOutcome } from '../channel';
 import { secretsEqual } from '../messenger/signature';
@@ -68,17 +68,19 @@ export const telegramChannel = {
 
   /**
    * One update. The secret token is compared (in constant time) before the body is even
-   * parsed; a bot id with no Telegram channel is refused the same way, so the route says
-   * nothing about which bots exist.
+   * parsed. A path naming no bot with a Telegram channel is a 404 like every unknown bot id
+   * (bot ids are public: the config endpoint answers for them).
    */
   async receive(request, ctx): Promise<WebhookOutcome> {
-    const bot = ctx.bots.find((b) => b.botId === request.pathParameters.botId);
+    const botId = request.pathParameters.botId ?? '';
+    const bot = ctx.bots.find((b) => b.botId === botId);
+    if (!bot) throw new NotFound('bot_not_found', 'No bot with a Telegram channel has this id');
     const given = request.headers['x-telegram-bot-api-secret-token'];
-    const expected = bot ? await ctx.secret(bot.config.secretToken) : undefined;
+    const expected = await ctx.secret(bot.config.secretToken);
     // A stored token Telegram could never send verifies nothing (fail closed).
-    const usable = expected !== undefined && SECRET_TOKEN_PATTERN.test(expected);
-    if (!bot || !usable || given === undefined || !secretsEqual(given, expected)) {
-      logger.warn('telegram webhook with a wrong secret token refused', { botKnown: bot !== undefined });
+    if (!SECRET_TOKEN_PATTERN.test(expected)) logger.error('telegram secret token is not one Telegram accepts; every update is refused', { botId });
+    if (given === undefined || !SECRET_TOKEN_PATTERN.test(expected) || !secretsEqual(given, expected)) {
+      logger.warn('telegram webhook with a wrong secret token refused', { botId });
       throw new InvalidSignature('X-Telegram-Bot-Api-Secret-Token does not match');
     }
     let json: unknown;
@@ -99,7 +101,9 @@ export const telegramChannel = {
       ...(callbackQueryId && {
         afterQueued: async () => {
           try {
-            await (await api({ ...bot, apiUrl: ctx.apiUrl, secret: ctx.secret })).call('answerCallbackQuery', { callback_query_id: callbackQueryId });
+            // A short timeout: the webhook's answer waits for this call.
+            const token = await ctx.secret(bot.config.botToken);
+            await new TelegramBotApi(ctx.apiUrl, token, 5_000).call('answerCallbackQuery', { callback_query_id: callbackQueryId });
           } catch (err) {
             logger.warn('telegram answerCallbackQuery failed', { botId: bot.botId, reason: (err as Error).message });
           }
