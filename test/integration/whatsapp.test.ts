@@ -53,7 +53,7 @@ beforeAll(async () => {
   // An allowlisted host whose media URL sends the fetcher on to a private, non-allowlisted one.
   redirector = await startFixtureServer((_req, res) => void res.writeHead(302, { location: `${privateHost.url}/photo.png` }).end());
   botsDir = mkdtempSync(join(tmpdir(), 'satchel-wa-bots-'));
-  const many = (n: number) => Array.from({ length: n }, (_, i) => ({ label: `Topic ${i + 1}`, next: i === 0 ? 'send-photo' : 'thanks-topic' }));
+  const many = (n: number) => Array.from({ length: n }, (_, i) => ({ label: `Topic ${i + 1}`, next: i === 0 ? 'send-photo' : i === 4 ? 'big-menu' : 'thanks-topic' }));
   writeFileSync(
     join(botsDir, 'wa-bot.json'),
     JSON.stringify({
@@ -80,6 +80,12 @@ beforeAll(async () => {
         },
         topics: { type: 'message', text: 'Pick a topic', buttons: many(5) },
         'thanks-topic': { type: 'message', text: 'Noted.' },
+        'big-menu': {
+          type: 'message',
+          text: 'Choose one',
+          buttons: Array.from({ length: 11 }, (_, i) => ({ label: `Choice ${i + 1}`, next: i === 10 ? 'eleven' : 'thanks-topic' })),
+        },
+        eleven: { type: 'message', text: 'You chose eleven.' },
         'ask-upload': { type: 'question', text: 'Please send the file.', answerFormat: 'attachment', variable: 'doc', next: 'thanks' },
         thanks: { type: 'message', text: 'Thanks, I received {doc}.' },
         'send-form': {
@@ -330,6 +336,18 @@ describe('WhatsApp conversations', () => {
     );
     await userSends(listRowFrom(user, 3, 'Topic 4'));
     expect(textsSentTo(user).at(-1)).toBe('Noted.');
+  });
+
+  it('offers more than 10 buttons as numbered text, and a reply of the number picks one', async () => {
+    const user = '15551110004';
+    await userSends(textFrom(user, 'Hi'));
+    await userSends(buttonFrom(user, 1, 'Browse'));
+    await userSends(listRowFrom(user, 4, 'Topic 5'));
+    const menu = sentTo(user).at(-1)!.body!;
+    expect(menu.type).toBe('text');
+    expect(menu.text!.body).toBe(`Choose one\n\n${Array.from({ length: 11 }, (_, i) => `${i + 1}. Choice ${i + 1}`).join('\n')}`);
+    await userSends(textFrom(user, '11'));
+    expect(textsSentTo(user).at(-1)).toBe('You chose eleven.');
   });
 
   it('processes a message id once when Meta delivers it three times, at once or one after another', async () => {

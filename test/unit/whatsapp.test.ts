@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { extensionForMime, mediaFileName, outboundMediaKind, sameDigest, sha256Digest } from '../../shared/channels/whatsapp/media';
 import {
+  buttonFromNumberedText,
   LIST_BUTTON_LABEL,
   MAX_INTERACTIVE_BODY_CHARS,
   MAX_TEXT_CHARS,
@@ -188,6 +189,17 @@ describe('WhatsApp rendering', () => {
     const body = parts.map((p) => (p.type === 'text' ? p.text.body : '')).join('');
     expect(body.startsWith('Pick one\n\n1. Option number 1 with a long label\n')).toBe(true);
     expect(body.endsWith('11. Option number 11 with a long label')).toBe(true);
+  });
+
+  it('reads a reply to numbered options (more than 10) by number or label, and nothing for real buttons', () => {
+    const eleven = labels(11);
+    expect(buttonFromNumberedText('11', eleven)).toBe(10);
+    expect(buttonFromNumberedText(' 3. ', eleven)).toBe(2);
+    expect(buttonFromNumberedText('option NUMBER 5 with a long label', eleven)).toBe(4);
+    expect(buttonFromNumberedText('12', eleven)).toBeUndefined();
+    expect(buttonFromNumberedText('0', eleven)).toBeUndefined();
+    expect(buttonFromNumberedText('something else', eleven)).toBeUndefined();
+    expect(buttonFromNumberedText('1', labels(10))).toBeUndefined();
   });
 
   it('sends text and files first when the text cannot be the body, then the buttons with numbered options', () => {

@@ -6,7 +6,7 @@ import { ChannelSendError, type BotChannel, type ChannelAdapter, type InboundEve
 import { CloudApi } from './cloud-api';
 import { WhatsAppConfig } from './config';
 import { MAX_MEDIA_BYTES, mediaFileName, sameDigest, sha256Digest } from './media';
-import { MAX_LIST_ROWS, MAX_TEXT_CHARS, mediaMessage, messageBody, partsFor, type OutboundPart } from './outbound';
+import { buttonFromNumberedText, MAX_LIST_ROWS, MAX_TEXT_CHARS, mediaMessage, messageBody, partsFor, type OutboundPart } from './outbound';
 import { handshakeChallenge, isValidSignature } from './signature';
 import { inboundMessages, phoneNumberIdsIn, WebhookBody } from './webhook';
 
@@ -170,6 +170,8 @@ export const whatsappChannel = {
     };
   },
   render: (message) => partsFor(message),
+  // More than 10 buttons go out as numbered text: a reply of the number or the label picks one.
+  buttonFromText: buttonFromNumberedText,
   send: async (target, part, files) => {
     const api = new CloudApi(target.apiUrl, await target.secret(target.config.accessToken));
     if (part.type !== 'file') return api.sendMessage(target.account, messageBody(target.user, part));

@@ -99,3 +99,21 @@ export function mediaMessage(attachment: Pick<AttachmentMeta, 'fileName' | 'cont
 export function messageBody(to: string, part: Exclude<OutboundPart, { type: 'file' }> | MediaMessage): Record<string, unknown> {
   return { messaging_product: 'whatsapp', recipient_type: 'individual', to, ...part };
 }
+
+/**
+ * When more than 10 buttons went out as numbered text, the option a user's reply picks: its
+ * number ("3", "3.") or its label (any case); undefined otherwise. Fewer buttons were real
+ * buttons and their presses carry the index.
+ */
+export function buttonFromNumberedText(text: string, offered: readonly { label: string }[]): number | undefined {
+  if (offered.length <= MAX_LIST_ROWS) return undefined;
+  const reply = text.trim();
+  const number = reply.match(/^(\d{1,3})\.?$/);
+  if (number) {
+    const index = Number(number[1]) - 1;
+    return index >= 0 && index < offered.length ? index : undefined;
+  }
+  const folded = reply.toLocaleLowerCase();
+  const index = offered.findIndex((b) => b.label.trim().toLocaleLowerCase() === folded);
+  return index >= 0 ? index : undefined;
+}
