@@ -22,6 +22,7 @@ const ChannelMedia = z
       fileName: z.optional(z.string()),
       contentType: z.optional(z.string()),
       size: z.optional(z.int().check(z.minimum(0))),
+      sha256: z.optional(z.string().check(z.maxLength(100))),
     }),
   )
   .check(z.maxLength(20));

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { ChannelTarget, InboundMedia, MediaSource } from '../channels/channel';
 import { channelNamed, type AnyChannel } from '../channels/registry';
 import { derivedId, extensionOf, splitOutcomes, toMeta, type FileOutcome } from '../domain/attachment';
@@ -103,24 +103,22 @@ async function receiveMedia(deps: ChannelMediaDeps, session: Session, item: Inbo
   let bodyFailure: FetchFailure | undefined;
   res.body.once('error', (err) => (bodyFailure = err instanceof FetchFailure ? err : undefined));
   const contentType = source.contentType ?? item.contentType ?? headerValue(res.headers['content-type']) ?? '';
-  const hash = createHash('sha256');
   let hashMismatch = false;
-  const body = source.sha256
-    ? res.body.pipe(
-        new Transform({
-          transform(chunk: Buffer, _enc, done) {
-            hash.update(chunk);
-            done(null, chunk);
-          },
-          flush(done) {
-            // A body whose digest differs fails the upload, so nothing of it is kept.
-            hashMismatch = hash.digest('hex') !== source.sha256!.toLowerCase();
-            done(hashMismatch ? new Error('media digest mismatch') : null);
-          },
-        }),
-      )
-    : res.body;
-  if (source.sha256) res.body.once('error', (err) => (body as Transform).destroy(err));
+  // Lazy on purpose: the bytes are read (and the digest checked at their end) only while the
+  // upload consumes them, so a mismatch fails the upload itself and nothing of the file is kept.
+  // (An eager pipe would finish a small body, and fail, before anyone listened.)
+  async function* checked(expected: string): AsyncGenerator<Buffer> {
+    const hash = createHash('sha256');
+    for await (const chunk of res.body) {
+      hash.update(chunk as Buffer);
+      yield chunk as Buffer;
+    }
+    hashMismatch = hash.digest('hex') !== expected.toLowerCase();
+    if (hashMismatch) throw new Error('media digest mismatch');
+  }
+  const body = source.sha256 ? Readable.from(checked(source.sha256)) : res.body;
+  // A body refused before it was read is let go of with its connection.
+  if (body !== res.body) body.once('close', () => res.discard());
   const result = await storeIncomingFile(deps, session, {
     fileName: source.fileName ?? item.fileName ?? mediaFileName(item, res, contentType),
     contentType,

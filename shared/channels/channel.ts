@@ -57,6 +57,8 @@ export interface InboundMedia {
   contentType?: string;
   /** Size in bytes when the channel announces it (checked against the limit before fetching). */
   size?: number;
+  /** The digest the channel announced with the message (WhatsApp; hex or base64), checked by the adapter. */
+  sha256?: string;
 }
 
 /** One thing a user did that the bot must answer, in the flow's terms. */
@@ -157,6 +159,12 @@ export interface ChannelAdapter<Cfg = unknown, Part = unknown> {
   readonly webhookAuthentication: string;
   readonly apiUrlSetting: ChannelApiSetting;
   readonly limits: ChannelLimits;
+  /**
+   * How long after the user's last message the channel lets a business write to them freely
+   * (WhatsApp's 24-hour customer-service window); none = no such window. An agent message
+   * outside it is refused with `channel_window_closed` (bot replies answer a message, so are inside).
+   */
+  readonly replyWindowSeconds?: number;
   /** Prefix of its queue deduplication ids (`msgr`, `tg`, ...). */
   readonly eventPrefix: string;
   /** The secrets of one bot's channel: checking webhooks (intake) and calling the API (actions, agent). */

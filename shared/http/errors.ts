@@ -2,6 +2,7 @@ import type * as z from 'zod/mini';
 import {
   AlreadyTakenOver,
   AttachmentRefused,
+  ChannelWindowClosed,
   DomainError,
   InvalidRequest,
   InvalidSignature,
@@ -54,6 +55,7 @@ const STATUS: [new (...args: never[]) => DomainError, (err: DomainError) => numb
   [NotFound, () => 404],
   [NotHolder, () => 409],
   [AlreadyTakenOver, () => 409],
+  [ChannelWindowClosed, () => 409],
   [SessionExpired, () => 410],
   [TooManyConnections, () => 429],
   [AttachmentRefused, (err) => REFUSAL_STATUS[(err as AttachmentRefused).warning] ?? 400],
