@@ -177,6 +177,12 @@ export interface ChannelAdapter<Cfg = unknown, Part = unknown> {
   mediaSource(target: ChannelTarget<Cfg>, media: InboundMedia): Promise<MediaSource | WarningCode>;
   /** The sends for one transcript message, in order; the same message always gives the same parts. */
   render(message: TranscriptMessage, files: Pick<FileAccess, 'link'>): Part[];
+  /**
+   * For a channel that shows buttons as text (SMS: numbered options): which of the offered
+   * buttons a text reply chooses, undefined when none. The flow asks only while it waits for
+   * a button.
+   */
+  buttonForText?(text: string, labels: readonly string[]): number | undefined;
   /** Sends one part; throws ChannelSendError. */
   send(target: ChannelTarget<Cfg>, part: Part, files: FileAccess): Promise<void>;
 }

@@ -2,6 +2,7 @@ import * as z from 'zod/mini';
 import type { ChannelAdapter, ChannelApiSetting } from './channel';
 import { messengerChannel } from './messenger/adapter';
 import { telegramChannel } from './telegram/adapter';
+import { twilioChannel } from './twilio/adapter';
 
 /**
  * Every messaging channel besides the web, one line each. The bot schema, the route table,
@@ -11,6 +12,7 @@ import { telegramChannel } from './telegram/adapter';
 export const CHANNELS = [
   messengerChannel,
   telegramChannel,
+  twilioChannel,
 ] as const;
 
 export type ChannelName = (typeof CHANNELS)[number]['name'];
