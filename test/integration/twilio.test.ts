@@ -9,6 +9,7 @@ import { dynamoDocumentClient } from '../../shared/adapters/clients';
 import { sessionPrefix } from '../../shared/adapters/file-store';
 import { twilioSignature } from '../../shared/channels/twilio/signature';
 import { startFixtureServer, type FixtureServer } from '../support/fixture-server';
+import { captureLogs } from '../support/logs';
 import { startTestRuntime } from '../support/runtime';
 import { jpg, pdf } from '../support/samples';
 import { newSid, startTwilioApi, twilioForm, type FakeTwilioApi } from '../support/twilio-api';
@@ -363,6 +364,29 @@ describe('Twilio conversations', () => {
     await userSends(sms(user, '2'));
     await userSends(sms(user, 'Ada'));
     expect(bodiesSentTo(user)).toEqual([`${WELCOME}\n\n${OPTIONS}`, 'Hello Ada!']);
+  });
+});
+
+describe('Twilio secrets', () => {
+  it('never writes the auth token (or the Basic credentials made from it) into a log line, whatever fails', async () => {
+    const user = newUser();
+    const logs = await captureLogs(async () => {
+      expect((await post(sms(user, 'hello'), { signature: 'forged' })).status).toBe(403);
+      tw.failNext(500, 20500);
+      await userSends(sms(user, 'hello'));
+      await userSends(sms(user, '1'));
+      const message = mms(user, []);
+      const url = tw.addMedia(ACCOUNT_SID, sidOf(message), { bytes: jpg(), contentType: 'image/jpeg', redirectTo: 'http://10.0.0.1/x' });
+      await userSends(mms(user, [{ url, contentType: 'image/jpeg' }]));
+      tw.failNext(400, 21610);
+      await userSends(sms(user, 'anything'));
+    });
+    const text = logs.join('\n');
+    expect(text).toContain('twilio webhook with an invalid signature refused');
+    expect(text).toContain('twilio send failed');
+    expect(text).toContain('twilio media not downloaded');
+    expect(text).not.toContain(AUTH_TOKEN);
+    expect(text).not.toContain(Buffer.from(`${ACCOUNT_SID}:${AUTH_TOKEN}`).toString('base64'));
   });
 });
 
