@@ -82,6 +82,8 @@ export async function startTwilioApi(accounts: Record<string, string>): Promise<
   const media = new Map<string, StoredMedia>();
   const failures: { status: number; code: number; left: number }[] = [];
   const created = JSON.parse(twilioFixtureText('message-created.json')) as Record<string, unknown>;
+  // Errors take the documented shape of the sample: code, message, more_info, status.
+  const errorShape = JSON.parse(twilioFixtureText('error-invalid-to.json')) as Record<string, unknown>;
 
   const server = http.createServer(async (req, res) => {
     const chunks: Buffer[] = [];
@@ -93,7 +95,7 @@ export async function startTwilioApi(accounts: Record<string, string>): Promise<
       res.end(JSON.stringify(body));
     };
     const error = (status: number, code: number, message: string) =>
-      reply(status, { code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status });
+      reply(status, { ...errorShape, code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status });
     const credentials = req.headers.authorization?.match(/^Basic\s+(\S+)$/i)?.[1];
     const decoded = credentials ? Buffer.from(credentials, 'base64').toString('utf8') : undefined;
     const authorizedFor = (sid: string) => decoded !== undefined && accounts[sid] !== undefined && decoded === `${sid}:${accounts[sid]}`;
