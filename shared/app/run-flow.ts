@@ -68,22 +68,28 @@ export async function runFlowEvent(deps: TurnDeps, event: FlowEvent & { eventId:
     } else if (greeting) {
       await turn.run(startFlow(bot, turn.session.flow, builtinsFor(turn.session)));
     } else if (event.text?.trim() || event.buttonIndex !== undefined || files.length) {
-      const buttonIndex = event.buttonIndex ?? (event.type === 'channel_message' ? buttonFromText(event.channel, event.text, session) : undefined);
-      await turn.run(
-        handleInput(bot, turn.session.flow, { kind: 'message', text: event.text, buttonIndex, files }, builtinsFor(turn.session)),
-      );
+      const buttonIndex = event.buttonIndex ?? (event.type === 'channel_message' ? buttonChosenByText(bot, turn.session, event.channel, event.text) : undefined);
+      await turn.run(handleInput(bot, turn.session.flow, { kind: 'message', text: event.text, buttonIndex, files }, builtinsFor(turn.session)));
     }
   }
   await turn.finish();
+}
+
+/**
+ * On a channel that shows buttons as text (SMS), the button a text reply chooses while the
+ * flow waits for one (its number or its label, as the channel's adapter reads it).
+ */
+function buttonChosenByText(bot: Bot, session: Session, channel: string, text: string | undefined): number | undefined {
+  const read = channelNamed(channel)?.buttonFromText;
+  const current = session.flow.current ? bot.interactions[session.flow.current] : undefined;
+  if (!read || !text?.trim() || session.flow.awaiting !== 'buttons' || current?.type !== 'message' || !current.buttons?.length) return undefined;
+  return read(text, current.buttons);
 }
 
 /** A bare button press (Telegram's callback_query) shows in the transcript as the button's label. */
 const pressedLabel = (session: Session, index: number | undefined): string | undefined =>
   index === undefined ? undefined : session.offeredButtons?.[index]?.label;
 
-/** On channels that show buttons as text (SMS: numbered options), the reply that picks one. */
-const buttonFromText = (channel: string, text: string | undefined, session: Session): number | undefined =>
-  text === undefined ? undefined : channelNamed(channel)?.buttonFromText?.(text, session.offeredButtons ?? []);
 
 class Turn {
   private readonly pending: NewMessage[] = [];

@@ -186,8 +186,9 @@ export interface ChannelAdapter<Cfg = unknown, Part = unknown> {
   /** The sends for one transcript message, in order; the same message always gives the same parts. */
   render(message: TranscriptMessage, files: Pick<FileAccess, 'link'>): Part[];
   /**
-   * For channels that render buttons as text (SMS: numbered options): the index of the offered
-   * button a user's text reply picks (its number or its label), else undefined.
+   * For a channel that shows buttons as text (SMS, WhatsApp beyond 10: numbered options): which
+   * of the offered buttons a text reply chooses (its number or its label), undefined when none.
+   * The flow asks only while it waits for a button.
    */
   buttonFromText?(text: string, offered: readonly { label: string }[]): number | undefined;
   /** Sends one part; throws ChannelSendError. */

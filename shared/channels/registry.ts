@@ -3,6 +3,7 @@ import type { ChannelAdapter, ChannelApiSetting } from './channel';
 import { messengerChannel } from './messenger/adapter';
 import { telegramChannel } from './telegram/adapter';
 import { whatsappChannel } from './whatsapp/adapter';
+import { twilioChannel } from './twilio/adapter';
 
 /**
  * Every messaging channel besides the web, one line each. The bot schema, the route table,
@@ -13,6 +14,7 @@ export const CHANNELS = [
   messengerChannel,
   telegramChannel,
   whatsappChannel,
+  twilioChannel,
 ] as const;
 
 export type ChannelName = (typeof CHANNELS)[number]['name'];
