@@ -10,7 +10,7 @@ import type { ConfigKey } from '../shared/config';
 import { defaultRouteFn, routes } from '../shared/http/routes';
 import { FUNCTION_CONFIG } from '../functions/config-keys';
 import { warnAboutEndpoints } from './bot-checks';
-import { loadBotsDir } from '../shared/bots/loader';
+import { loadBotsDir, secretNames } from '../shared/bots/loader';
 import { type BotBundle, loadBotBundle } from './bots';
 import { SatchelApi } from './constructs/api';
 import { AgentAuth } from './constructs/auth';
@@ -311,6 +311,7 @@ export class SatchelStack extends Stack {
       'WebSocket connects and messages failing in API Gateway or the function',
     );
     if (sender) monitoring.watchSes(sender.configurationSet.configurationSetName);
+    monitoring.alarmOnBotSecrets(this.bots.bots.filter((b) => secretNames(b).length > 0).map((b) => b.id));
     monitoring.addAlarmOverview();
 
     this.api.addRouteTable({
