@@ -2,7 +2,7 @@ import { NotAuthorized, TooManyConnections } from '../domain/errors';
 import { agentFromClaims } from './agent-identity';
 import { requireLiveSession } from './conversation';
 import type { Ports, SocketClient } from './ports';
-import { SESSION_TOKEN } from './web-channel';
+import { SESSION_TOKEN } from './session-token';
 
 /**
  * API Gateway ends a WebSocket connection after two hours at most; a connection record lives

@@ -7,10 +7,11 @@ import { messageView, requireBot, requireLiveSession, statusOf, type FileLinker,
 import type { Bot } from '../bots/schema';
 import { CHANNELS, type AnyChannel } from '../channels/registry';
 import type { Ports } from './ports';
+import { SESSION_TOKEN } from './session-token';
 import { socketUrlFor } from './socket-url';
 import '../zod-english';
 
-export const SESSION_TOKEN = 'st';
+export { SESSION_TOKEN };
 
 export const CreateSessionBody = z.strictObject({
   botId: z.string().check(z.minLength(1), z.maxLength(40)),
