@@ -375,7 +375,7 @@ describe('takeover, agent messages and release', () => {
       expect(Buffer.from(await (await fetch(presigned)).arrayBuffer()).equals(answer)).toBe(true);
     }
     time.advance(24 * 3600 * 1000 + 1000);
-    for (const url of [file.url, agentUrl]) {
+    for (const url of [file.url!, agentUrl]) {
       await expect(resolveFileLink(deps, url.slice('/files/'.length)).catch((err: unknown) => clientError(err)?.statusCode)).resolves.toBe(410);
     }
   });
