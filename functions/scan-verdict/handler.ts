@@ -35,7 +35,10 @@ export type ScanResultEvent = z.infer<typeof ScanResultEvent>;
  * file's record, a storage error) is thrown, so EventBridge's retry policy tries again and
  * finally sends it to the rule's dead-letter queue (alarmed).
  */
-export function createScanVerdictHandler(getDeps: () => Promise<ScanVerdictDeps>, bucketName: string) {
+/** What the verdict function uses: the verdict's stores and ports, and the one bucket it answers for. */
+export type ScanVerdictPorts = ScanVerdictDeps & { bucketName: string };
+
+export function createScanVerdictHandler(getDeps: () => Promise<ScanVerdictPorts>) {
   const handler = middy<unknown, VerdictOutcome | 'malformed' | 'other_bucket', Error, Context>()
     .use(injectLambdaContext(logger))
     .handler(async function scanVerdictHandler(event) {
@@ -45,11 +48,12 @@ export function createScanVerdictHandler(getDeps: () => Promise<ScanVerdictDeps>
         return 'malformed';
       }
       const { s3ObjectDetails, scanResultDetails } = parsed.data.detail;
-      if (s3ObjectDetails.bucketName !== bucketName) {
+      const deps = await getDeps();
+      if (s3ObjectDetails.bucketName !== deps.bucketName) {
         logger.warn('scan result for another bucket ignored', { bucketName: s3ObjectDetails.bucketName });
         return 'other_bucket';
       }
-      return recordScanVerdict(await getDeps(), {
+      return recordScanVerdict(deps, {
         objectKey: s3ObjectDetails.objectKey,
         status: scanResultDetails.scanResultStatus,
         threats: scanResultDetails.threats?.map((t) => t.name),

@@ -9,6 +9,7 @@ import { once, secretsFrom, tokenSigner } from '../../shared/adapters/wiring-kit
 import { livePush } from '../../shared/app/live-push';
 import type { MailJob } from '../../shared/app/ports';
 import type { ScanVerdictDeps } from '../../shared/app/scan-verdict';
+import type { ScanVerdictPorts } from './handler';
 import { BotRegistry } from '../../shared/bots/loader';
 import { STORAGE_SETTINGS, SIGNING_SETTINGS, loadConfig } from '../../shared/config';
 import { logger } from '../../shared/logger';
@@ -45,10 +46,11 @@ export function scanVerdictWiring(
           }),
     now: overrides.now ?? Date.now,
   };
-  return once(async (): Promise<ScanVerdictDeps> => {
+  return once(async (): Promise<ScanVerdictPorts> => {
     const live = socketAdapters(db, config, overrides.live);
-    if ('push' in overrides || !live) return { ...stores, push: overrides.push };
+    const bucketName = config.BUCKET_NAME;
+    if ('push' in overrides || !live) return { ...stores, bucketName, push: overrides.push };
     const tokens = await tokenSigner(secrets, config.SIGNING_KEY_SECRET);
-    return { ...stores, push: livePush({ ...stores, ...live, tokens }) };
+    return { ...stores, bucketName, push: livePush({ ...stores, ...live, tokens }) };
   });
 }
