@@ -49,6 +49,8 @@ export interface ScanLoopOptions {
   alarmAfterMs: number;
   /** Largest object read into memory; bigger ones are FAILED (they stay pending and alarm). */
   maxObjectBytes?: number;
+  /** Which keys it scans (default: every session's files, the prefix the stack's plan protects). */
+  prefix?: string;
   now?: () => number;
 }
 
@@ -104,11 +106,12 @@ export class LocalScanLoop {
 
   private async passOnce(): Promise<number> {
     const now = this.opts.now ?? Date.now;
+    this.engine = (await this.opts.scanner()).name;
     const seen = new Set<string>();
     let settled = 0;
     let token: string | undefined;
     do {
-      const page = await this.opts.s3.send(new ListObjectsV2Command({ Bucket: this.opts.bucket, Prefix: SESSION_FILES_PREFIX, ContinuationToken: token }));
+      const page = await this.opts.s3.send(new ListObjectsV2Command({ Bucket: this.opts.bucket, Prefix: this.opts.prefix ?? SESSION_FILES_PREFIX, ContinuationToken: token }));
       for (const o of page.Contents ?? []) {
         if (!o.Key) continue;
         seen.add(o.Key);

@@ -562,8 +562,9 @@ export class SessionStore implements SessionStorePort {
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: sessionPk(sessionId), sk: msgSk(seq) },
-          UpdateExpression: `SET attachments[${index}].scan = :scan`,
-          ConditionExpression: `attachments[${index}].id = :id`,
+          UpdateExpression: `SET attachments[${index}].#scan = :scan`,
+          ConditionExpression: `attachments[${index}].#id = :id`,
+          ExpressionAttributeNames: { '#scan': 'scan', '#id': 'id' },
           ExpressionAttributeValues: { ':scan': scan, ':id': attachmentId },
         }),
       ),
