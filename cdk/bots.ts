@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { loadBotsDir, secretNames } from '../shared/bots/loader';
+import { channelSecretsOf, loadBotsDir, secretNames } from '../shared/bots/loader';
 import type { Bot } from '../shared/bots/schema';
 
 /** The bots a deployment ships: their files (copied into function bundles) and secret names. */
@@ -11,15 +11,15 @@ export interface BotBundle {
   readonly botIds: string[];
   /** Every secret name any bot references, sorted, without duplicates. */
   readonly secretNames: string[];
-  /** The secrets needed to push messages to users: Messenger page access tokens. */
+  /** The secrets needed to push messages to users: each channel's delivery secrets (page access tokens, bot tokens). */
   readonly deliverySecretNames: string[];
   /** Bots that email users' files (attachments.recipientEmail). */
   readonly emailBotIds: string[];
   /** The longest session timeout of any bot, in seconds. */
   readonly maxSessionTimeoutSeconds: number;
-  /** The secrets that check Messenger webhooks: app secrets and verify tokens (intake). */
+  /** The secrets that check channel webhooks (intake): each channel's webhook secrets (app secrets, verify tokens, secret tokens). */
   readonly webhookSecretNames: string[];
-  /** The secrets a bot turn uses: Send Attachment authorizations and page access tokens (actions). */
+  /** The secrets a bot turn uses: Send Attachment authorizations and channel delivery secrets (actions). */
   readonly turnSecretNames: string[];
   /** The validated bots themselves (synth checks such as cdk/bot-checks.ts read them). */
   readonly bots: Bot[];
@@ -41,13 +41,13 @@ export function loadBotBundle(dir: string): BotBundle {
     files,
     botIds: bots.map((b) => b.id),
     secretNames: unique(bots.flatMap(secretNames)),
-    deliverySecretNames: unique(bots.flatMap((b) => (b.channels.messenger ? [b.channels.messenger.pageAccessToken.secret] : []))),
+    deliverySecretNames: unique(bots.flatMap((b) => channelSecretsOf(b).flatMap((c) => c.delivery.map((s) => s.secret)))),
     emailBotIds: bots.filter((b) => b.attachments.recipientEmail).map((b) => b.id),
     maxSessionTimeoutSeconds: Math.max(0, ...bots.map((b) => b.sessionTimeoutSeconds)),
-    webhookSecretNames: unique(bots.flatMap((b) => (b.channels.messenger ? [b.channels.messenger.appSecret.secret, b.channels.messenger.verifyToken.secret] : []))),
+    webhookSecretNames: unique(bots.flatMap((b) => channelSecretsOf(b).flatMap((c) => c.webhook.map((s) => s.secret)))),
     turnSecretNames: unique(
       bots.flatMap((b) => [
-        ...(b.channels.messenger ? [b.channels.messenger.pageAccessToken.secret] : []),
+        ...channelSecretsOf(b).flatMap((c) => c.delivery.map((s) => s.secret)),
         ...Object.values(b.interactions).flatMap((it) => (it.type === 'action' && it.action.authorization ? [it.action.authorization.secret] : [])),
       ]),
     ),

@@ -10,7 +10,7 @@ import type { ConfigKey } from '../shared/config';
 import { defaultRouteFn, routes } from '../shared/http/routes';
 import { FUNCTION_CONFIG } from '../functions/config-keys';
 import { warnAboutEndpoints } from './bot-checks';
-import { loadBotsDir } from '../shared/bots/loader';
+import { loadBotsDir, secretNames } from '../shared/bots/loader';
 import { type BotBundle, loadBotBundle } from './bots';
 import { SatchelApi } from './constructs/api';
 import { AgentAuth } from './constructs/auth';
@@ -167,6 +167,9 @@ export class SatchelStack extends Stack {
       PUBLIC_BASE_URL: this.api.url,
       FETCH_ALLOW_HOSTS: settings.fetchAllowHosts,
       MESSENGER_API_URL: settings.messengerApiUrl,
+      TELEGRAM_API_URL: settings.telegramApiUrl,
+      WHATSAPP_API_URL: settings.whatsappApiUrl,
+      TWILIO_API_URL: settings.twilioApiUrl,
     };
     const define = (name: SatchelFunctionName, description: string, extra: Partial<SatchelFunctionProps> = {}) => {
       const reads = new Set<ConfigKey>(FUNCTION_CONFIG[name]);
@@ -199,7 +202,7 @@ export class SatchelStack extends Stack {
     });
 
     // The pages (web/) ship inside intake's bundle; the console signs agents in with Cognito.
-    const intake = define('intake', 'Satchel intake: web API, Messenger webhook and pages', { assetDirs: [join(REPO_ROOT, 'web')] })
+    const intake = define('intake', 'Satchel intake: web API, channel webhooks and pages', { assetDirs: [join(REPO_ROOT, 'web')] })
       .withEnvironment({ AGENT_SIGN_IN: 'cognito', COGNITO_CLIENT_ID: this.auth.client.userPoolClientId, SOCKET_URL: this.webSocket.url })
       .bindTable(table, 'readWrite')
       // Presigns upload forms; removes the uploads of slots left unused past their deadline.
@@ -308,6 +311,7 @@ export class SatchelStack extends Stack {
       'WebSocket connects and messages failing in API Gateway or the function',
     );
     if (sender) monitoring.watchSes(sender.configurationSet.configurationSetName);
+    monitoring.alarmOnBotSecrets(this.bots.bots.filter((b) => secretNames(b).length > 0).map((b) => b.id));
     monitoring.addAlarmOverview();
 
     this.api.addRouteTable({

@@ -28,6 +28,10 @@ export interface SatchelSettings {
   /** `host:port` entries the Send Attachment action may fetch even though they are private. */
   readonly fetchAllowHosts: string;
   readonly messengerApiUrl: string;
+  /** Channel API bases (SPEC 8, 12): `-c telegramApiUrl=…` etc.; the defaults are the real APIs. */
+  readonly telegramApiUrl: string;
+  readonly whatsappApiUrl: string;
+  readonly twilioApiUrl: string;
   /**
    * Origins allowed to POST uploads to the bucket from a browser. Undefined = the API's own
    * origin (or the custom domain's), which is where the chat page and console are served.
@@ -60,6 +64,9 @@ export const CONTEXT_DEFAULTS = {
   createSenderIdentity: false,
   fetchAllowHosts: '',
   messengerApiUrl: 'https://graph.facebook.com/v21.0',
+  telegramApiUrl: 'https://api.telegram.org',
+  whatsappApiUrl: 'https://graph.facebook.com/v21.0',
+  twilioApiUrl: 'https://api.twilio.com',
   /** '' = the API's (or custom domain's) origin only. */
   allowedOrigins: '',
   /** 0 = derived from the bots' longest sessionTimeoutSeconds (cdk/retention.ts). */
@@ -161,6 +168,11 @@ export function readSettings(scope: Construct): SatchelSettings {
 
   const messengerApiUrl = str('messengerApiUrl');
   if (!/^https?:\/\/\S+$/.test(messengerApiUrl)) fail('messengerApiUrl', messengerApiUrl, 'an http(s) URL');
+  const apiUrl = (key: 'telegramApiUrl' | 'whatsappApiUrl' | 'twilioApiUrl') => {
+    const value = str(key);
+    if (!/^https?:\/\/\S+$/.test(value)) fail(key, value, 'an http(s) URL');
+    return value;
+  };
 
   const originsRaw = raw('allowedOrigins');
   const origins = (Array.isArray(originsRaw) ? originsRaw : String(originsRaw).split(','))
@@ -180,6 +192,9 @@ export function readSettings(scope: Construct): SatchelSettings {
     createSenderIdentity: bool('createSenderIdentity'),
     fetchAllowHosts: str('fetchAllowHosts'),
     messengerApiUrl,
+    telegramApiUrl: apiUrl('telegramApiUrl'),
+    whatsappApiUrl: apiUrl('whatsappApiUrl'),
+    twilioApiUrl: apiUrl('twilioApiUrl'),
     allowedOrigins: origins.length > 0 ? origins : undefined,
     fileRetentionDays: retentionDays === 0 ? undefined : retentionDays,
     removalPolicy: oneOf('removalPolicy', ['retain', 'destroy'] as const) === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,

@@ -4,14 +4,14 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Context } from 'aws-lambda';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { loadBotsDir, secretNames } from '../shared/bots/loader';
+import { channelSecretProblems, loadBotsDir, secretNames } from '../shared/bots/loader';
 import { dynamoDocumentClient, endpointCredentials, s3Client, LOCAL_CREDENTIALS } from '../shared/adapters/clients';
 import { AttachmentStore } from '../shared/adapters/attachment-store';
 import { FileStore } from '../shared/adapters/file-store';
 import { SessionStore } from '../shared/adapters/session-store';
 import { StaticSecrets } from '../shared/adapters/secrets';
 import type { EventQueue, FlowPorts, MailQueue, Tokens } from '../shared/app/ports';
-import { MessengerStore } from '../shared/adapters/messenger-store';
+import { ChannelStore, MessengerStore } from '../shared/adapters/channel-store';
 import type { Config } from '../shared/config';
 import { createActionsHandler, createNotProcessedNotifier } from '../functions/actions/handler';
 import { actionsWiring } from '../functions/actions/wiring';
@@ -56,6 +56,12 @@ export interface LocalOptions {
   senderEmail: string;
   fetchAllowHosts: string;
   messengerApiUrl: string;
+  /** Channel API bases (SPEC 8); tests point them at local stand-ins. */
+  telegramApiUrl?: string;
+  whatsappApiUrl?: string;
+  twilioApiUrl?: string;
+  /** Origin of absolute links given to channels and emails; default `http://localhost:<PORT>`. */
+  publicBaseUrl?: string;
   dynamoPort: number;
   s3Port: number;
   sesPort: number;
@@ -129,6 +135,9 @@ const int = (v: string | undefined, fallback: number, name: string): number => {
   return n;
 };
 
+/** `PUBLIC_BASE_URL`: an http(s) origin (a tunnel's, say), kept without a trailing slash. */
+const publicBaseUrl = (v: string): string => endpoint(v, 'PUBLIC_BASE_URL')!.replace(/\/+$/, '');
+
 const endpoint = (v: string | undefined, name: string): string | undefined => {
   if (v === undefined || v === '') return undefined;
   let url: URL;
@@ -160,6 +169,10 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env, cwd = proce
     senderEmail: env.SENDER_EMAIL ?? 'satchel@example.com',
     fetchAllowHosts: env.FETCH_ALLOW_HOSTS ?? '',
     messengerApiUrl: env.MESSENGER_API_URL ?? 'https://graph.facebook.com/v21.0',
+    telegramApiUrl: env.TELEGRAM_API_URL ?? 'https://api.telegram.org',
+    whatsappApiUrl: env.WHATSAPP_API_URL ?? 'https://graph.facebook.com/v21.0',
+    twilioApiUrl: env.TWILIO_API_URL ?? 'https://api.twilio.com',
+    ...(env.PUBLIC_BASE_URL && { publicBaseUrl: publicBaseUrl(env.PUBLIC_BASE_URL) }),
     dynamoPort: int(env.DYNAMODB_PORT, 4567, 'DYNAMODB_PORT'),
     s3Port: int(env.S3_PORT, 4568, 'S3_PORT'),
     sesPort: int(env.SES_PORT, 4569, 'SES_PORT'),
@@ -189,6 +202,7 @@ export interface LocalInspection {
   attachments: AttachmentStore;
   files: FileStore;
   messenger: MessengerStore;
+  channels: ChannelStore;
   secrets: StaticSecrets;
   tokens: Tokens;
   ports: FlowPorts;
@@ -261,6 +275,8 @@ function loadSecrets(opts: LocalOptions): StaticSecrets {
   for (const { bot, name } of needed) {
     if (!secrets.has(name)) throw new StartupError(`Bot "${bot.id}" needs secret "${name}", which is not in ${opts.secretsFile}`);
   }
+  const problems = bots.flatMap((bot) => channelSecretProblems(bot, (name) => secrets.value(name)));
+  if (problems.length) throw new StartupError(problems.join('\n'));
   return secrets;
 }
 
@@ -303,7 +319,7 @@ export async function startLocal(opts: LocalOptions): Promise<LocalRuntime> {
       TABLE_NAME,
       BUCKET_NAME,
       BOTS_DIR: opts.botsDir,
-      PUBLIC_BASE_URL: appUrl,
+      PUBLIC_BASE_URL: opts.publicBaseUrl ?? appUrl,
       SECRETS_SOURCE: 'file',
       SECRETS_FILE: opts.secretsFile,
       SECRETS_PREFIX: '',
@@ -313,6 +329,9 @@ export async function startLocal(opts: LocalOptions): Promise<LocalRuntime> {
       SENDER_EMAIL: opts.senderEmail,
       FETCH_ALLOW_HOSTS: [opts.fetchAllowHosts, demoDocs?.hostPort].filter(Boolean).join(','),
       MESSENGER_API_URL: opts.messengerApiUrl,
+      TELEGRAM_API_URL: opts.telegramApiUrl ?? 'https://api.telegram.org',
+      WHATSAPP_API_URL: opts.whatsappApiUrl ?? 'https://graph.facebook.com/v21.0',
+      TWILIO_API_URL: opts.twilioApiUrl ?? 'https://api.twilio.com',
       DYNAMODB_ENDPOINT: dynamo.url,
       S3_ENDPOINT: s3.url,
       SES_ENDPOINT: ses.url,
@@ -388,6 +407,7 @@ export async function startLocal(opts: LocalOptions): Promise<LocalRuntime> {
       attachments: new AttachmentStore(db, TABLE_NAME),
       files: new FileStore(s3Client(config), BUCKET_NAME),
       messenger: new MessengerStore(db, TABLE_NAME),
+      channels: new ChannelStore(db, TABLE_NAME),
       secrets,
       tokens: world.tokens,
       ports: world.ports,

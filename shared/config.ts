@@ -28,6 +28,10 @@ const ConfigSchema = z.object({
   SES_CONFIGURATION_SET: z.optional(z.string().check(z.minLength(1))),
   FETCH_ALLOW_HOSTS: z._default(z.string(), ''),
   MESSENGER_API_URL: z._default(z.url(), 'https://graph.facebook.com/v21.0'),
+  /** Channel API bases (SPEC 8, 12); tests and the local runtime point them at stand-ins. */
+  TELEGRAM_API_URL: z._default(z.url(), 'https://api.telegram.org'),
+  WHATSAPP_API_URL: z._default(z.url(), 'https://graph.facebook.com/v21.0'),
+  TWILIO_API_URL: z._default(z.url(), 'https://api.twilio.com'),
   /**
    * How the agent console signs agents in: `cognito` (user name and password against the
    * user pool app client `COGNITO_CLIENT_ID` in `AWS_REGION`), `local` (the local runtime's
@@ -74,6 +78,8 @@ export class ConfigError extends Error {
 export const STORAGE_SETTINGS = ['TABLE_NAME', 'BUCKET_NAME', 'DYNAMODB_ENDPOINT', 'S3_ENDPOINT', 'AWS_REGION'] as const;
 /** The token signing key and where named secrets come from. */
 export const SIGNING_SETTINGS = ['SIGNING_KEY_SECRET', 'SECRETS_SOURCE', 'SECRETS_FILE'] as const;
+/** Every messaging channel's API base (each adapter names its own in shared/channels/registry.ts). */
+export const CHANNEL_API_SETTINGS = ['MESSENGER_API_URL', 'TELEGRAM_API_URL', 'WHATSAPP_API_URL', 'TWILIO_API_URL'] as const;
 /** Bot secrets: their prefix and the names this function may read (each read lazily, on first use). */
 export const BOT_SECRET_SETTINGS = ['SECRETS_PREFIX', 'BOT_SECRETS'] as const;
 

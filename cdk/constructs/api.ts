@@ -38,7 +38,8 @@ export interface RouteTableProps {
 
 /**
  * Why each public route needs no API Gateway authorizer: the handler authenticates the
- * caller itself, with a credential API Gateway cannot check.
+ * caller itself, with a credential API Gateway cannot check. Channel webhooks carry their
+ * reason in the route table (from shared/channels/registry.ts).
  */
 const PUBLIC_ROUTE_REASONS: { match: (path: string) => boolean; reason: string }[] = [
   {
@@ -52,10 +53,6 @@ const PUBLIC_ROUTE_REASONS: { match: (path: string) => boolean; reason: string }
   {
     match: (p) => p.startsWith('/web/sessions/'),
     reason: 'is authenticated by the handler with the HMAC-signed, expiring session bearer token issued by POST /web/sessions',
-  },
-  {
-    match: (p) => p === '/channels/messenger',
-    reason: 'is the Messenger webhook: the handler rejects POSTs whose X-Hub-Signature-256 HMAC of the raw body does not match the app secret, and GET answers the verify-token handshake',
   },
   {
     match: (p) => p === '/widget.js',
@@ -151,7 +148,7 @@ export class SatchelApi extends Construct {
         integration: integrationFor(route.fn),
         authorizer: route.auth === 'jwt' ? props.jwtAuthorizer : undefined,
       });
-      if (route.auth !== 'jwt') acknowledgePublicRoute(httpRoute, routeKey(route), publicRouteReason(route.path));
+      if (route.auth !== 'jwt') acknowledgePublicRoute(httpRoute, routeKey(route), route.publicReason ?? publicRouteReason(route.path));
     }
 
     const fallback = new HttpRoute(this, 'DefaultRoute', {

@@ -102,6 +102,31 @@ export class Monitoring extends Construct {
     });
   }
 
+  /**
+   * A bot secret missing or unreadable where a function used it (`BotSecretUnavailable`, from
+   * shared/metrics.ts, one per use with the bot as a dimension): that bot's Send Attachment takes
+   * its onError path, its webhooks are refused or its replies wait. One alarm per ten bots (an
+   * alarm's metric math takes at most ten metrics); the log line names the secret.
+   */
+  alarmOnBotSecrets(botIds: readonly string[]): void {
+    for (let i = 0; i < botIds.length; i += 10) {
+      const chunk = botIds.slice(i, i + 10);
+      const usingMetrics = Object.fromEntries(
+        chunk.map((bot, j) => [
+          `b${j}`,
+          new Metric({ namespace: 'Satchel', metricName: 'BotSecretUnavailable', dimensionsMap: { service: 'satchel', bot }, period: FIVE_MINUTES, statistic: 'Sum' }),
+        ]),
+      );
+      const metric = new MathExpression({ expression: Object.keys(usingMetrics).join(' + '), usingMetrics, period: FIVE_MINUTES, label: 'bot secret unavailable' });
+      this.dashboard.addWidgets(new GraphWidget({ title: `Bot secrets unavailable (${chunk.join(', ')})`, left: [metric], width: 6 }));
+      this.alarm(`BotSecretUnavailable${i / 10 + 1}`, {
+        description: `A bot secret was missing or unreadable (bots ${chunk.join(', ')}): that bot fails alone. Search the function logs for "bot secret unavailable".`,
+        metric,
+        threshold: 0,
+      });
+    }
+  }
+
   /** Errors and throttles of one function (any in 5 minutes), and its graphs. */
   watchFunction(name: string, fn: IFunction): void {
     const errors = fn.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' });

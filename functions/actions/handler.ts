@@ -14,6 +14,18 @@ import '../../shared/zod-english';
 export type ActionsPorts = TurnDeps;
 
 const Media = z.array(z.object({ type: z.string(), url: z.string() })).check(z.maxLength(20));
+const ChannelMedia = z
+  .array(
+    z.object({
+      kind: z.string(),
+      ref: z.string().check(z.minLength(1)),
+      fileName: z.optional(z.string()),
+      contentType: z.optional(z.string()),
+      size: z.optional(z.int().check(z.minimum(0))),
+      sha256: z.optional(z.string().check(z.maxLength(100))),
+    }),
+  )
+  .check(z.maxLength(20));
 
 /** A queued flow event, validated here at the edge. */
 const FlowEventBody: z.ZodMiniType<FlowEvent> = z.discriminatedUnion('type', [
@@ -28,6 +40,15 @@ const FlowEventBody: z.ZodMiniType<FlowEvent> = z.discriminatedUnion('type', [
     userMessage: z.optional(
       z.object({ seq: z.int().check(z.minimum(1)), at: z.number(), from: z.literal('user'), text: z.optional(z.string()) }),
     ),
+  }),
+  z.object({
+    type: z.literal('channel_message'),
+    sessionId: z.string().check(z.minLength(1)),
+    channel: z.string().check(z.regex(/^[a-z0-9-]{1,40}$/)),
+    messageId: z.string().check(z.minLength(1)),
+    text: z.optional(z.string()),
+    buttonIndex: z.optional(z.int().check(z.minimum(0))),
+    media: z.optional(ChannelMedia),
   }),
   z.object({
     type: z.literal('messenger_message'),

@@ -14,19 +14,20 @@ import { socketAdapters, type LiveSockets } from '../../shared/adapters/socket-a
 import { lazyBotSecrets, once, secretsFrom, tokenSigner } from '../../shared/adapters/wiring-kit';
 import { livePush } from '../../shared/app/live-push';
 import { queueAttachmentEmail } from '../../shared/app/mail-attachment';
-import { acceptMessengerMedia, channelDelivery } from '../../shared/app/messenger-channel';
+import { acceptChannelMedia } from '../../shared/app/channel-media';
+import { channelDelivery } from '../../shared/app/channel-delivery';
 import type { MailJob, Ports } from '../../shared/app/ports';
 import { logger } from '../../shared/logger';
 import { anyAgentOnline } from '../../shared/app/presence';
 import { createSendAttachment } from '../../shared/app/send-attachment';
 import { acceptUploads } from '../../shared/app/uploads';
 import { BotRegistry } from '../../shared/bots/loader';
-import { MessengerStore } from '../../shared/adapters/messenger-store';
-import { SendApi } from '../../shared/adapters/messenger-send-api';
-import { STORAGE_SETTINGS, SIGNING_SETTINGS, BOT_SECRET_SETTINGS, loadConfig } from '../../shared/config';
+import { ChannelStore } from '../../shared/adapters/channel-store';
+import { channelApiUrls } from '../../shared/channels/registry';
+import { STORAGE_SETTINGS, SIGNING_SETTINGS, BOT_SECRET_SETTINGS, CHANNEL_API_SETTINGS, loadConfig } from '../../shared/config';
 
 /** The settings actions reads: the secrets its bots' turns use (BOT_SECRETS), the mail queue, the fetcher's allowlist. */
-export const ACTIONS_CONFIG = [...STORAGE_SETTINGS, ...SIGNING_SETTINGS, ...BOT_SECRET_SETTINGS, 'BOTS_DIR', 'PUBLIC_BASE_URL', 'MAIL_QUEUE_URL', 'FETCH_ALLOW_HOSTS', 'MESSENGER_API_URL', 'SOCKET_ENDPOINT', 'MALWARE_SCAN'] as const;
+export const ACTIONS_CONFIG = [...STORAGE_SETTINGS, ...SIGNING_SETTINGS, ...BOT_SECRET_SETTINGS, 'BOTS_DIR', 'PUBLIC_BASE_URL', 'MAIL_QUEUE_URL', 'FETCH_ALLOW_HOSTS', ...CHANNEL_API_SETTINGS, 'SOCKET_ENDPOINT', 'MALWARE_SCAN'] as const;
 
 /** Everything a turn reaches through its flow ports, besides the turn's own. */
 export type ActionsWorld = Omit<Ports, 'events' | 'mail' | 'uploadForms' | 'downloadLinks' | 'senderEmail' | 'sockets' | 'socketPoster' | 'verifyAgentToken' | 'socketUrl'>;
@@ -51,8 +52,8 @@ export function actionsWiring(env: Record<string, string | undefined> = process.
     sniff: overrides.sniff ?? sniffContent,
     uploads: overrides.uploads ?? new UploadSlotStore(db, config.TABLE_NAME),
     presence: overrides.presence ?? new PresenceStore(db, config.TABLE_NAME),
-    messenger: overrides.messenger ?? new MessengerStore(db, config.TABLE_NAME),
-    messengerApi: overrides.messengerApi ?? new SendApi(config.MESSENGER_API_URL),
+    channelRecords: overrides.channelRecords ?? new ChannelStore(db, config.TABLE_NAME),
+    channelApiUrls: overrides.channelApiUrls ?? channelApiUrls(config),
     // No MAIL_QUEUE_URL: the deployment has email disabled (no senderEmail; cdk synth warned).
     // Files are kept and shown to agents as usual; each one that would have been emailed is logged.
     mailQueue:
@@ -82,7 +83,7 @@ export function actionsWiring(env: Record<string, string | undefined> = process.
       push: 'push' in overrides ? overrides.push : live && livePush({ ...world, ...live }),
       ports: {
         acceptUploads: (session, uploadIds, eventId) => acceptUploads(world, session, uploadIds, eventId),
-        acceptChannelMedia: (session, media, mid) => acceptMessengerMedia(world, session, media, mid),
+        acceptChannelMedia: (session, channel, media, messageId) => acceptChannelMedia(world, session, channel, media, messageId),
         performAction: createSendAttachment(world),
         deliver: channelDelivery(world),
         agentsOnline: () => anyAgentOnline(world),

@@ -11,18 +11,18 @@ import { UploadSlotStore } from '../../shared/adapters/upload-slot-store';
 import { socketAdapters, type LiveSockets } from '../../shared/adapters/socket-adapters';
 import { lazyBotSecrets, once, secretsFrom, tokenSigner } from '../../shared/adapters/wiring-kit';
 import { livePush } from '../../shared/app/live-push';
-import { channelDelivery, type MessengerDeliveryDeps } from '../../shared/app/messenger-channel';
+import { channelDelivery, type ChannelDeliveryDeps } from '../../shared/app/channel-delivery';
 import { BotRegistry } from '../../shared/bots/loader';
-import { MessengerStore } from '../../shared/adapters/messenger-store';
-import { SendApi } from '../../shared/adapters/messenger-send-api';
-import { STORAGE_SETTINGS, SIGNING_SETTINGS, BOT_SECRET_SETTINGS, loadConfig } from '../../shared/config';
+import { ChannelStore } from '../../shared/adapters/channel-store';
+import { channelApiUrls } from '../../shared/channels/registry';
+import { STORAGE_SETTINGS, SIGNING_SETTINGS, BOT_SECRET_SETTINGS, CHANNEL_API_SETTINGS, loadConfig } from '../../shared/config';
 import type { AgentPorts } from './handler';
 
 /** The settings the agent API reads: page tokens (BOT_SECRETS) to push agent messages to Messenger. */
-export const AGENT_CONFIG = [...STORAGE_SETTINGS, ...SIGNING_SETTINGS, ...BOT_SECRET_SETTINGS, 'BOTS_DIR', 'PUBLIC_BASE_URL', 'MESSENGER_API_URL', 'SOCKET_ENDPOINT', 'MALWARE_SCAN'] as const;
+export const AGENT_CONFIG = [...STORAGE_SETTINGS, ...SIGNING_SETTINGS, ...BOT_SECRET_SETTINGS, 'BOTS_DIR', 'PUBLIC_BASE_URL', ...CHANNEL_API_SETTINGS, 'SOCKET_ENDPOINT', 'MALWARE_SCAN'] as const;
 
 /** The agent API's ports and what its delivery port is built on. */
-export type AgentWorld = AgentPorts & MessengerDeliveryDeps;
+export type AgentWorld = AgentPorts & ChannelDeliveryDeps;
 
 /** The agent API's composition root. `ports.deliver` pushes agent messages to channels that are not polled. */
 export function agentWiring(env: Record<string, string | undefined> = process.env, overrides: Partial<AgentWorld> & { secrets?: Secrets; live?: LiveSockets } = {}) {
@@ -39,8 +39,8 @@ export function agentWiring(env: Record<string, string | undefined> = process.en
     sniff: overrides.sniff ?? sniffContent,
     uploads: overrides.uploads ?? new UploadSlotStore(db, config.TABLE_NAME),
     presence: overrides.presence ?? new PresenceStore(db, config.TABLE_NAME),
-    messenger: overrides.messenger ?? new MessengerStore(db, config.TABLE_NAME),
-    messengerApi: overrides.messengerApi ?? new SendApi(config.MESSENGER_API_URL),
+    channelRecords: overrides.channelRecords ?? new ChannelStore(db, config.TABLE_NAME),
+    channelApiUrls: overrides.channelApiUrls ?? channelApiUrls(config),
     now: overrides.now ?? Date.now,
     newId: overrides.newId ?? randomUUID,
     publicBaseUrl: overrides.publicBaseUrl ?? config.PUBLIC_BASE_URL,

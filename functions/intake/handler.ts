@@ -1,5 +1,7 @@
 import { fileLink } from '../../shared/app/file-links';
-import { receiveMessengerWebhook, verifyMessengerSubscription, type MessengerIntakeDeps } from '../../shared/app/messenger-channel';
+import { receiveChannelWebhook, type ChannelIntakeDeps } from '../../shared/app/channel-intake';
+import { CHANNELS } from '../../shared/channels/registry';
+import type { WebhookRequest } from '../../shared/channels/channel';
 import type { Ports } from '../../shared/app/ports';
 import { socketUrlFor } from '../../shared/app/socket-url';
 import { requestWebUpload, UploadRequestBody, type UploadSlotDeps } from '../../shared/app/uploads';
@@ -17,8 +19,8 @@ import { withResponseHeaders } from '../../shared/http/errors';
 import { pageResponse, widgetScriptResponse, type PageDeps } from '../../shared/http/pages';
 import { bearerToken, httpHandler, json, parseJsonBody, rawBody, type HttpEvent } from '../../shared/http/http-handler';
 
-/** What intake uses: the web API, upload forms, the Messenger webhook and the pages. */
-export type IntakePorts = UploadSlotDeps & MessengerIntakeDeps & PageDeps & Pick<Ports, 'tokens' | 'push' | 'socketUrl'>;
+/** What intake uses: the web API, upload forms, every channel's webhooks and the pages. */
+export type IntakePorts = UploadSlotDeps & ChannelIntakeDeps & PageDeps & Pick<Ports, 'tokens' | 'push' | 'socketUrl' | 'publicBaseUrl'>;
 
 /** The pages' settings with the socket address this client will be given (its origin joins connect-src). */
 const withSocket = (ports: IntakePorts, e: HttpEvent): PageDeps => ({
@@ -78,17 +80,36 @@ export function createIntakeHandler(getPorts: () => Promise<IntakePorts>) {
       return json(200, await readWebMessages(ports, { id: claims.sid }, e.queryStringParameters?.after, link));
     },
 
-    'GET /channels/messenger': async (e) => ({
-      statusCode: 200,
-      headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' },
-      body: await verifyMessengerSubscription(await getPorts(), e.queryStringParameters ?? {}),
-    }),
-
-    // Signature first, over the exact bytes Meta signed; the work itself runs in actions.
-    'POST /channels/messenger': async (e) => {
-      const signature = e.headers?.['x-hub-signature-256'] ?? e.headers?.['X-Hub-Signature-256'];
-      await receiveMessengerWebhook(await getPorts(), rawBody(e), signature);
-      return json(200, { received: true });
-    },
+    // Every channel's webhook routes (shared/channels/registry.ts): the adapter verifies over
+    // the exact bytes and headers the channel sent; the work itself runs in actions.
+    ...Object.fromEntries(
+      CHANNELS.flatMap((channel) =>
+        channel.routes.map((r) => [
+          `${r.method} ${r.path}`,
+          async (e: HttpEvent) => {
+            const ports = await getPorts();
+            const { response } = await receiveChannelWebhook(ports, channel, webhookRequest(ports, r.method, e));
+            return response
+              ? { statusCode: response.statusCode, headers: { 'content-type': response.contentType, 'cache-control': 'no-store' }, body: response.body }
+              : json(200, { received: true });
+          },
+        ]),
+      ),
+    ),
   });
+}
+
+/** A webhook as the channel adapters see it: raw body, lower-case headers, the public URL called. */
+function webhookRequest(ports: Pick<IntakePorts, 'publicBaseUrl'>, method: 'GET' | 'POST', e: HttpEvent): WebhookRequest {
+  const headers: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(e.headers ?? {})) headers[name.toLowerCase()] = value;
+  const base = ports.publicBaseUrl.replace(/\/+$/, '');
+  return {
+    method,
+    pathParameters: Object.fromEntries(Object.entries(e.pathParameters ?? {}).filter((kv): kv is [string, string] => kv[1] !== undefined)),
+    query: e.queryStringParameters ?? {},
+    headers,
+    rawBody: rawBody(e),
+    publicUrl: `${base}${e.rawPath ?? ''}${e.rawQueryString ? `?${e.rawQueryString}` : ''}`,
+  };
 }

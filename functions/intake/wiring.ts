@@ -10,12 +10,13 @@ import { socketAdapters, type LiveSockets } from '../../shared/adapters/socket-a
 import { lazyBotSecrets, once, secretsFrom, tokenSigner } from '../../shared/adapters/wiring-kit';
 import { livePush } from '../../shared/app/live-push';
 import { BotRegistry } from '../../shared/bots/loader';
-import { MessengerStore } from '../../shared/adapters/messenger-store';
-import { STORAGE_SETTINGS, SIGNING_SETTINGS, BOT_SECRET_SETTINGS, loadConfig } from '../../shared/config';
+import { ChannelStore } from '../../shared/adapters/channel-store';
+import { channelApiUrls } from '../../shared/channels/registry';
+import { STORAGE_SETTINGS, SIGNING_SETTINGS, BOT_SECRET_SETTINGS, CHANNEL_API_SETTINGS, loadConfig } from '../../shared/config';
 import type { IntakePorts } from './handler';
 
-/** The settings intake reads: webhook secrets only (BOT_SECRETS), the events queue, the console's sign-in. */
-export const INTAKE_CONFIG = [...STORAGE_SETTINGS, ...SIGNING_SETTINGS, ...BOT_SECRET_SETTINGS, 'BOTS_DIR', 'EVENTS_QUEUE_URL', 'AGENT_SIGN_IN', 'COGNITO_CLIENT_ID', 'COGNITO_ENDPOINT', 'SOCKET_URL', 'SOCKET_ENDPOINT'] as const;
+/** The settings intake reads: webhook secrets only (BOT_SECRETS), channel API bases (Telegram answers button presses), the events queue, the console's sign-in. */
+export const INTAKE_CONFIG = [...STORAGE_SETTINGS, ...SIGNING_SETTINGS, ...BOT_SECRET_SETTINGS, 'BOTS_DIR', 'PUBLIC_BASE_URL', ...CHANNEL_API_SETTINGS, 'EVENTS_QUEUE_URL', 'AGENT_SIGN_IN', 'COGNITO_CLIENT_ID', 'COGNITO_ENDPOINT', 'SOCKET_URL', 'SOCKET_ENDPOINT'] as const;
 
 /** Intake's composition root: clients and stores now; the signing key and webhook secrets on first use. */
 export function intakeWiring(env: Record<string, string | undefined> = process.env, overrides: Partial<IntakePorts> & { secrets?: Secrets; live?: LiveSockets } = {}) {
@@ -30,7 +31,9 @@ export function intakeWiring(env: Record<string, string | undefined> = process.e
     uploads: overrides.uploads ?? new UploadSlotStore(db, config.TABLE_NAME),
     files: overrides.files ?? new FileStore(s3, config.BUCKET_NAME),
     uploadForms: overrides.uploadForms ?? new S3UploadForms(s3, config.BUCKET_NAME),
-    messenger: overrides.messenger ?? new MessengerStore(db, config.TABLE_NAME),
+    channelRecords: overrides.channelRecords ?? new ChannelStore(db, config.TABLE_NAME),
+    channelApiUrls: overrides.channelApiUrls ?? channelApiUrls(config),
+    publicBaseUrl: overrides.publicBaseUrl ?? config.PUBLIC_BASE_URL,
     events:
       overrides.events ??
       (queueUrl

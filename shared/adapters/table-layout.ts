@@ -83,7 +83,6 @@ export const attachmentSk = (id: string) => `${ATTACHMENT_SK_PREFIX}${id}`;
 export const UPLOAD_SK_PREFIX = 'UPLOAD#';
 export const uploadSk = (id: string) => `${UPLOAD_SK_PREFIX}${id}`;
 export const mailSk = (attachmentId: string) => `MAIL#${attachmentId}`;
-export const MESSENGER_CURSOR_SK = 'MESSENGER#DELIVERED';
 
 /**
  * WebSocket connections (SPEC 10), kept where a push reads them anyway: a web user's as the
@@ -124,8 +123,16 @@ export const agentConnectionsIn = (item: Record<string, unknown> | undefined, no
 export const PRESENCE_PK = 'PRESENCE';
 export const presenceSk = (agentId: string) => `AGENT#${agentId}`;
 
-export const messengerPointerKey = (pageId: string, psid: string) => ({ pk: `MESSENGER#${pageId}#${psid}`, sk: 'SESSION' });
-export const messengerMidKey = (eventId: string) => ({ pk: `MESSENGER_MID#${eventId}`, sk: 'MID' });
+/**
+ * A channel user's current session and the message ids already queued, per channel (the
+ * names are Messenger's original layout, generalised: `MESSENGER#<page>#<psid>`,
+ * `TELEGRAM#<bot>#<chat>`).
+ */
+export const channelPointerKey = (channel: string, account: string, user: string) => ({ pk: `${channel.toUpperCase()}#${account}#${user}`, sk: 'SESSION' });
+export const channelMidKey = (channel: string, eventId: string) => ({ pk: `${channel.toUpperCase()}_MID#${eventId}`, sk: 'MID' });
+/** How far a session's transcript went out through its channel (under the session, deleted with it). */
+export const channelCursorSk = (channel: string) => `${channel.toUpperCase()}#DELIVERED`;
+
 
 /** S3: every session file lives under its session's prefix, each under its own key. */
 export const SESSION_FILES_PREFIX = 'sessions/';

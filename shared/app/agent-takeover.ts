@@ -1,10 +1,12 @@
 import * as z from 'zod/mini';
 import '../zod-english';
 import { splitOutcomes } from '../domain/attachment';
-import { AlreadyTakenOver, AttachmentRefused, NotHolder } from '../domain/errors';
+import { AlreadyTakenOver, AttachmentRefused, ChannelWindowClosed, NotHolder } from '../domain/errors';
+import { isReplyWindowOpen, replyWindowClosedText } from '../domain/reply-window';
 import { render, repromptCurrent } from '../domain/flow';
 import { builtinsFor, type Session } from '../domain/session';
-import type { NewMessage, TranscriptMessage } from '../domain/transcript';
+import { channelNamed } from '../channels/registry';
+import type { AttachmentMeta, NewMessage, TranscriptMessage, WarningCode } from '../domain/transcript';
 import { warningText } from '../domain/warnings';
 import { logger } from '../logger';
 import { requireBot } from './conversation';
@@ -94,8 +96,10 @@ export async function tell(deps: Pick<Ports, 'sessions' | 'now' | 'ports' | 'pus
 
 /**
  * `POST /agent/conversations/{id}/messages` (holder only).
- * Primary course: check the agent's uploads, write one agent message with the text and
- * the accepted files, push it to the user's channel.
+ * Primary course: check the channel still lets us write to the user (WhatsApp's 24-hour
+ * window; else 409 `channel_window_closed` with nothing written or used up), check the
+ * agent's uploads, write one agent message with the text and the accepted files, push it to
+ * the user's channel.
  */
 export async function sendAgentMessage(
   deps: TakeoverDeps,
@@ -104,6 +108,11 @@ export async function sendAgentMessage(
   input: AgentMessageInput,
 ): Promise<{ delivered: boolean; warnings: string[] }> {
   const session = await requireHolder(deps, sessionId, agent);
+  const channel = channelNamed(session.channel);
+  if (!isReplyWindowOpen(session, channel?.replyWindowSeconds, deps.now())) {
+    logger.info('agent message refused: the channel window has closed', { sessionId: session.id, channel: session.channel });
+    throw new ChannelWindowClosed(replyWindowClosedText(channel!.label, channel!.replyWindowSeconds!));
+  }
   const { accepted, warnings: refused } = input.uploadIds ? await acceptAgentUploads(deps, session, input.uploadIds) : { accepted: [], warnings: [] };
   const warnings = refused.map((w) => w.warning);
   const text = input.text?.trim() ? input.text : undefined;
@@ -136,6 +145,12 @@ export async function createAgentUpload(
 ): Promise<UploadTicket> {
   const session = await requireHolder(deps, sessionId, agent);
   const bot = requireBot(deps, session.botId);
+  // A file the user's channel cannot carry is refused now, naming the channel's limit (SPEC 12).
+  const channel = channelNamed(session.channel);
+  if (channel && body.size > channel.limits.outboundMaxBytes && body.size <= bot.attachments.sizeLimitBytes) {
+    const limit = { label: channel.label, maxBytes: channel.limits.outboundMaxBytes };
+    throw new AttachmentRefused('attachment_too_large', warningText('attachment_too_large', bot, limit));
+  }
   const outcome = await createUploadSlot(deps, { session, bot, sender: 'agent', ...body });
   if (outcome.ok) return outcome.upload;
   throw new AttachmentRefused(outcome.warning, warningText(outcome.warning, bot));

@@ -13,7 +13,7 @@ import type { ContentFindings, ContentRule } from '../domain/attachment-rules';
 import type { PendingAction } from '../domain/flow';
 import type { ConversationSummary, Operator, Session } from '../domain/session';
 import type { AttachmentMeta, NewMessage, ScanState, Sender, TranscriptMessage, WarningCode } from '../domain/transcript';
-import type { SendMessage } from '../channels/messenger/outbound';
+import type { InboundMedia } from '../channels/channel';
 
 // ---------------------------------------------------------------------------------------
 // Bots, time, ids, tokens, secrets
@@ -311,7 +311,18 @@ export type FlowEvent =
       userMessage?: { seq: number; at: number; from: 'user'; text?: string };
     }
   | {
-      /** A Messenger user's message; unlike the web, its transcript entry is written by actions. */
+      /** A channel user's message (Messenger, Telegram, ...); unlike the web, its transcript entry is written by actions. */
+      type: 'channel_message';
+      sessionId: string;
+      channel: string;
+      messageId: string;
+      text?: string;
+      buttonIndex?: number;
+      /** Files to fetch through the channel (its `mediaSource`) and check. */
+      media?: InboundMedia[];
+    }
+  | {
+      /** A Messenger user's message: the older form of `channel_message`, still accepted from the queue. */
       type: 'messenger_message';
       sessionId: string;
       mid: string;
@@ -413,7 +424,7 @@ export interface MailDelivery {
 }
 
 // ---------------------------------------------------------------------------------------
-// Messenger
+// Messaging channels (shared/channels/registry.ts)
 
 /** Delivery position: every message up to `seq` went out, plus the first `parts` sends of the next. */
 export interface DeliveryCursor {
@@ -421,21 +432,17 @@ export interface DeliveryCursor {
   parts: number;
 }
 
-export interface MessengerRecords {
-  currentSessionId(pageId: string, psid: string): Promise<string | undefined>;
+/** Per channel: each user's current session, message ids already queued, delivery cursors. */
+export interface ChannelRecords {
+  currentSessionId(channel: string, account: string, user: string): Promise<string | undefined>;
   /** Makes `sessionId` current if the pointer still names `previous`; false when another won. */
-  pointTo(pageId: string, psid: string, sessionId: string, expiresAt: number, previous: string | undefined): Promise<boolean>;
-  slidePointer(pageId: string, psid: string, sessionId: string, expiresAt: number): Promise<void>;
-  isMessageQueued(eventId: string): Promise<boolean>;
-  markMessageQueued(eventId: string, sessionId: string, at: number, expiresAt: number): Promise<void>;
-  deliveryCursor(sessionId: string): Promise<DeliveryCursor>;
+  pointTo(channel: string, account: string, user: string, sessionId: string, expiresAt: number, previous: string | undefined): Promise<boolean>;
+  slidePointer(channel: string, account: string, user: string, sessionId: string, expiresAt: number): Promise<void>;
+  isMessageQueued(channel: string, eventId: string): Promise<boolean>;
+  markMessageQueued(channel: string, eventId: string, sessionId: string, at: number, expiresAt: number): Promise<void>;
+  deliveryCursor(channel: string, sessionId: string): Promise<DeliveryCursor>;
   /** Moves the cursor from `from` to `to`; false when another delivery moved it first. */
-  advanceCursor(sessionId: string, from: DeliveryCursor, to: DeliveryCursor, expiresAt: number): Promise<boolean>;
-}
-
-/** Meta's Send API, with the page's access token. Fails with SendApiError. */
-export interface MessengerSendApi {
-  send(pageAccessToken: string, psid: string, message: SendMessage): Promise<unknown>;
+  advanceCursor(channel: string, sessionId: string, from: DeliveryCursor, to: DeliveryCursor, expiresAt: number): Promise<boolean>;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -503,12 +510,12 @@ export interface FlowPorts {
   /** Performs a Send Attachment action (fetch, store) and reports the stored file. */
   performAction?: (session: Session, pending: PendingAction) => Promise<ActionOutcome>;
   /**
-   * Downloads and checks files a channel sent by URL (Messenger media), like acceptUploads.
-   * A file already kept for the same message (`mid`) and position is returned as it is.
+   * Downloads and checks files a channel user sent (through the channel's `mediaSource`), like
+   * acceptUploads. A file already kept for the same message and position is returned as it is.
    */
-  acceptChannelMedia?: (session: Session, media: { type: string; url: string }[], mid: string) => Promise<AcceptedFiles>;
+  acceptChannelMedia?: (session: Session, channel: string, media: InboundMedia[], messageId: string) => Promise<AcceptedFiles>;
   /**
-   * Pushes bot and agent messages to channels that are not read by polling (Messenger).
+   * Pushes bot and agent messages to channels that are not read by polling (Messenger, Telegram, ...).
    * Implementations keep their own record of what went out: they send `messages` and
    * anything an earlier failed call left behind (so `[]` retries only that), and throw
    * when the queue should try again.
@@ -537,8 +544,9 @@ export interface Ports {
   sniff: ContentSniffer;
   uploads: UploadSlots;
   presence: Presence;
-  messenger: MessengerRecords;
-  messengerApi: MessengerSendApi;
+  channelRecords: ChannelRecords;
+  /** Each channel's API base by channel name (from its `*_API_URL` setting). */
+  channelApiUrls: Readonly<Record<string, string>>;
   events: EventQueue;
   mailQueue: MailQueue;
   mail: MailDelivery;

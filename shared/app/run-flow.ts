@@ -1,4 +1,6 @@
 import type { Bot } from '../bots/schema';
+import type { InboundMedia } from '../channels/channel';
+import { channelNamed } from '../channels/registry';
 import { enterInteraction, handleInput, render, resumeAfterAction, startFlow, type FileRef, type FlowStep, type PendingAction } from '../domain/flow';
 import { builtinsFor, isExpired, type Session } from '../domain/session';
 import { warningText } from '../domain/warnings';
@@ -49,27 +51,45 @@ export async function runFlowEvent(deps: TurnDeps, event: FlowEvent & { eventId:
   if (event.type === 'session_started') {
     await turn.run(startFlow(bot, session.flow, builtinsFor(session)));
   } else {
-    // A Messenger session starts with the user's first message: the bot greets first, and
-    // that message is kept but not taken as the answer to anything.
-    const greeting = event.type === 'messenger_message' && session.flow.lastEventId === undefined;
+    // A channel session (Messenger, Telegram, ...) starts with the user's first message: the
+    // bot greets first, and that message is kept but not taken as the answer to anything.
+    const fromChannel = event.type === 'messenger_message' || event.type === 'channel_message';
+    const greeting = fromChannel && session.flow.lastEventId === undefined;
     const files =
       event.type === 'messenger_message'
-        ? await turn.acceptChannelMessage(event.mid, event.text, event.media ?? [])
-        : event.uploadIds?.length
-          ? await turn.acceptUploads(event.uploadIds)
-          : [];
+        ? await turn.acceptChannelMessage('messenger', event.mid, event.text, (event.media ?? []).map((m) => ({ kind: m.type, ref: m.url })))
+        : event.type === 'channel_message'
+          ? await turn.acceptChannelMessage(event.channel, event.messageId, event.text ?? pressedLabel(session, event.buttonIndex), event.media ?? [])
+          : event.uploadIds?.length
+            ? await turn.acceptUploads(event.uploadIds)
+            : [];
     if (session.operator) {
       // Taken over: the agent answers, the bot stays silent.
     } else if (greeting) {
       await turn.run(startFlow(bot, turn.session.flow, builtinsFor(turn.session)));
     } else if (event.text?.trim() || event.buttonIndex !== undefined || files.length) {
-      await turn.run(
-        handleInput(bot, turn.session.flow, { kind: 'message', text: event.text, buttonIndex: event.buttonIndex, files }, builtinsFor(turn.session)),
-      );
+      const buttonIndex = event.buttonIndex ?? (event.type === 'channel_message' ? buttonChosenByText(bot, turn.session, event.channel, event.text) : undefined);
+      await turn.run(handleInput(bot, turn.session.flow, { kind: 'message', text: event.text, buttonIndex, files }, builtinsFor(turn.session)));
     }
   }
   await turn.finish();
 }
+
+/**
+ * On a channel that shows buttons as text (SMS), the button a text reply chooses while the
+ * flow waits for one (its number or its label, as the channel's adapter reads it).
+ */
+function buttonChosenByText(bot: Bot, session: Session, channel: string, text: string | undefined): number | undefined {
+  const read = channelNamed(channel)?.buttonFromText;
+  const current = session.flow.current ? bot.interactions[session.flow.current] : undefined;
+  if (!read || !text?.trim() || session.flow.awaiting !== 'buttons' || current?.type !== 'message' || !current.buttons?.length) return undefined;
+  return read(text, current.buttons);
+}
+
+/** A bare button press (Telegram's callback_query) shows in the transcript as the button's label. */
+const pressedLabel = (session: Session, index: number | undefined): string | undefined =>
+  index === undefined ? undefined : session.offeredButtons?.[index]?.label;
+
 
 class Turn {
   private readonly pending: NewMessage[] = [];
@@ -116,13 +136,13 @@ class Turn {
     return this.keepFiles(result);
   }
 
-  /** A channel message (Messenger): its text joins the transcript here, then its media are fetched and checked. */
-  async acceptChannelMessage(mid: string, text: string | undefined, media: { type: string; url: string }[]): Promise<FileRef[]> {
+  /** A channel message: its text joins the transcript here, then its media are fetched and checked. */
+  async acceptChannelMessage(channel: string, messageId: string, text: string | undefined, media: InboundMedia[]): Promise<FileRef[]> {
     if (text?.trim()) this.say({ from: 'user', text });
     if (!media.length) return [];
     const { acceptChannelMedia } = this.deps.ports;
     const result = acceptChannelMedia
-      ? await acceptChannelMedia(this.session, media, mid)
+      ? await acceptChannelMedia(this.session, channel, media, messageId)
       : { accepted: [] as AttachmentMeta[], warnings: media.map(() => ({ warning: 'attachment_upload_failed' as const })) };
     return this.keepFiles(result);
   }
@@ -130,8 +150,11 @@ class Turn {
   /** Transcript entries for the files, then each accepted one to `onUserFile` (on every attempt). */
   private async keepFiles(result: AcceptedFiles): Promise<FileRef[]> {
     if (result.accepted.length) this.say({ from: 'user', attachments: result.accepted });
+    // A file over the channel's own limit is refused naming that limit (SPEC 12).
+    const channel = channelNamed(this.session.channel);
+    const limit = channel && { label: channel.label, maxBytes: channel.limits.inboundMaxBytes };
     for (const { warning, fileName } of result.warnings) {
-      this.say({ from: 'bot', text: warningText(warning, this.bot), warning, ...(fileName !== undefined && { fileName }) });
+      this.say({ from: 'bot', text: warningText(warning, this.bot, limit), warning, ...(fileName !== undefined && { fileName }) });
     }
     await this.flush();
     for (const file of result.accepted) await this.deps.ports.onUserFile?.(this.session, file);

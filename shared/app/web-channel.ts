@@ -4,6 +4,8 @@ import { InvalidRequest, NotAuthorized, SessionExpired } from '../domain/errors'
 import { expiresAtFor, isExpired, isSessionId, newSession, type Session } from '../domain/session';
 import { parseCursor } from '../domain/cursor';
 import { messageView, requireBot, requireLiveSession, statusOf, type FileLinker, type MessageView } from './conversation';
+import type { Bot } from '../bots/schema';
+import { CHANNELS, type AnyChannel } from '../channels/registry';
 import type { Ports } from './ports';
 import { socketUrlFor } from './socket-url';
 import '../zod-english';
@@ -38,16 +40,37 @@ export const PostMessageBody = z
 export type PostMessageInput = z.infer<typeof PostMessageBody>;
 
 /** `GET /web/bots/{botId}/config`: what a client needs to know before it talks to the bot. */
+/**
+ * A channel's limits as a bot on it lives with them: the largest file a user can send there is
+ * the smaller of the bot's limit and the channel's.
+ */
+export function channelLimitsFor(bot: Bot, channel: AnyChannel) {
+  const { inboundMaxBytes, outboundMaxBytes, outboundMaxBytesByType, maxButtons, maxTextChars } = channel.limits;
+  return {
+    receiveMaxBytes: Math.min(bot.attachments.sizeLimitBytes, inboundMaxBytes),
+    channelReceiveMaxBytes: inboundMaxBytes,
+    sendMaxBytes: outboundMaxBytes,
+    ...(outboundMaxBytesByType && { sendMaxBytesByType: outboundMaxBytesByType }),
+    maxButtons,
+    maxTextChars,
+  };
+}
+
 export function botConfig(deps: Pick<Ports, 'bots' | 'socketUrl'>, botId: string, host?: string) {
   const bot = requireBot(deps, botId);
   const { allowedTypes, sizeLimitBytes, limitPerConversation } = bot.attachments;
   const socketUrl = socketUrlFor(deps.socketUrl, host);
   // The look the chat page and the widget's launcher take (SPEC 11); absent when the bot sets none.
   const theme = bot.channels.web?.theme;
+  // What each messaging channel the bot has can carry (SPEC 12; docs/channels.md); web-only bots have none.
+  const channels = (CHANNELS as readonly AnyChannel[])
+    .filter((c) => (bot.channels as Record<string, unknown>)[c.name] !== undefined)
+    .map((c) => [c.name, channelLimitsFor(bot, c)] as const);
   return {
     botId: bot.id,
     name: bot.name,
     attachments: { allowedTypes, sizeLimitBytes, limitPerConversation },
+    ...(channels.length && { channels: Object.fromEntries(channels) }),
     ...(socketUrl && { socketUrl }),
     ...(theme && Object.keys(theme).length > 0 && { theme }),
   };

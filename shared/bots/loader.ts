@@ -1,7 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as z from 'zod/mini';
+import { CHANNELS, type AnyChannel } from '../channels/registry';
 import { BotSchema, type Bot } from './schema';
+import type { SecretRef } from './secret-ref';
 
 /** A bot file that cannot be used; the message names the file, the JSON path and the problem. */
 export class BotFileError extends Error {
@@ -56,12 +58,32 @@ export function loadBotsDir(dir: string): Bot[] {
 /** Every secret name a bot references, for start-up checks and least-privilege grants. */
 export function secretNames(bot: Bot): string[] {
   const names = new Set<string>();
-  const m = bot.channels.messenger;
-  if (m) [m.appSecret, m.verifyToken, m.pageAccessToken].forEach((s) => names.add(s.secret));
+  for (const { webhook, delivery } of channelSecretsOf(bot)) [...webhook, ...delivery].forEach((s) => names.add(s.secret));
   for (const it of Object.values(bot.interactions)) {
     if (it.type === 'action' && it.action.authorization) names.add(it.action.authorization.secret);
   }
   return [...names].sort();
+}
+
+/** The secrets of each channel a bot has (shared/channels/registry.ts): webhook checks and delivery. */
+export function channelSecretsOf(bot: Bot): { channel: string; webhook: SecretRef[]; delivery: SecretRef[] }[] {
+  return (CHANNELS as readonly AnyChannel[]).flatMap((c) => {
+    const config = (bot.channels as Record<string, unknown>)[c.name];
+    return config === undefined ? [] : [{ channel: c.name, ...c.secrets(config) }];
+  });
+}
+
+/** Problems with a bot's channel secret values (a Telegram secret token Telegram would refuse), for start-up checks. */
+export function channelSecretProblems(bot: Bot, valueOf: (name: string) => string): string[] {
+  return (CHANNELS as readonly AnyChannel[]).flatMap((c) => {
+    const config = (bot.channels as Record<string, unknown>)[c.name];
+    if (config === undefined || !c.secretProblem) return [];
+    const { webhook, delivery } = c.secrets(config);
+    return [...new Set([...webhook, ...delivery].map((s) => s.secret))].flatMap((name) => {
+      const problem = c.secretProblem!(config, name, valueOf(name));
+      return problem ? [`Bot "${bot.id}" secret "${name}" (channels.${c.name}): ${problem}`] : [];
+    });
+  });
 }
 
 /** Bots by id, for handlers. */

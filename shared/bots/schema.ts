@@ -1,6 +1,10 @@
 import * as z from 'zod/mini';
 import '../zod-english';
 import { originProblem } from './origins';
+import { channelConfigSchemas } from '../channels/registry';
+import { SecretRef } from './secret-ref';
+
+export type { SecretRef } from './secret-ref';
 
 /** Default attachment rules (SPEC section 3). */
 export const DEFAULT_ALLOWED_TYPES = [
@@ -8,8 +12,6 @@ export const DEFAULT_ALLOWED_TYPES = [
 ] as const;
 export const DEFAULT_SIZE_LIMIT_BYTES = 8 * 1024 * 1024;
 
-const SecretRef = z.strictObject({ secret: z.string().check(z.regex(/^[A-Za-z0-9/_+=.@-]{1,256}$/, 'secret names use letters, digits and /_+=.@-')) });
-export type SecretRef = z.infer<typeof SecretRef>;
 
 const InteractionId = z.string().check(z.minLength(1), z.maxLength(100));
 
@@ -74,13 +76,6 @@ const LiveTakeover = z.strictObject({
   waitForAgentSeconds: z._default(z.int().check(z.minimum(0), z.maximum(900)), 0),
 });
 
-const Messenger = z.strictObject({
-  pageId: z.string().check(z.regex(/^[0-9]+$/, 'pageId is the numeric Facebook page id')),
-  appSecret: SecretRef,
-  verifyToken: SecretRef,
-  pageAccessToken: SecretRef,
-});
-
 /** Which sites may embed the chat (SPEC 11); checked strictly, as each becomes a CSP source. */
 const AllowedOrigin = z.string().check(
   z.superRefine((value, ctx) => {
@@ -112,7 +107,8 @@ export const BotSchema = z
     agentThreshold: z._default(z.int().check(z.minimum(0)), 3),
     attachments: z._default(Attachments, () => Attachments.parse({})),
     liveTakeover: z._default(LiveTakeover, () => LiveTakeover.parse({})),
-    channels: z._default(z.strictObject({ web: z.optional(WebChannel), messenger: z.optional(Messenger) }), { web: {} }),
+    // web plus one entry per registered channel (shared/channels/registry.ts)
+    channels: z._default(z.strictObject({ web: z.optional(WebChannel), ...channelConfigSchemas }), { web: {} }),
     start: InteractionId,
     interactions: z.record(InteractionId, Interaction),
   })

@@ -38,6 +38,16 @@ export class TooManyConnections extends namedError('TooManyConnections', 'too_ma
 /** Only the agent who took the conversation over may do this. */
 export class NotHolder extends namedError('NotHolder', 'not_holder', 'Only the agent who took over this conversation can do that') {}
 
+/**
+ * The channel no longer lets the business write to the user freely (WhatsApp's 24-hour
+ * customer-service window has closed since the user's last message); the user must write first.
+ */
+export class ChannelWindowClosed extends namedError(
+  'ChannelWindowClosed',
+  'channel_window_closed',
+  "The user's last message is too old for this channel to deliver an agent message; they must write first",
+) {}
+
 /** Something the request names does not exist (`code` says what: bot_not_found, ...). */
 export class NotFound extends DomainError {
   override name = 'NotFound';

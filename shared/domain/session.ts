@@ -2,7 +2,8 @@ import type { Bot } from '../bots/schema';
 import { initialFlowState, type FlowState } from './flow';
 import type { Sender } from './transcript';
 
-export type Channel = 'web' | 'messenger';
+/** `web`, or the name of a messaging channel in shared/channels/registry.ts. */
+export type Channel = string;
 
 export interface Operator {
   agentId: string;
@@ -36,6 +37,8 @@ export interface Session {
   /** When an agent last took the conversation over (kept after release): ends a held email (SPEC 5). */
   lastTakeoverAt?: number;
   messenger?: { pageId: string; psid: string };
+  /** A messaging channel's conversation: the channel account and the user's id there (replies go to it). */
+  channelUser?: { account: string; user: string };
   /** Transcript positions taken so far (the next message gets `lastSeq + 1`); kept by the session store. */
   lastSeq?: number;
   /** The newest message as the agent list shows it, kept with each write so listing reads no transcript. */
@@ -100,6 +103,7 @@ export function newSession(args: {
   userName?: string;
   now: number;
   messenger?: Session['messenger'];
+  channelUser?: Session['channelUser'];
 }): Session {
   return {
     id: args.id,
@@ -113,6 +117,7 @@ export function newSession(args: {
     flow: initialFlowState(),
     attachmentCount: 0,
     messenger: args.messenger,
+    ...(args.channelUser && { channelUser: args.channelUser }),
   };
 }
 

@@ -3,11 +3,14 @@ import { formatBytes } from './format';
 import type { WarningCode } from './transcript';
 
 /** What the user reads when a file is refused; the code travels alongside for clients. */
-export function warningText(code: WarningCode, bot: Pick<Bot, 'attachments'>): string {
+export function warningText(code: WarningCode, bot: Pick<Bot, 'attachments'>, channel?: { label: string; maxBytes: number }): string {
   const a = bot.attachments;
   switch (code) {
     case 'attachment_too_large':
-      return `That file is too large. Files can be up to ${formatBytes(a.sizeLimitBytes)}.`;
+      // On a channel that carries less than the bot accepts, its limit is the one that counts.
+      return channel && channel.maxBytes < a.sizeLimitBytes
+        ? `That file is too large. Files sent on ${channel.label} can be up to ${formatBytes(channel.maxBytes)}.`
+        : `That file is too large. Files can be up to ${formatBytes(a.sizeLimitBytes)}.`;
     case 'attachment_type_not_allowed':
       return `That type of file is not accepted. Accepted types: ${a.allowedTypes.join(', ')}.`;
     case 'attachment_limit_reached':

@@ -2,6 +2,8 @@
  * The one route table. The CDK HTTP API and the local runtime are both generated from it,
  * so the routes users call on AWS and on their laptop cannot drift apart.
  */
+import { channelRoutes } from '../channels/registry';
+
 export type HttpFunctionName = 'intake' | 'proxy' | 'agent';
 
 export interface RouteDef {
@@ -13,6 +15,8 @@ export interface RouteDef {
   auth?: 'jwt';
   /** Only served by the local runtime. */
   localOnly?: boolean;
+  /** For a public route the handler authenticates itself (channel webhooks): how it does. */
+  publicReason?: string;
 }
 
 export const routes: readonly RouteDef[] = [
@@ -23,8 +27,8 @@ export const routes: readonly RouteDef[] = [
   { method: 'POST', path: '/web/sessions/{sessionId}/uploads', fn: 'intake' },
   { method: 'POST', path: '/web/sessions/{sessionId}/messages', fn: 'intake' },
   { method: 'GET', path: '/web/sessions/{sessionId}/messages', fn: 'intake' },
-  { method: 'GET', path: '/channels/messenger', fn: 'intake' },
-  { method: 'POST', path: '/channels/messenger', fn: 'intake' },
+  // Every messaging channel's webhooks (shared/channels/registry.ts), served by intake.
+  ...channelRoutes().map(({ method, path, publicReason }): RouteDef => ({ method, path, fn: 'intake', publicReason })),
   { method: 'GET', path: '/files/{token}', fn: 'proxy' },
   { method: 'GET', path: '/agent/conversations', fn: 'agent', auth: 'jwt' },
   { method: 'GET', path: '/agent/conversations/{sessionId}', fn: 'agent', auth: 'jwt' },

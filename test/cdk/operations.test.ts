@@ -1,3 +1,4 @@
+import { secretNames } from '../../shared/bots/loader';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Validations } from 'aws-cdk-lib';
@@ -88,6 +89,20 @@ describe('alarms and dashboard', () => {
     const socket = mathAlarms.find((a) => metricNames(a).includes('ExecutionError'))!;
     expect(metricNames(socket)).toEqual(['ConnectCount', 'ExecutionError', 'IntegrationError', 'MessageCount']);
     expect(JSON.stringify(socket.Metrics)).toContain(logicalId(s.stack.webSocket.api));
+  });
+
+  it('alarms when a bot secret is missing or unreadable (BotSecretUnavailable per bot, summed)', () => {
+    const secretAlarms = alarms.filter((a) => JSON.stringify(a.Metrics ?? []).includes('BotSecretUnavailable'));
+    expect(secretAlarms).toHaveLength(1);
+    const [alarm] = secretAlarms;
+    const bots = (alarm!.Metrics as { MetricStat?: { Metric: { Namespace: string; Dimensions: { Name: string; Value: string }[] } } }[]).flatMap((m) =>
+      m.MetricStat ? [m.MetricStat.Metric.Dimensions.find((d) => d.Name === 'bot')!.Value] : [],
+    );
+    // Every deployed bot that references a secret, and only those.
+    const withSecrets = s.stack.bots.bots.filter((b) => secretNames(b).length > 0).map((b) => b.id);
+    expect(withSecrets.length).toBeGreaterThan(0);
+    expect(bots).toEqual(withSecrets);
+    expect(alarm!.Threshold).toBe(0);
   });
 
   it('alarms as soon as any dead-letter queue holds a message', () => {

@@ -3,9 +3,8 @@ import type { SQSBatchResponse } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createActionsHandler } from '../../functions/actions/handler';
 import { createIntakeHandler } from '../../functions/intake/handler';
-import { SendApi } from '../../shared/adapters/messenger-send-api';
 import { botSecrets, SecretsManagerSecrets } from '../../shared/adapters/secrets';
-import { channelDelivery } from '../../shared/app/messenger-channel';
+import { channelDelivery } from '../../shared/app/channel-delivery';
 import { createWebSession } from '../../shared/app/web-channel';
 import { signatureFor } from '../../shared/channels/messenger/signature';
 import type { Bot } from '../../shared/bots/schema';
@@ -101,7 +100,7 @@ const depsWith = (bots: Bot[]) =>
   freshDeps(emu, {
     bots,
     config: { FETCH_ALLOW_HOSTS: docs.hostPort, SECRETS_PREFIX: 'satchel/', MESSENGER_API_URL: graph.url },
-    overrides: { botSecrets: botSecrets(new SecretsManagerSecrets(sm.client()), 'satchel/'), messengerApi: new SendApi(graph.url) },
+    overrides: { botSecrets: botSecrets(new SecretsManagerSecrets(sm.client()), 'satchel/') },
   });
 type TestDeps = Awaited<ReturnType<typeof depsWith>>;
 
@@ -284,7 +283,7 @@ describe('a Messenger bot whose secrets are missing', () => {
     expect(brokenRes!.body.error.code).toBe('invalid_signature');
     expect(deps.queue.sent).toHaveLength(1);
     expect(deps.queue.sent[0]!.event).toMatchObject({ type: 'messenger_message', mid: 'mid-ok-1' });
-    expect(await deps.messenger.currentSessionId('2002', 'psid-broken')).toBeUndefined();
+    expect(await deps.channelRecords.currentSessionId('messenger', '2002', 'psid-broken')).toBeUndefined();
     expect(errorLines(lines, 'bot secret unavailable')).toEqual([
       expect.objectContaining({ level: 'ERROR', botId: 'fb-broken', secretName: 'fb-app-broken', use: 'messenger.appSecret', problem: 'missing' }),
     ]);
@@ -345,7 +344,7 @@ describe('a Messenger bot whose secrets are missing', () => {
       expect.objectContaining({ botId: 'fb-notoken', secretName: 'fb-page-notoken', use: 'messenger.pageAccessToken' }),
     ]);
     expect(emfLines(lines).map((m) => m.bot)).toEqual(['fb-notoken']);
-    const sessionId = (await deps.messenger.currentSessionId('2003', 'psid-notoken'))!;
+    const sessionId = (await deps.channelRecords.currentSessionId('messenger', '2003', 'psid-notoken'))!;
     expect(texts(await deps.sessions.listMessages(sessionId))).toContain('Hi from fb-notoken.');
 
     // Once the token is created, the session's next delivery (here by a new container) sends what was held.

@@ -15,7 +15,7 @@ import { UploadSlotStore } from '../../shared/adapters/upload-slot-store';
 import { BotRegistry } from '../../shared/bots/loader';
 import { BotSchema, type Bot, type BotInput } from '../../shared/bots/schema';
 import type { EventQueue, FlowEvent, MailJob, MailQueue, Ports } from '../../shared/app/ports';
-import { MessengerStore } from '../../shared/adapters/messenger-store';
+import { ChannelStore } from '../../shared/adapters/channel-store';
 import type { Config } from '../../shared/config';
 import type { PageSettings } from '../../shared/http/pages';
 import { actionsWiring } from '../../functions/actions/wiring';
@@ -85,13 +85,13 @@ export const testBot = (input: Partial<BotInput> & Pick<BotInput, 'interactions'
 export const SIGNING_KEY = 'test-signing-key-0123456789abcdef';
 
 /** The concrete stores tests look into, and every port some function uses. */
-export type Deps = Omit<Ports, 'sessions' | 'attachments' | 'files' | 'uploads' | 'presence' | 'messenger'> & {
+export type Deps = Omit<Ports, 'sessions' | 'attachments' | 'files' | 'uploads' | 'presence' | 'channelRecords'> & {
   sessions: SessionStore;
   attachments: AttachmentStore;
   files: FileStore;
   uploads: UploadSlotStore;
   presence: PresenceStore;
-  messenger: MessengerStore;
+  channelRecords: ChannelStore;
   pages: PageSettings;
 };
 
@@ -125,6 +125,9 @@ export async function freshDeps(
     SENDER_EMAIL: 'satchel@example.com',
     FETCH_ALLOW_HOSTS: '',
     MESSENGER_API_URL: 'http://127.0.0.1:9/graph',
+    TELEGRAM_API_URL: 'http://127.0.0.1:9/telegram',
+    WHATSAPP_API_URL: 'http://127.0.0.1:9/whatsapp',
+    TWILIO_API_URL: 'http://127.0.0.1:9/twilio',
     DYNAMODB_ENDPOINT: emu.dynamo.url,
     S3_ENDPOINT: emu.s3.url,
     SES_ENDPOINT: emu.ses.url,
@@ -148,7 +151,7 @@ export async function freshDeps(
     uploader: new S3StreamUploader(s3, config.BUCKET_NAME),
     uploads: new UploadSlotStore(db, config.TABLE_NAME),
     presence: new PresenceStore(db, config.TABLE_NAME),
-    messenger: new MessengerStore(db, config.TABLE_NAME),
+    channelRecords: new ChannelStore(db, config.TABLE_NAME),
     events: queue,
     mailQueue: mailJobs,
     ...overrides,

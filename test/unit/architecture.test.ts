@@ -67,6 +67,33 @@ describe('architecture', () => {
     expect(offenders).toEqual([]);
   });
 
+  it('keeps channel protocol code free of use cases, adapters, the HTTP edge and functions', () => {
+    const offenders = sources('shared/channels').flatMap((f) =>
+      localImportsOf(f)
+        .filter((target) => /^shared\/(app|adapters|http)\/|^functions\//.test(target))
+        .map((target) => `${f} -> ${target}`),
+    );
+    expect(offenders).toEqual([]);
+  });
+
+  it('makes a channel one folder with one adapter and one registry line, which everything else reads', () => {
+    const folders = readdirSync(join(ROOT, 'shared/channels'), { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort();
+    const registry = text('shared/channels/registry.ts');
+    for (const name of folders) {
+      expect(existsSync(join(ROOT, 'shared/channels', name, 'adapter.ts')), name).toBe(true);
+      expect(registry.match(new RegExp(`from '\\./${name}/adapter'`, 'g')), name).toHaveLength(1);
+    }
+    // No channel is named outside its folder by the code that runs channels generically.
+    const generic = ['shared/app/channel-intake.ts', 'shared/app/channel-media.ts', 'shared/app/channel-delivery.ts', 'functions/intake/handler.ts', 'shared/http/routes.ts', 'cdk/bots.ts'];
+    for (const file of generic) {
+      const named = folders.filter((name) => name !== 'messenger' && new RegExp(`\\b${name}\\b`, 'i').test(text(file)));
+      expect(named, file).toEqual([]);
+    }
+  });
+
   it('has no import cycle in the core', () => {
     const files = new Set(core);
     const graph = new Map(core.map((f) => [f, localImportsOf(f).filter((t) => files.has(t))]));

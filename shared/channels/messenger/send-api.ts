@@ -1,6 +1,5 @@
-import type { MessengerSendApi } from '../app/ports';
-import type { SendMessage } from '../channels/messenger/outbound';
-import { SendApiError } from '../channels/messenger/send-api-error';
+import type { SendMessage } from './outbound';
+import { ChannelSendError as SendApiError } from '../channel';
 
 /**
  * Graph API error codes worth retrying: temporary failures, rate limits and an invalid or
@@ -13,7 +12,7 @@ interface GraphError {
 }
 
 /** The Messenger Send API (`POST {MESSENGER_API_URL}/me/messages`) for one page token at a time. */
-export class SendApi implements MessengerSendApi {
+export class SendApi {
   constructor(
     private readonly baseUrl: string,
     private readonly timeoutMs = 10_000,
