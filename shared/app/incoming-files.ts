@@ -13,6 +13,7 @@ import { ObjectTooLarge } from '../domain/errors';
 import type { Session } from '../domain/session';
 import type { Sender, WarningCode } from '../domain/transcript';
 import { logger } from '../logger';
+import { countFileHeldForScan } from '../metrics';
 import type { Ports } from './ports';
 
 export type IncomingFileResult = FileOutcome;
@@ -145,6 +146,7 @@ export async function checkAndKeep(
     ...(deps.malwareScan && { scan: deps.malwareScan === 'on' ? 'pending' : 'not_scanned' }),
   };
   await deps.attachments.put(record);
+  if (record.scan === 'pending') countFileHeldForScan();
   logger.info('file accepted', { sessionId: session.id, attachmentId: record.id, ext: extensionOf(record.fileName), size: record.size, from: file.from, scan: record.scan });
   return { ok: true, attachment: toMeta(record) };
 }

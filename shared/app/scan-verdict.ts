@@ -4,6 +4,7 @@ import { isExpired, type Session } from '../domain/session';
 import type { NewMessage, ScanState, TranscriptMessage } from '../domain/transcript';
 import { warningText } from '../domain/warnings';
 import { logger } from '../logger';
+import { countScanVerdict } from '../metrics';
 import { queueAttachmentEmail } from './mail-attachment';
 import type { Ports } from './ports';
 
@@ -70,10 +71,8 @@ export async function recordScanVerdict(deps: ScanVerdictDeps, result: ScanResul
     return 'still_pending';
   }
   if (record.scan === 'pending') {
-    if (!(await deps.attachments.settleScan(sessionId, record.id, target))) {
-      const now = await deps.attachments.get(sessionId, record.id);
-      if (now?.scan !== target) return ignored('already_settled', log);
-    }
+    if (await deps.attachments.settleScan(sessionId, record.id, target)) countScanVerdict();
+    else if ((await deps.attachments.get(sessionId, record.id))?.scan !== target) return ignored('already_settled', log);
   } else if (record.scan !== target) {
     // An earlier verdict stands (a late or contradicting event changes nothing).
     return ignored('already_settled', { ...log, scan: record.scan });
