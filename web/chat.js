@@ -237,7 +237,12 @@
 
   /** Delivery is at least once (pushes and polls overlap): a message id already shown is dropped. */
   function addMessage(m) {
-    if (seen.has(m.id)) return;
+    if (seen.has(m.id)) {
+      // A file's malware verdict comes as its message again (SPEC 13): show the new state in place.
+      const shown = m.attachments && $('messages').querySelector(`[data-id="${m.id}"]`);
+      if (shown) shown.replaceWith(renderMessage(m, { names: { user: 'You', bot: bot ? bot.name : 'Bot' }, inlineImages: true }));
+      return;
+    }
     seen.add(m.id);
     const node = renderMessage(m, {
       names: { user: 'You', bot: bot ? bot.name : 'Bot' },
