@@ -221,6 +221,13 @@
         updateStatus(res.status);
         if (res.messages.length < PAGE) break;
       }
+      // A file still being scanned (SPEC 13): read its message again, so a page without the
+      // socket sees the verdict too. The cursor does not move back.
+      const held = [...$('messages').querySelectorAll('li.file[data-scan="pending"]')].map((li) => Number(li.closest('[data-id]').getAttribute('data-id')));
+      if (held.length && session === current) {
+        const again = await api('GET', `/web/sessions/${current.sessionId}/messages?after=${Math.min(...held) - 1}`, { token: current.token });
+        if (session === current) for (const m of again.messages) if (held.includes(Number(m.id))) addMessage(m);
+      }
     } catch (err) {
       if (session !== current) return;
       if (err.status === 410 || err.status === 401) {
