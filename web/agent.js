@@ -354,7 +354,7 @@
     for (const m of messages) {
       const shown = document.querySelector(`#transcript [data-id="${m.id}"]`);
       // A file's malware verdict comes as its message again (SPEC 13): show the new state in place.
-      if (shown && m.attachments) shown.replaceWith(renderMessage(m, { names, inlineImages: true }));
+      if (shown && m.attachments && shown.querySelector('[data-scan="pending"]')) shown.replaceWith(renderMessage(m, { names, inlineImages: true }));
       if (shown) continue;
       added++;
       const node = renderMessage(m, { names, inlineImages: true });

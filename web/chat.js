@@ -247,7 +247,7 @@
     if (seen.has(m.id)) {
       // A file's malware verdict comes as its message again (SPEC 13): show the new state in place.
       const shown = m.attachments && $('messages').querySelector(`[data-id="${m.id}"]`);
-      if (shown) shown.replaceWith(renderMessage(m, { names: { user: 'You', bot: bot ? bot.name : 'Bot' }, inlineImages: true }));
+      if (shown && shown.querySelector('[data-scan="pending"]')) shown.replaceWith(renderMessage(m, { names: { user: 'You', bot: bot ? bot.name : 'Bot' }, inlineImages: true }));
       return;
     }
     seen.add(m.id);
