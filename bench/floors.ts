@@ -16,6 +16,7 @@
  * | expiry   | DynamoDB + lib-dynamodb, S3                                                                    |
  * | socket   | DynamoDB + lib-dynamodb                                                                        |
  * | socket-authorizer | Secrets Manager                                                                       |
+ * | scan-verdict | DynamoDB + lib-dynamodb, S3, SQS, Secrets Manager, API Gateway Management                   |
  */
 
 /** One import of a floor and the module-scope value that keeps it (and its cost) in the bundle. */
@@ -59,6 +60,7 @@ export const FLOORS: Record<string, readonly PieceName[]> = {
   expiry: ['dynamodb', 's3'],
   socket: ['dynamodb'],
   'socket-authorizer': ['secretsManager'],
+  'scan-verdict': ['dynamodb', 's3', 'sqs', 'secretsManager', 'managementApi'],
 };
 
 /** The floor module of `fn`: its imports, each client constructed once, a trivial `handler`. */

@@ -15,6 +15,7 @@ import { type BotBundle, loadBotBundle } from './bots';
 import { SatchelApi } from './constructs/api';
 import { AgentAuth } from './constructs/auth';
 import { SenderIdentity } from './constructs/mail';
+import { MalwareScan } from './constructs/malware-scan';
 import { Monitoring } from './constructs/monitoring';
 import { FailureQueue, WorkQueue } from './constructs/queues';
 import { SatchelFunction, type SatchelFunctionProps } from './constructs/satchel-function';
@@ -47,6 +48,8 @@ const FUNCTION_SIZES = (timing: QueueTiming) =>
     // WebSocket routes and the $connect authorizer: one small read or write, or a token check.
     socket: { memorySize: 256, timeout: Duration.seconds(5) },
     'socket-authorizer': { memorySize: 256, timeout: Duration.seconds(5) },
+    // One malware verdict: a few reads and writes, maybe a push and a mail job.
+    'scan-verdict': { memorySize: 256, timeout: Duration.seconds(30) },
   }) as const;
 
 export type SatchelFunctionName = keyof ReturnType<typeof FUNCTION_SIZES>;
@@ -58,7 +61,9 @@ export type SatchelFunctionName = keyof ReturnType<typeof FUNCTION_SIZES>;
  */
 export class SatchelStack extends Stack {
   /** Every function; the mailer only when email is enabled (a real `senderEmail`). */
-  readonly functions: Record<Exclude<SatchelFunctionName, 'mailer'>, SatchelFunction> & { mailer?: SatchelFunction };
+  readonly functions: Record<Exclude<SatchelFunctionName, 'mailer' | 'scan-verdict'>, SatchelFunction> & { mailer?: SatchelFunction; 'scan-verdict'?: SatchelFunction };
+  /** GuardDuty Malware Protection for S3 and its verdict path; absent with `-c malwareScan=off`. */
+  readonly malwareScan?: MalwareScan;
   readonly storage: Storage;
   readonly api: SatchelApi;
   readonly auth: AgentAuth;
@@ -170,6 +175,8 @@ export class SatchelStack extends Stack {
       TELEGRAM_API_URL: settings.telegramApiUrl,
       WHATSAPP_API_URL: settings.whatsappApiUrl,
       TWILIO_API_URL: settings.twilioApiUrl,
+      // Files users and agents send are held for the malware verdict unless scanning is off (SPEC 13).
+      MALWARE_SCAN: settings.malwareScan,
     };
     const define = (name: SatchelFunctionName, description: string, extra: Partial<SatchelFunctionProps> = {}) => {
       const reads = new Set<ConfigKey>(FUNCTION_CONFIG[name]);
@@ -265,10 +272,35 @@ export class SatchelStack extends Stack {
         filters: [ttlDeletionOf(FilterRule.isEqual(SESSION_META_SK)), ttlDeletionOf(FilterRule.beginsWith(ATTACHMENT_SK_PREFIX))],
       });
 
-    // The functions that write transcripts and statuses push the changes.
-    for (const pusher of [intake, actions, agent]) this.webSocket.bindPusher(pusher);
+    // Malware scanning (SPEC 13): GuardDuty's results for the bucket go to the verdict function,
+    // which settles the file, deletes refused bytes, queues the email of a clean user file and
+    // pushes the change. Bucket: read (probe) and delete session files only.
+    const scanVerdict =
+      settings.malwareScan === 'on'
+        ? define('scan-verdict', 'Satchel malware verdicts: records GuardDuty Malware Protection for S3 results')
+            .bindTable(table, 'readWrite')
+            .bindBucket(bucket, ['get', 'delete', 'probe'])
+            .bindSigningKey(this.signingKey)
+        : undefined;
+    if (scanVerdict && this.mailQueue) scanVerdict.bindQueueSender(this.mailQueue.queue, 'MAIL_QUEUE_URL');
+    if (scanVerdict) {
+      this.malwareScan = new MalwareScan(this, 'MalwareScan', { bucket, verdictFn: scanVerdict.fn, monitoring, alarmMinutes: settings.scanPendingAlarmMinutes });
+    }
 
-    this.functions = { intake, actions, proxy, agent, ...(mailer && { mailer }), expiry, socket, 'socket-authorizer': socketAuthorizer };
+    // The functions that write transcripts and statuses push the changes.
+    for (const pusher of [intake, actions, agent, ...(scanVerdict ? [scanVerdict] : [])]) this.webSocket.bindPusher(pusher);
+
+    this.functions = {
+      intake,
+      actions,
+      proxy,
+      agent,
+      ...(mailer && { mailer }),
+      expiry,
+      socket,
+      'socket-authorizer': socketAuthorizer,
+      ...(scanVerdict && { 'scan-verdict': scanVerdict }),
+    };
 
     // Alarms (to the alarm topic) and the dashboard: every function's errors and throttles,
     // queue ages, the stream consumer's lag, both APIs' error rates and SES feedback. The

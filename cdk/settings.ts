@@ -55,6 +55,10 @@ export interface SatchelSettings {
    * on makes each cold start read and parse them (see the README's Performance section).
    */
   readonly sourceMaps: boolean;
+  /** GuardDuty Malware Protection for S3 on the session files (SPEC 13); `off` removes the plan and the rule. */
+  readonly malwareScan: 'on' | 'off';
+  /** Minutes files may wait for a verdict before the ScanVerdictOverdue alarm (1-1440). */
+  readonly scanPendingAlarmMinutes: number;
 }
 
 /** Every context key Satchel reads, with its default (documented in docs/deploy.md). */
@@ -86,6 +90,9 @@ export const CONTEXT_DEFAULTS = {
   /** Custom domain of the HTTP API (with certificateArn). */
   domainName: '',
   certificateArn: '',
+  /** 'off' = no malware scanning: files are usable at once, marked not_scanned (SPEC 13). */
+  malwareScan: 'on',
+  scanPendingAlarmMinutes: 15,
 } as const;
 
 /**
@@ -205,5 +212,7 @@ export function readSettings(scope: Construct): SatchelSettings {
     apiRateLimit: int('apiRateLimit', 1, 10000),
     apiBurstLimit: int('apiBurstLimit', 1, 5000),
     sourceMaps: bool('sourceMaps'),
+    malwareScan: oneOf('malwareScan', ['on', 'off'] as const),
+    scanPendingAlarmMinutes: int('scanPendingAlarmMinutes', 1, 1440),
   };
 }

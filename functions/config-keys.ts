@@ -4,6 +4,7 @@ import { EXPIRY_CONFIG } from './expiry/wiring';
 import { INTAKE_CONFIG } from './intake/wiring';
 import { MAILER_CONFIG } from './mailer/wiring';
 import { PROXY_CONFIG } from './proxy/wiring';
+import { SCAN_VERDICT_CONFIG } from './scan-verdict/wiring';
 import { SOCKET_AUTHORIZER_CONFIG } from './socket-authorizer/wiring';
 import { SOCKET_CONFIG } from './socket/wiring';
 
@@ -21,4 +22,5 @@ export const FUNCTION_CONFIG = {
   expiry: EXPIRY_CONFIG,
   socket: SOCKET_CONFIG,
   'socket-authorizer': SOCKET_AUTHORIZER_CONFIG,
+  'scan-verdict': SCAN_VERDICT_CONFIG,
 } as const;

@@ -42,6 +42,10 @@ import { LOCAL_QUEUE_RETRY, QUEUE_MAX_RECEIVE_COUNT } from '../shared/app/retry-
 import { LocalQueue, type LocalQueueOptions } from './local-queue';
 import { TtlSweeper } from './ttl-sweeper';
 import { UploadSweeper } from './upload-sweeper';
+import { createScanVerdictHandler } from '../functions/scan-verdict/handler';
+import { scanVerdictWiring } from '../functions/scan-verdict/wiring';
+import { clamdAddress, scannerChooser, type ClamdAddress } from './clamd';
+import { LocalScanLoop } from './scan-loop';
 
 /** Settings of the local runtime; `fromEnv` reads them as SPEC section 8 names them. */
 export interface LocalOptions {
@@ -100,6 +104,14 @@ export interface LocalOptions {
   agentMfa?: 'optional' | 'required';
   /** The stand-in's ID and access token lifetime (`COGNITO_TOKEN_SECONDS`, default 3600 as on AWS). */
   cognitoTokenSeconds?: number;
+  /** Malware scanning of files users and agents send (`MALWARE_SCAN`, default on; SPEC 13). */
+  malwareScan?: 'on' | 'off';
+  /** How often the local scanner looks for new files (`SCAN_INTERVAL_MS`, default 500). */
+  scanIntervalMs?: number;
+  /** A file pending this many minutes raises the overdue alarm (`SCAN_PENDING_ALARM_MINUTES`, default 15). */
+  scanPendingAlarmMinutes?: number;
+  /** The ClamAV daemon to scan with while it answers (`CLAMD_HOST`/`CLAMD_PORT`, else clamd.conf); none: the built-in scanner. */
+  clamd?: ClamdAddress;
 }
 
 export const TABLE_NAME = 'satchel';
@@ -177,6 +189,10 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env, cwd = proce
     agentSignIn: oneOf(env.AGENT_SIGN_IN, ['cognito', 'local'] as const, 'AGENT_SIGN_IN'),
     agentMfa: oneOf(env.AGENT_MFA, ['optional', 'required'] as const, 'AGENT_MFA'),
     cognitoTokenSeconds: Math.max(60, int(env.COGNITO_TOKEN_SECONDS, 3600, 'COGNITO_TOKEN_SECONDS')),
+    malwareScan: oneOf(env.MALWARE_SCAN, ['on', 'off'] as const, 'MALWARE_SCAN'),
+    scanIntervalMs: Math.max(50, int(env.SCAN_INTERVAL_MS, 500, 'SCAN_INTERVAL_MS')),
+    scanPendingAlarmMinutes: Math.max(1, int(env.SCAN_PENDING_ALARM_MINUTES, 15, 'SCAN_PENDING_ALARM_MINUTES')),
+    clamd: clamdAddress(env),
   };
 }
 
@@ -206,6 +222,8 @@ export interface LocalRuntime {
   sweeper: TtlSweeper;
   /** Stands in for the bucket's lifecycle rule on upload keys (left-over, unchecked uploads). */
   uploadSweeper: UploadSweeper;
+  /** Stands in for GuardDuty Malware Protection for S3 (running unless MALWARE_SCAN=off). */
+  scanLoop: LocalScanLoop;
   handlers: Record<string, unknown>;
   /** The WebSocket API on PORT at /socket, with its Management API emulation. */
   sockets: LocalSocketGateway;
@@ -322,6 +340,7 @@ export async function startLocal(opts: LocalOptions): Promise<LocalRuntime> {
       SOCKET_URL: `ws://{host}${LOCAL_SOCKET_PATH}`,
       SOCKET_ENDPOINT: `http://127.0.0.1:${http.port}`,
       AWS_REGION: 'us-east-1',
+      MALWARE_SCAN: opts.malwareScan ?? 'on',
     };
     const ddb = new DynamoDBClient({ region: config.AWS_REGION, endpoint: dynamo.url, ...endpointCredentials(LOCAL_CREDENTIALS) });
     await ensureTable(ddb, TABLE_NAME);
@@ -399,6 +418,18 @@ export async function startLocal(opts: LocalOptions): Promise<LocalRuntime> {
     const uploadSweeper = new UploadSweeper(s3Client(config), BUCKET_NAME, 60_000);
     if (opts.ttlSweepSeconds > 0) uploadSweeper.start();
     stops.push(() => uploadSweeper.stop());
+    // The local stand-in for GuardDuty Malware Protection for S3: the same event to the same verdict handler (SPEC 13).
+    const scanVerdict = createScanVerdictHandler(scanVerdictWiring(env, { secrets, mailQueue: { send: (job, delay) => mailQueue!.send(job, delay) }, ...clock }));
+    const scanLoop = new LocalScanLoop({
+      s3: s3Client(config),
+      bucket: BUCKET_NAME,
+      scanner: scannerChooser(opts.clamd),
+      deliver: (event) => scanVerdict(event, invocation('scan-verdict')),
+      intervalMs: opts.scanIntervalMs ?? 500,
+      alarmAfterMs: (opts.scanPendingAlarmMinutes ?? 15) * 60_000,
+    });
+    if (config.MALWARE_SCAN === 'on') scanLoop.start();
+    stops.push(() => scanLoop.stop());
 
     return {
       urls: {
@@ -422,7 +453,8 @@ export async function startLocal(opts: LocalOptions): Promise<LocalRuntime> {
       mail,
       sweeper,
       uploadSweeper,
-      handlers: { ...handlers, actions, mailer, expiry },
+      scanLoop,
+      handlers: { ...handlers, actions, mailer, expiry, scanVerdict },
       sockets,
       ...(cognito && { cognito }),
       stop: async () => {

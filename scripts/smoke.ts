@@ -313,7 +313,14 @@ class Smoke {
   private async checkDownload(): Promise<string> {
     const { attachment, bytes } = this.needs(this.upload, 'the uploaded file');
     const link = new URL(attachment.url, this.opts.base);
-    const first = await fetch(link, { redirect: 'manual', signal: AbortSignal.timeout(this.opts.timeoutMs) });
+    // With malware scanning on (SPEC 13) the link answers 409 until GuardDuty's verdict: wait for it.
+    let first = await fetch(link, { redirect: 'manual', signal: AbortSignal.timeout(this.opts.timeoutMs) });
+    let waited = 0;
+    for (; first.status === 409 && waited < 120_000; waited += 2000) {
+      await new Promise((r) => setTimeout(r, 2000));
+      first = await fetch(link, { redirect: 'manual', signal: AbortSignal.timeout(this.opts.timeoutMs) });
+    }
+    if (first.status === 409) throw new CheckFailed('the file is still waiting for its malware verdict after 2 minutes (see the ScanVerdictOverdue alarm)');
     const location = first.headers.get('location');
     if (first.status !== 302 || !location) throw new CheckFailed(`GET ${link.pathname.slice(0, 16)}… answered ${first.status}, expected a 302 to the file`);
     const file = await fetch(new URL(location, link), { signal: AbortSignal.timeout(this.opts.timeoutMs) });
@@ -322,7 +329,7 @@ class Smoke {
     if (!got.equals(bytes)) throw new CheckFailed(`the download has ${got.length} bytes that differ from the ${bytes.length} uploaded`);
     const disposition = file.headers.get('content-disposition') ?? '';
     if (!/^attachment/i.test(disposition)) throw new CheckFailed(`the download is not served as an attachment (Content-Disposition "${disposition}")`);
-    return `/files link → 302 → ${got.length} bytes, identical, served as an attachment`;
+    return `/files link → ${waited ? `409 while scanned (${waited / 1000} s), then ` : ''}302 → ${got.length} bytes, identical, served as an attachment`;
   }
 }
 

@@ -51,6 +51,15 @@ const ConfigSchema = z.object({
   SOCKET_ENDPOINT: z.optional(z.url()),
   /** Issuer of agents' JWTs (the Cognito user pool's URL); the socket authorizer fetches its JWKS. */
   AGENT_JWT_ISSUER: z.optional(z.url()),
+  /**
+   * Malware scanning of files users and agents send (SPEC 13): `on` holds each file `pending`
+   * until its verdict, `off` (deployed with `-c malwareScan=off`) marks them `not_scanned`.
+   * The stack and the local runtime always set it (`on` unless turned off); unset (a test's
+   * functions), files carry no scan state and are not held.
+   */
+  MALWARE_SCAN: z.optional(z.enum(['on', 'off'])),
+  /** A file still pending this many minutes after it arrived raises the scan-overdue alarm (default 15; never treated as clean). */
+  SCAN_PENDING_ALARM_MINUTES: z.optional(z.coerce.number().check(z.positive())),
   /** Local emulator endpoints; unset on AWS. */
   DYNAMODB_ENDPOINT: z.optional(z.url()),
   S3_ENDPOINT: z.optional(z.url()),

@@ -24,3 +24,17 @@ export function countBotSecretUnavailable(botId: string): void {
   single.addDimension('bot', botId);
   single.addMetric(BOT_SECRET_UNAVAILABLE, MetricUnit.Count, 1);
 }
+
+/** Malware scanning (SPEC 13): files held for a verdict, and verdicts that settled one. */
+export const FILES_HELD_FOR_SCAN = 'FilesHeldForScan';
+export const SCAN_VERDICTS_RECORDED = 'ScanVerdictsRecorded';
+
+/** A file user or agent sent is now `pending` (the ScanVerdictOverdue alarm compares these with verdicts). */
+export function countFileHeldForScan(): void {
+  metrics.singleMetric().addMetric(FILES_HELD_FOR_SCAN, MetricUnit.Count, 1);
+}
+
+/** A verdict settled a pending file (the state is in the log line; alarms need one plain metric). */
+export function countScanVerdict(): void {
+  metrics.singleMetric().addMetric(SCAN_VERDICTS_RECORDED, MetricUnit.Count, 1);
+}

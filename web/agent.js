@@ -352,7 +352,10 @@
     const follow = !current.scrolled || atBottom();
     let added = 0;
     for (const m of messages) {
-      if (document.querySelector(`#transcript [data-id="${m.id}"]`)) continue;
+      const shown = document.querySelector(`#transcript [data-id="${m.id}"]`);
+      // A file's malware verdict comes as its message again (SPEC 13): show the new state in place.
+      if (shown && m.attachments && shown.querySelector('[data-scan="pending"]')) shown.replaceWith(renderMessage(m, { names, inlineImages: true }));
+      if (shown) continue;
       added++;
       const node = renderMessage(m, { names, inlineImages: true });
       // Pictures change the height once they load; keep the newest message in view.

@@ -221,6 +221,13 @@
         updateStatus(res.status);
         if (res.messages.length < PAGE) break;
       }
+      // A file still being scanned (SPEC 13): read its message again, so a page without the
+      // socket sees the verdict too. The cursor does not move back.
+      const held = [...$('messages').querySelectorAll('li.file[data-scan="pending"]')].map((li) => Number(li.closest('[data-id]').getAttribute('data-id')));
+      if (held.length && session === current) {
+        const again = await api('GET', `/web/sessions/${current.sessionId}/messages?after=${Math.min(...held) - 1}`, { token: current.token });
+        if (session === current) for (const m of again.messages) if (held.includes(Number(m.id))) addMessage(m);
+      }
     } catch (err) {
       if (session !== current) return;
       if (err.status === 410 || err.status === 401) {
@@ -237,7 +244,12 @@
 
   /** Delivery is at least once (pushes and polls overlap): a message id already shown is dropped. */
   function addMessage(m) {
-    if (seen.has(m.id)) return;
+    if (seen.has(m.id)) {
+      // A file's malware verdict comes as its message again (SPEC 13): show the new state in place.
+      const shown = m.attachments && $('messages').querySelector(`[data-id="${m.id}"]`);
+      if (shown && shown.querySelector('[data-scan="pending"]')) shown.replaceWith(renderMessage(m, { names: { user: 'You', bot: bot ? bot.name : 'Bot' }, inlineImages: true }));
+      return;
+    }
     seen.add(m.id);
     const node = renderMessage(m, {
       names: { user: 'You', bot: bot ? bot.name : 'Bot' },

@@ -163,6 +163,11 @@ window.Satchel = (() => {
           'ul',
           { class: 'files', 'aria-label': 'Files' },
           m.attachments.map((a) => {
+            // The malware scan (SPEC 13): no link while it runs, a badge and no link once it refused the file.
+            if (a.scan === 'pending' || a.scan === 'infected' || a.scan === 'unscannable') {
+              const badge = { pending: 'Checking for viruses…', infected: 'Malware found: file deleted', unscannable: 'Could not be checked for viruses: not accepted' }[a.scan];
+              return el('li', { class: `file scan-${a.scan}`, 'data-scan': a.scan }, el('span', {}, el('span', { class: 'file-name' }, a.fileName), ' ', el('span', { class: a.scan === 'pending' ? 'meta' : 'scan-badge', role: 'status' }, badge)));
+            }
             const isImage = inlineImages && (a.inline !== undefined ? a.inline : /^image\/(png|jpeg|gif|bmp|webp)$/i.test(a.contentType));
             return el(
               'li',

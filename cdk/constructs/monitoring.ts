@@ -127,6 +127,11 @@ export class Monitoring extends Construct {
     }
   }
 
+  /** An alarm on any metric (to the alarm topic); used by constructs with their own signals (malware-scan.ts). */
+  alarmOnMetric(id: string, props: { description: string; metric: IMetric; threshold: number }): Alarm {
+    return this.alarm(id, props);
+  }
+
   /** Errors and throttles of one function (any in 5 minutes), and its graphs. */
   watchFunction(name: string, fn: IFunction): void {
     const errors = fn.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' });

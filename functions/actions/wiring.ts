@@ -27,7 +27,7 @@ import { channelApiUrls } from '../../shared/channels/registry';
 import { STORAGE_SETTINGS, SIGNING_SETTINGS, BOT_SECRET_SETTINGS, CHANNEL_API_SETTINGS, loadConfig } from '../../shared/config';
 
 /** The settings actions reads: the secrets its bots' turns use (BOT_SECRETS), the mail queue, the fetcher's allowlist. */
-export const ACTIONS_CONFIG = [...STORAGE_SETTINGS, ...SIGNING_SETTINGS, ...BOT_SECRET_SETTINGS, 'BOTS_DIR', 'PUBLIC_BASE_URL', 'MAIL_QUEUE_URL', 'FETCH_ALLOW_HOSTS', ...CHANNEL_API_SETTINGS, 'SOCKET_ENDPOINT'] as const;
+export const ACTIONS_CONFIG = [...STORAGE_SETTINGS, ...SIGNING_SETTINGS, ...BOT_SECRET_SETTINGS, 'BOTS_DIR', 'PUBLIC_BASE_URL', 'MAIL_QUEUE_URL', 'FETCH_ALLOW_HOSTS', ...CHANNEL_API_SETTINGS, 'SOCKET_ENDPOINT', 'MALWARE_SCAN'] as const;
 
 /** Everything a turn reaches through its flow ports, besides the turn's own. */
 export type ActionsWorld = Omit<Ports, 'events' | 'mail' | 'uploadForms' | 'downloadLinks' | 'senderEmail' | 'sockets' | 'socketPoster' | 'verifyAgentToken' | 'socketUrl'>;
@@ -69,6 +69,8 @@ export function actionsWiring(env: Record<string, string | undefined> = process.
     now: overrides.now ?? Date.now,
     newId: overrides.newId ?? randomUUID,
     publicBaseUrl: overrides.publicBaseUrl ?? config.PUBLIC_BASE_URL,
+    // Files users and agents send are held for the malware verdict (SPEC 13).
+    malwareScan: 'malwareScan' in overrides ? overrides.malwareScan : config.MALWARE_SCAN,
   };
   return once(async (): Promise<ActionsWorld> => {
     const tokens = overrides.tokens ?? (await tokenSigner(secrets, config.SIGNING_KEY_SECRET));

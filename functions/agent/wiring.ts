@@ -19,7 +19,7 @@ import { STORAGE_SETTINGS, SIGNING_SETTINGS, BOT_SECRET_SETTINGS, CHANNEL_API_SE
 import type { AgentPorts } from './handler';
 
 /** The settings the agent API reads: page tokens (BOT_SECRETS) to push agent messages to Messenger. */
-export const AGENT_CONFIG = [...STORAGE_SETTINGS, ...SIGNING_SETTINGS, ...BOT_SECRET_SETTINGS, 'BOTS_DIR', 'PUBLIC_BASE_URL', ...CHANNEL_API_SETTINGS, 'SOCKET_ENDPOINT'] as const;
+export const AGENT_CONFIG = [...STORAGE_SETTINGS, ...SIGNING_SETTINGS, ...BOT_SECRET_SETTINGS, 'BOTS_DIR', 'PUBLIC_BASE_URL', ...CHANNEL_API_SETTINGS, 'SOCKET_ENDPOINT', 'MALWARE_SCAN'] as const;
 
 /** The agent API's ports and what its delivery port is built on. */
 export type AgentWorld = AgentPorts & ChannelDeliveryDeps;
@@ -44,6 +44,8 @@ export function agentWiring(env: Record<string, string | undefined> = process.en
     now: overrides.now ?? Date.now,
     newId: overrides.newId ?? randomUUID,
     publicBaseUrl: overrides.publicBaseUrl ?? config.PUBLIC_BASE_URL,
+    // Files users and agents send are held for the malware verdict (SPEC 13).
+    malwareScan: 'malwareScan' in overrides ? overrides.malwareScan : config.MALWARE_SCAN,
   };
   return once(async (): Promise<AgentWorld> => {
     const tokens = overrides.tokens ?? (await tokenSigner(secrets, config.SIGNING_KEY_SECRET));

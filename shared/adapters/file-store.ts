@@ -12,7 +12,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type { FileObjects } from '../app/ports';
-import { sessionFileKey, sessionFilesPrefix, uploadKey } from './table-layout';
+import { sessionFileKey, sessionFilesPrefix, sessionOfFileKey, uploadKey } from './table-layout';
 
 /** Files of a session live under this prefix, each under a random key. */
 export const sessionPrefix = sessionFilesPrefix;
@@ -46,6 +46,10 @@ export class FileStore implements FileObjects {
 
   isSessionKey(sessionId: string, key: string): boolean {
     return key.startsWith(sessionFilesPrefix(sessionId));
+  }
+
+  sessionOfKey(key: string): string | undefined {
+    return sessionOfFileKey(key);
   }
 
   async size(key: string): Promise<number | undefined> {

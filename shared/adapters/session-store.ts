@@ -11,7 +11,7 @@ import {
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { InvalidRequest } from '../domain/errors';
 import type { ConversationSummary, MessageSummary, Operator, Session } from '../domain/session';
-import type { NewMessage, TranscriptMessage } from '../domain/transcript';
+import type { NewMessage, ScanState, TranscriptMessage } from '../domain/transcript';
 import type { AppendOptions, ConversationPage, SessionStorePort } from '../app/ports';
 import {
   CONVERSATIONS_INDEX,
@@ -553,6 +553,22 @@ export class SessionStore implements SessionStorePort {
       if (page.length < PAGE) return visible(found);
       after = page.at(-1)!.seq;
     }
+  }
+
+  async setAttachmentScan(sessionId: string, seq: number, index: number, attachmentId: string, scan: ScanState): Promise<boolean> {
+    if (!Number.isInteger(index) || index < 0) return false;
+    return conditionHeld(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: sessionPk(sessionId), sk: msgSk(seq) },
+          UpdateExpression: `SET attachments[${index}].#scan = :scan`,
+          ConditionExpression: `attachments[${index}].#id = :id`,
+          ExpressionAttributeNames: { '#scan': 'scan', '#id': 'id' },
+          ExpressionAttributeValues: { ':scan': scan, ':id': attachmentId },
+        }),
+      ),
+    );
   }
 
   /** The newest messages, newest first. */

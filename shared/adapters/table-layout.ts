@@ -138,6 +138,13 @@ export const channelCursorSk = (channel: string) => `${channel.toUpperCase()}#DE
 export const SESSION_FILES_PREFIX = 'sessions/';
 export const sessionFilesPrefix = (sessionId: string) => `${SESSION_FILES_PREFIX}${sessionId}/`;
 export const sessionFileKey = (sessionId: string, name: string) => `${sessionFilesPrefix(sessionId)}${name}`;
+/** The session a session file's key belongs to (`sessions/<id>/<name>`); undefined for any other key. */
+export const sessionOfFileKey = (key: string): string | undefined => {
+  if (!key.startsWith(SESSION_FILES_PREFIX)) return undefined;
+  const rest = key.slice(SESSION_FILES_PREFIX.length);
+  const slash = rest.indexOf('/');
+  return slash > 0 && slash < rest.length - 1 ? rest.slice(0, slash) : undefined;
+};
 
 /**
  * S3: where browsers POST files before their checks (`uploads/<sessionId>/<random>`), outside

@@ -6,6 +6,7 @@ import type { AttachmentMeta } from '../domain/transcript';
 import { logger } from '../logger';
 import { channelTargetOf } from './channel-media';
 import { fileLink } from './file-links';
+import { isOpenable } from '../domain/scan';
 import type { DeliveryCursor, Ports } from './ports';
 
 /**
@@ -71,6 +72,9 @@ export function fileAccess(deps: Pick<Ports, 'attachments' | 'files' | 'tokens' 
     open: async (a: AttachmentMeta) => {
       const record = await deps.attachments.get(session.id, a.id);
       if (!record) throw new ChannelSendError('the file is no longer kept', false);
+      // The malware gate (SPEC 13) holds for bytes a channel is sent as for /files links: fail closed.
+      if (record.scan === 'pending') throw new ChannelSendError('the file is still being scanned for malware', true);
+      if (!isOpenable(record.scan)) throw new ChannelSendError(`the malware scan refused the file (${record.scan})`, false);
       return deps.files.open(record.key);
     },
   };

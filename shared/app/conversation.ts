@@ -1,7 +1,8 @@
 import type { Bot } from '../bots/schema';
 import { NotFound, SessionExpired } from '../domain/errors';
 import { conversationStatus, isExpired, type ConversationStatus, type Session } from '../domain/session';
-import type { TranscriptMessage } from '../domain/transcript';
+import { isRefusedByScan } from '../domain/scan';
+import type { ScanState, TranscriptMessage } from '../domain/transcript';
 import type { Ports } from './ports';
 
 /** The public shape of a transcript message (SPEC section 7). */
@@ -10,7 +11,8 @@ export interface MessageView {
   from: TranscriptMessage['from'];
   text?: string;
   buttons?: { label: string }[];
-  attachments?: { id: string; fileName: string; contentType: string; size: number; url: string }[];
+  /** `url` is absent only for a file the malware scan refused (`scan` infected or unscannable). */
+  attachments?: { id: string; fileName: string; contentType: string; size: number; scan?: ScanState; url?: string }[];
   warning?: string;
   /** The file a warning is about (SPEC 7). */
   fileName?: string;
@@ -26,7 +28,8 @@ export function messageView(m: TranscriptMessage, session: Session, link: FileLi
     from: m.from,
     ...(m.text !== undefined && { text: m.text }),
     ...(m.buttons?.length && { buttons: m.buttons }),
-    ...(m.attachments?.length && { attachments: m.attachments.map((a) => ({ ...a, url: link(session, a.id) })) }),
+    // A file the malware scan refused has no link (SPEC 13); a pending one's answers 409 until the verdict.
+    ...(m.attachments?.length && { attachments: m.attachments.map((a) => (isRefusedByScan(a.scan) ? { ...a } : { ...a, url: link(session, a.id) })) }),
     ...(m.warning && { warning: m.warning }),
     ...(m.warning && m.fileName !== undefined && { fileName: m.fileName }),
     ...(m.agent && { agent: { name: m.agent.name } }),

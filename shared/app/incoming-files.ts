@@ -13,12 +13,13 @@ import { ObjectTooLarge } from '../domain/errors';
 import type { Session } from '../domain/session';
 import type { Sender, WarningCode } from '../domain/transcript';
 import { logger } from '../logger';
+import { countFileHeldForScan } from '../metrics';
 import type { Ports } from './ports';
 
 export type IncomingFileResult = FileOutcome;
 
 /** What checking and keeping a file touches. */
-export type FileCheckDeps = Pick<Ports, 'bots' | 'attachments' | 'files' | 'sniff' | 'uploads' | 'now' | 'newId'>;
+export type FileCheckDeps = Pick<Ports, 'bots' | 'attachments' | 'files' | 'sniff' | 'uploads' | 'now' | 'newId' | 'malwareScan'>;
 
 export interface IncomingFile {
   /** The name the sender gave the file; only its last path segment is kept. */
@@ -141,9 +142,12 @@ export async function checkAndKeep(
     from: file.from,
     createdAt: deps.now(),
     ...(file.linkExpiresAt !== undefined && { linkExpiresAt: file.linkExpiresAt }),
+    // Held until the malware verdict (SPEC 13): shared/app/scan-verdict.ts settles it.
+    ...(deps.malwareScan && { scan: deps.malwareScan === 'on' ? 'pending' : 'not_scanned' }),
   };
   await deps.attachments.put(record);
-  logger.info('file accepted', { sessionId: session.id, attachmentId: record.id, ext: extensionOf(record.fileName), size: record.size, from: file.from });
+  if (record.scan === 'pending') countFileHeldForScan();
+  logger.info('file accepted', { sessionId: session.id, attachmentId: record.id, ext: extensionOf(record.fileName), size: record.size, from: file.from, scan: record.scan });
   return { ok: true, attachment: toMeta(record) };
 }
 

@@ -1,5 +1,6 @@
 import type { AttachmentRecord } from '../domain/attachment';
 import { MailBusy, MailNotSent } from '../domain/errors';
+import { isOpenable } from '../domain/scan';
 import { isExpired, type Session } from '../domain/session';
 import type { AttachmentMeta, TranscriptMessage } from '../domain/transcript';
 import { logger } from '../logger';
@@ -41,6 +42,11 @@ export async function queueAttachmentEmail(deps: Pick<Ports, 'bots' | 'mailQueue
   const bot = deps.bots.get(session.botId);
   if (!bot?.attachments.recipientEmail) return;
   if (session.operator) return; // taken over: the agent has the file
+  if (file.scan !== undefined && !isOpenable(file.scan)) {
+    // Held until the malware verdict: a clean one queues the email (shared/app/scan-verdict.ts).
+    logger.info('attachment email held until the malware scan', { sessionId: session.id, attachmentId: file.id, scan: file.scan });
+    return;
+  }
   const wait = bot.liveTakeover.waitForAgentSeconds;
   const held = wait > 0 && session.waitingForAgentSince !== undefined;
   await deps.mailQueue.send(
@@ -95,6 +101,8 @@ export async function sendAttachmentEmail(deps: MailDeps, job: MailJob, options:
   }
   const record = await deps.attachments.get(sessionId, attachmentId);
   if (!record) return drop('file_gone');
+  // Only a file the scan let through is mailed; a clean verdict queues a fresh job (SPEC 13).
+  if (!isOpenable(record.scan)) return drop(`scan_${record.scan}`);
 
   const claim = await deps.mail.claims.claim(sessionId, attachmentId, deps.now(), opts.claimLeaseMs);
   if (claim.kind === 'sent') {

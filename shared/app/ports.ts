@@ -12,7 +12,7 @@ import type { AttachmentRecord, FileWarning } from '../domain/attachment';
 import type { ContentFindings, ContentRule } from '../domain/attachment-rules';
 import type { PendingAction } from '../domain/flow';
 import type { ConversationSummary, Operator, Session } from '../domain/session';
-import type { AttachmentMeta, NewMessage, Sender, TranscriptMessage, WarningCode } from '../domain/transcript';
+import type { AttachmentMeta, NewMessage, ScanState, Sender, TranscriptMessage, WarningCode } from '../domain/transcript';
 import type { InboundMedia } from '../channels/channel';
 
 // ---------------------------------------------------------------------------------------
@@ -142,6 +142,11 @@ export interface Transcript {
   readSince(sessionId: string, after: number, now: number): Promise<{ session?: Session; messages: TranscriptMessage[]; cursor: number }>;
   /** Every message stored at or after `fromSeq`, gaps or not (what a retried turn wrote before). */
   writtenFrom(sessionId: string, fromSeq: number): Promise<TranscriptMessage[]>;
+  /**
+   * Rewrites the scan state of the `index`-th attachment of the message at `seq` (a malware
+   * verdict, SPEC 13); false when that message does not carry that attachment there.
+   */
+  setAttachmentScan(sessionId: string, seq: number, index: number, attachmentId: string, scan: ScanState): Promise<boolean>;
   /** The newest messages, newest first. */
   latestMessages(sessionId: string, limit: number): Promise<TranscriptMessage[]>;
   lastMessage(sessionId: string): Promise<TranscriptMessage | undefined>;
@@ -153,6 +158,13 @@ export type SessionStorePort = Sessions & Transcript;
 export interface AttachmentRecords {
   put(record: AttachmentRecord): Promise<void>;
   get(sessionId: string, attachmentId: string): Promise<AttachmentRecord | undefined>;
+  /** The session's attachment stored under `key` (one bounded query over the session's files). */
+  findByKey(sessionId: string, key: string): Promise<AttachmentRecord | undefined>;
+  /**
+   * Records a malware verdict: moves `scan` from `pending` to `scan` in one conditional write.
+   * False when the record is not pending (an earlier verdict won) or is gone.
+   */
+  settleScan(sessionId: string, attachmentId: string, scan: ScanState): Promise<boolean>;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -179,6 +191,8 @@ export interface FileObjects {
   deleteSessionFiles(sessionId: string): Promise<number>;
   /** Whether `key` lies under the session's prefix. */
   isSessionKey(sessionId: string, key: string): boolean;
+  /** The session whose prefix `key` lies under; undefined for any other key (uploads, foreign objects). */
+  sessionOfKey(key: string): string | undefined;
 }
 
 /** Presigned browser upload forms (intake, agent). */
@@ -543,6 +557,12 @@ export interface Ports {
   newId: () => string;
   /** Origin of the public API, for absolute /files links (Messenger, email). */
   publicBaseUrl: string;
+  /**
+   * Whether files users and agents send are held for a malware scan (SPEC 13, `MALWARE_SCAN`):
+   * `on` keeps them `pending` until the verdict, `off` marks them `not_scanned`. Unset (a test
+   * or function that does not store incoming files): files carry no scan state and are usable.
+   */
+  malwareScan?: 'on' | 'off';
   /** The address attachment emails come from. */
   senderEmail: string;
   /** The flow's channel-facing ports, filled in by each function's wiring. */

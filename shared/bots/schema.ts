@@ -65,6 +65,8 @@ const Attachments = z.strictObject({
     DEFAULT_SIZE_LIMIT_BYTES,
   ),
   limitPerConversation: z._default(z.nullable(z.int().check(z.positive())), null),
+  // What happens to a file the malware scan cannot judge (SPEC 13): refused like an infected one, or allowed.
+  unscannable: z._default(z.enum(['refuse', 'allow']), 'refuse'),
 });
 
 const LiveTakeover = z.strictObject({

@@ -8,7 +8,8 @@ import type { WarningCode } from './transcript';
  * around them differs.
  */
 
-export type AttachmentRules = Bot['attachments'];
+/** The content rules; what happens after the malware scan (`unscannable`) is not one of them. */
+export type AttachmentRules = Omit<Bot['attachments'], 'unscannable'>;
 
 /** What the sender claims before any byte arrives (web: the upload request). */
 export interface DeclaredFile {

@@ -52,4 +52,10 @@ export function splitOutcomes(outcomes: readonly FileOutcome[]): { accepted: Att
   return { accepted, warnings };
 }
 
-export const toMeta = (r: AttachmentRecord): AttachmentMeta => ({ id: r.id, fileName: r.fileName, contentType: r.contentType, size: r.size });
+export const toMeta = (r: AttachmentRecord): AttachmentMeta => ({
+  id: r.id,
+  fileName: r.fileName,
+  contentType: r.contentType,
+  size: r.size,
+  ...(r.scan !== undefined && { scan: r.scan }),
+});

@@ -59,6 +59,21 @@ export class NotFound extends DomainError {
   }
 }
 
+/** A file link whose file is still being scanned for malware (SPEC 13): try again shortly. */
+export class AttachmentScanPending extends namedError(
+  'AttachmentScanPending',
+  'attachment_scan_pending',
+  'This file is still being checked for viruses; try again in a moment',
+) {}
+
+/** A file link whose file the malware scan refused (infected or unscannable): its bytes are gone for good. */
+export class AttachmentBlocked extends DomainError {
+  override name = 'AttachmentBlocked';
+  constructor(readonly code: 'attachment_infected' | 'attachment_unscannable') {
+    super(code === 'attachment_infected' ? 'This file contained malware and was deleted' : 'This file could not be checked for viruses and was not accepted');
+  }
+}
+
 /** Another agent has taken the conversation over. */
 export class AlreadyTakenOver extends DomainError {
   override name = 'AlreadyTakenOver';

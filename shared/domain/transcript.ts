@@ -1,9 +1,19 @@
 /** Stored form of a file in a transcript; `url` is added when it is handed out. */
+/**
+ * Where a file stands with the malware scan (SPEC 13): `pending` until the verdict (its link
+ * answers 409, no email), then `clean`, `infected` or `unscannable` (refused: bytes deleted,
+ * no link); `not_scanned` when scanning is off. Absent: a file that is never held (Send
+ * Attachment files, records from before scanning existed).
+ */
+export const SCAN_STATES = ['pending', 'clean', 'infected', 'unscannable', 'not_scanned'] as const;
+export type ScanState = (typeof SCAN_STATES)[number];
+
 export interface AttachmentMeta {
   id: string;
   fileName: string;
   contentType: string;
   size: number;
+  scan?: ScanState;
 }
 
 export const WARNING_CODES = [
@@ -14,6 +24,10 @@ export const WARNING_CODES = [
   'attachment_upload_failed',
   /** A message (and its files) failed every retry and was dead-lettered (issue 12). */
   'message_not_processed',
+  /** The malware scan found a threat in the file; its bytes were deleted (SPEC 13). */
+  'attachment_infected',
+  /** The malware scan could not judge the file (e.g. an encrypted archive) and the bot refuses such files. */
+  'attachment_unscannable',
 ] as const;
 export type WarningCode = (typeof WARNING_CODES)[number];
 

@@ -19,6 +19,10 @@ export function warningText(code: WarningCode, bot: Pick<Bot, 'attachments'>, ch
       return "That file's content does not match its file type, so it was not accepted.";
     case 'attachment_upload_failed':
       return 'That file could not be received. Please try again.';
+    case 'attachment_infected':
+      return 'That file contains malware, so it was deleted and nobody can open it.';
+    case 'attachment_unscannable':
+      return 'That file could not be checked for viruses (a password-protected archive, for example), so it was not accepted.';
     case 'message_not_processed':
       return 'Sorry, something went wrong on our side and your last message could not be processed. Please send it again.';
   }

@@ -1,7 +1,9 @@
 import type * as z from 'zod/mini';
 import {
   AlreadyTakenOver,
+  AttachmentBlocked,
   AttachmentRefused,
+  AttachmentScanPending,
   ChannelWindowClosed,
   DomainError,
   InvalidRequest,
@@ -57,6 +59,8 @@ const STATUS: [new (...args: never[]) => DomainError, (err: DomainError) => numb
   [AlreadyTakenOver, () => 409],
   [ChannelWindowClosed, () => 409],
   [SessionExpired, () => 410],
+  [AttachmentScanPending, () => 409],
+  [AttachmentBlocked, () => 410],
   [TooManyConnections, () => 429],
   [AttachmentRefused, (err) => REFUSAL_STATUS[(err as AttachmentRefused).warning] ?? 400],
 ];

@@ -37,8 +37,8 @@ describe('email without a senderEmail', () => {
     expect(s.stack.functions.mailer).toBeUndefined();
     s.template.resourceCountIs('AWS::SES::ConfigurationSet', 0);
     s.template.resourceCountIs('AWS::SES::EmailIdentity', 0);
-    // Only the events queue and its DLQ, and the expiry failure queue.
-    s.template.resourceCountIs('AWS::SQS::Queue', 3);
+    // Only the events queue and its DLQ, the expiry failure queue and the malware scan results' failure queue (issue 16).
+    s.template.resourceCountIs('AWS::SQS::Queue', 4);
     expect(s.template.toJSON().Outputs.MailDeadLetterQueueArn).toBeUndefined();
     const env = functionProps(s, 'actions').Environment.Variables;
     expect(env).not.toHaveProperty('MAIL_QUEUE_URL');

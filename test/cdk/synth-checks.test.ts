@@ -73,6 +73,8 @@ describe('cdk-nag', () => {
         `AwsSolutions-IAM5[Resource::<${logicalId(s.stack.storage.bucket)}.Arn>/uploads/*]`,
         // Pushing functions post to this WebSocket API's connections only (ids exist at run time).
         `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${logicalId(s.stack.webSocket.api)}>/live/POST/@connections/*]`,
+        // GuardDuty Malware Protection for S3 manages EventBridge rules it names at run time (issue 16).
+        'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:rule/DO-NOT-DELETE-AmazonGuardDutyMalwareProtectionS3*]',
         'AwsSolutions-SMG4',
         'AwsSolutions-SQS3',
         'Serverless-LambdaDLQ',

@@ -223,7 +223,7 @@ describe('GET /agent/conversations/{id}', () => {
     ]);
     for (const [file, bytes] of [[files[0]!, photo], [files[1]!, report]] as const) {
       expect(file.url).toMatch(/^\/files\/ft\./);
-      const url = await resolveFileLink(deps, file.url.slice('/files/'.length));
+      const url = await resolveFileLink(deps, file.url!.slice('/files/'.length));
       expect(Buffer.from(await (await fetch(url)).arrayBuffer()).equals(bytes)).toBe(true);
     }
     // Opening changed nothing.
@@ -365,17 +365,17 @@ describe('takeover, agent messages and release', () => {
 
     // The agent's own view links with a token that itself expires after 24 hours.
     const view = await asAgent(ANN, 'GET', `/agent/conversations/${s.sessionId}`);
-    const agentUrl: string = (view.body.messages as MessageView[]).at(-1)!.attachments![0]!.url;
+    const agentUrl: string = (view.body.messages as MessageView[]).at(-1)!.attachments![0]!.url!;
     const claims = deps.tokens.verify<FileClaims>(FILE_TOKEN, agentUrl.slice('/files/'.length))!;
     expect(claims).toMatchObject({ sid: s.sessionId, aid: file.id });
     expect(Math.abs(claims.exp! - (Math.floor(time.now() / 1000) + 86400))).toBeLessThanOrEqual(1);
 
-    for (const url of [file.url, agentUrl]) {
+    for (const url of [file.url!, agentUrl]) {
       const presigned = await resolveFileLink(deps, url.slice('/files/'.length));
       expect(Buffer.from(await (await fetch(presigned)).arrayBuffer()).equals(answer)).toBe(true);
     }
     time.advance(24 * 3600 * 1000 + 1000);
-    for (const url of [file.url, agentUrl]) {
+    for (const url of [file.url!, agentUrl]) {
       await expect(resolveFileLink(deps, url.slice('/files/'.length)).catch((err: unknown) => clientError(err)?.statusCode)).resolves.toBe(410);
     }
   });

@@ -96,7 +96,7 @@ describe('session expiry (local TTL sweep → stream record → expiry function)
     const ticket = await user.upload({ fileName: 'form.pdf', contentType: 'application/pdf', body: pdf });
     await user.send({ uploadIds: [ticket.uploadId] });
     const messages = await user.waitFor((ms) => ms.some((m) => m.text === 'Got form.pdf.'), 'the file accepted');
-    const link = messages.flatMap((m) => m.attachments ?? [])[0]!.url;
+    const link = messages.flatMap((m) => m.attachments ?? [])[0]!.url!;
     // The email went out (its MAIL# record joins the session's records).
     const [mail] = await waitForMail(runtime.urls.ses, RECIPIENT, 1);
     expect(attachmentBytes(mail!.attachments[0]!).equals(pdf)).toBe(true);

@@ -56,7 +56,7 @@ describe('GET /files/{token}', () => {
     const { file } = await sendFile(fileName, 'application/pdf', body);
     expect(file.fileName).toBe(fileName);
 
-    const res = await hit(file.url);
+    const res = await hit(file.url!);
     expect(res.status).toBe(302);
     expect(res.headers.get('cache-control')).toBe('no-store');
     const location = new URL(res.headers.get('location')!);
@@ -90,7 +90,7 @@ describe('GET /files/{token}', () => {
 
   it('answers 403 invalid_token for forged, tampered, foreign-kind and malformed tokens', async () => {
     const { user, file } = await sendFile('report.pdf', 'application/pdf', samples.pdf());
-    const token = file.url.slice('/files/'.length);
+    const token = file.url!.slice('/files/'.length);
     const [kind, payload, sig] = token.split('.') as [string, string, string];
     const forger = new TokenSigner('not-the-real-key');
     const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
@@ -123,9 +123,9 @@ describe('GET /files/{token}', () => {
     const { user, file } = await sendFile('report.pdf', 'application/pdf', samples.pdf());
     const record = (await runtime.deps.attachments.get(user.sessionId, file.id))!;
     await runtime.deps.attachments.put({ ...record, linkExpiresAt: Math.floor(Date.now() / 1000) + 60 });
-    expect((await hit(file.url)).status).toBe(302);
+    expect((await hit(file.url!)).status).toBe(302);
     await runtime.deps.attachments.put({ ...record, linkExpiresAt: Math.floor(Date.now() / 1000) - 1 });
-    const res = await hit(file.url);
+    const res = await hit(file.url!);
     expect(res.status).toBe(410);
     expect((await errorOf(res)).code).toBe('session_expired');
   });
@@ -138,20 +138,20 @@ describe('GET /files/{token}', () => {
 
   it('answers 410 from the instant the session expires, and after its files are deleted', async () => {
     const { user, file } = await sendFile('report.pdf', 'application/pdf', samples.pdf());
-    const location = (await hit(file.url)).headers.get('location')!;
+    const location = (await hit(file.url!)).headers.get('location')!;
     expect((await fetch(location)).status).toBe(200);
 
     // Expired but not yet swept: the link already stops working.
     const nowS = Math.floor(Date.now() / 1000);
     await runtime.deps.sessions.update(user.sessionId, { expiresAt: nowS });
-    const expired = await hit(file.url);
+    const expired = await hit(file.url!);
     expect(expired.status).toBe(410);
     expect((await errorOf(expired)).code).toBe('session_expired');
 
     // The TTL sweep deletes the session and its files; the link stays dead, the object is gone.
     await runtime.sweeper.sweep(Date.now() + 1000);
     expect(await runtime.deps.sessions.get(user.sessionId)).toBeUndefined();
-    expect((await hit(file.url)).status).toBe(410);
+    expect((await hit(file.url!)).status).toBe(410);
     expect((await fetch(location)).status).toBe(404);
   });
 });

@@ -27,6 +27,10 @@ export async function startTestRuntime(opts: Partial<LocalOptions> & { secrets?:
     retryDelayMs: 50,
     maxRetryDelayMs: 50,
     retryForMs: 0,
+    // Files are usable at once unless a test turns the malware scan on (test/integration/malware-scan.test.ts does);
+    // `npm start` scans by default.
+    malwareScan: 'off',
+    scanIntervalMs: 50,
     ...opts,
   });
   const stopRuntime = runtime.stop;
