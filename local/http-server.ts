@@ -22,6 +22,11 @@ export interface LocalHttpOptions {
   authorizeJwt?: (token: string | undefined) => Promise<Record<string, string | number | boolean | string[]> | undefined>;
   /** The WebSocket API on `/socket` and its Management API emulation on `/@connections/` (SPEC 10). */
   sockets?: LocalSocketGateway;
+  /**
+   * `PUBLIC_BASE_URL`'s host when it is not this machine (a tunnel's): requests carrying it may
+   * reach the channel webhooks and file links only, never the pages, APIs or local-only routes.
+   */
+  publicHost?: string;
 }
 
 const TEXT_TYPES = /^(application\/(json|x-www-form-urlencoded|javascript|xml)|text\/)/i;
@@ -103,8 +108,12 @@ function requestUrl(target: string | undefined): URL | undefined {
   }
 }
 
+/** What a tunnel in front of the local runtime may reach: what a channel calls or fetches. */
+const TUNNEL_PATHS = /^\/(channels|files)\//;
+
 async function handle(req: IncomingMessage, res: ServerResponse, opts: LocalHttpOptions): Promise<void> {
-  if (!isLocalHost(req.headers.host)) {
+  const viaTunnel = opts.publicHost !== undefined && req.headers.host?.toLowerCase() === opts.publicHost && TUNNEL_PATHS.test(req.url ?? '');
+  if (!isLocalHost(req.headers.host) && !viaTunnel) {
     res.writeHead(403, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ error: { code: 'forbidden_host', message: 'The local runtime only answers requests to localhost' } }));
     return;

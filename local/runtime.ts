@@ -306,7 +306,9 @@ export async function startLocal(opts: LocalOptions): Promise<LocalRuntime> {
     const cognito = opts.agentSignIn === 'cognito' ? localCognito({ dataDir: opts.dataDir, auth: agentAuth, mfa: opts.agentMfa ?? 'optional', tokenSeconds: opts.cognitoTokenSeconds }) : undefined;
     // The WebSocket API and its Management API on the same port (SPEC 8, 10).
     const sockets = new LocalSocketGateway();
-    const http = await startHttpServer({ port: opts.port, handlers, authorizeJwt: agentAuth.verify, sockets });
+    // A tunnel (PUBLIC_BASE_URL on another host) may reach the channel webhooks and file links.
+    const publicHost = opts.publicBaseUrl ? new URL(opts.publicBaseUrl).host.toLowerCase() : undefined;
+    const http = await startHttpServer({ port: opts.port, handlers, authorizeJwt: agentAuth.verify, sockets, ...(publicHost && { publicHost }) });
     stops.push(http.close);
     const appUrl = `http://localhost:${http.port}`;
     // A second origin embedding the chat with the widget: the demo bot, else the first web bot.

@@ -52,6 +52,23 @@ export function loadBotsDir(dir: string): Bot[] {
     seen.set(bot.id, file);
     bots.push(bot);
   }
+  // One bot per channel account: the adapters pick the bot by the account a webhook names, so a
+  // second bot claiming a page or number would have its secret verify the first one's traffic.
+  for (const channel of CHANNELS as readonly AnyChannel[]) {
+    const owners = new Map<string, string>();
+    for (const bot of bots) {
+      const config = (bot.channels as Record<string, unknown>)[channel.name];
+      if (config === undefined) continue;
+      const account = channel.account({ botId: bot.id, config });
+      const owner = owners.get(account);
+      if (owner) {
+        throw new BotFileError(seen.get(bot.id)!, [
+          { path: `$.channels.${channel.name}`, message: `${channel.label} account "${account}" is already used by bot "${owner}"; each account belongs to one bot` },
+        ]);
+      }
+      owners.set(account, bot.id);
+    }
+  }
   return bots;
 }
 

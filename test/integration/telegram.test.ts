@@ -213,6 +213,19 @@ describe('Telegram webhook verification', () => {
     expect(await tableItems()).toEqual(before);
     expect(sentTo(chat)).toEqual([]);
   });
+
+  it('serves private chats only: a group message is acknowledged and ignored (members would share one session)', async () => {
+    const before = await tableItems();
+    const group = -newChat();
+    const inGroup = update('update-text.json', group, (u) => {
+      u.message.chat.type = 'group';
+      u.message.from.id = newChat();
+    });
+    expect((await post(inGroup)).status).toBe(200);
+    await rt.events.drain();
+    expect(await tableItems()).toEqual(before);
+    expect(sentTo(group)).toEqual([]);
+  });
 });
 
 describe('Telegram conversations', () => {

@@ -59,7 +59,7 @@ describe('bot schema', () => {
     expect(bot.sessionTimeoutSeconds).toBe(86400);
     expect(bot.defaultAnswer).toBe("Sorry, I didn't catch that.");
     expect(bot.agentThreshold).toBe(3);
-    expect(bot.attachments).toEqual({ allowedTypes: [...DEFAULT_ALLOWED_TYPES], sizeLimitBytes: DEFAULT_SIZE_LIMIT_BYTES, limitPerConversation: null });
+    expect(bot.attachments).toEqual({ allowedTypes: [...DEFAULT_ALLOWED_TYPES], sizeLimitBytes: DEFAULT_SIZE_LIMIT_BYTES, limitPerConversation: null, unscannable: "refuse" });
     expect(bot.liveTakeover.waitForAgentSeconds).toBe(0);
     expect(bot.channels).toEqual({ web: {} });
     expect(secretNames(bot)).toEqual([]);
@@ -113,6 +113,19 @@ describe('loadBotsDir', () => {
     expect(loadBotsDir(dir).map((b) => b.id)).toEqual(['tiny']);
     writeFileSync(join(dir, 'b.json'), JSON.stringify(minimal));
     expect(() => loadBotsDir(dir)).toThrow(/b\.json[\s\S]*\$\.id: id "tiny" is already used by .*a\.json/);
+  });
+
+  it('refuses two bots on one channel account (one bot secret would verify the other bot webhooks)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bots-'));
+    const wa = (id: string, secret: string) => ({
+      ...minimal,
+      id,
+      channels: { whatsapp: { phoneNumberId: '555', appSecret: { secret }, verifyToken: { secret: `${secret}-v` }, accessToken: { secret: `${secret}-a` } } },
+    });
+    writeFileSync(join(dir, 'z-owner.json'), JSON.stringify(wa('z-owner', 'owner')));
+    expect(loadBotsDir(dir).map((b) => b.id)).toEqual(['z-owner']);
+    writeFileSync(join(dir, 'a-intruder.json'), JSON.stringify(wa('a-intruder', 'intruder')));
+    expect(() => loadBotsDir(dir)).toThrow(/z-owner\.json[\s\S]*\$\.channels\.whatsapp: .*account "555" is already used by bot "a-intruder"/);
   });
 
   it('loads the shipped demo bot', () => {

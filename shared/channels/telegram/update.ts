@@ -67,10 +67,16 @@ const nameOf = (user: z.output<typeof User> | undefined): string | undefined =>
  * (edits, channel posts, stickers, membership changes): those are acknowledged and ignored.
  * The message id is the `update_id`, which Telegram repeats when it redelivers.
  */
+/** A one-to-one chat with the bot; groups, supergroups and channels are not served. */
+const isPrivate = (chat: z.output<typeof Chat>): boolean => chat.type === 'private';
+
 export function inboundEvent(update: Update, botId: string): { event?: InboundEvent; callbackQueryId?: string } {
   const base = { botId, account: botId, messageId: String(update.update_id) };
   if (update.message) {
     const m = update.message;
+    // One session per user (SPEC 12): in a group every member would share the chat's session
+    // (answer each other's questions, see each other's files), so only private chats are served.
+    if (!isPrivate(m.chat)) return {};
     const media: InboundMedia[] = [];
     if (m.document) {
       media.push({
@@ -97,8 +103,9 @@ export function inboundEvent(update: Update, botId: string): { event?: InboundEv
     const buttonIndex = buttonIndexOf(q.data);
     const chat = q.message?.chat?.id ?? q.from.id;
     const userName = nameOf(q.from);
-    // A press of something that is not ours is answered (so the client stops waiting) and ignored.
-    if (buttonIndex === undefined) return { callbackQueryId: q.id };
+    // A press of something that is not ours, or in a group, is answered (so the client stops
+    // waiting) and ignored.
+    if (buttonIndex === undefined || (q.message?.chat && !isPrivate(q.message.chat))) return { callbackQueryId: q.id };
     return { event: { ...base, user: String(chat), buttonIndex, media: [], ...(userName && { userName }) }, callbackQueryId: q.id };
   }
   return {};

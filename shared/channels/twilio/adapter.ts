@@ -15,7 +15,7 @@ import {
   type TwilioPart,
 } from './outbound';
 import { isValidTwilioSignature } from './signature';
-import { firstValues, formParams, parseWebhook } from './webhook';
+import { firstValues, formParams, MAX_WEBHOOK_BYTES, MAX_WEBHOOK_PARAMS, parseWebhook } from './webhook';
 
 /**
  * Twilio SMS/MMS (SPEC 12): `POST /channels/twilio` (form-encoded) checked against
@@ -63,7 +63,11 @@ export const twilioChannel = {
    * (a genuine request for another number of the account is a quiet 200, a forged one a 403).
    */
   async receive(request, ctx): Promise<WebhookOutcome> {
+    // Twilio's webhook bodies are a few KB with a few dozen parameters; anything far larger is
+    // refused before it is parsed or hashed, so an unsigned flood cannot buy seconds of CPU.
+    if (request.rawBody.length > MAX_WEBHOOK_BYTES) throw new VerificationRefused('the request is larger than a Twilio webhook');
     const params = formParams(request.rawBody);
+    if (params.length > MAX_WEBHOOK_PARAMS) throw new VerificationRefused('the request has more parameters than a Twilio webhook');
     const p = firstValues(params);
     const signature = request.headers['x-twilio-signature'];
     const verifies = async (bot: BotChannel<TwilioConfig>) => isValidTwilioSignature(await ctx.secret(bot.config.authToken), signature, request.publicUrl, params);

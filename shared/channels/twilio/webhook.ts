@@ -10,6 +10,9 @@ import type { InboundEvent, InboundMedia } from '../channel';
 
 /** At most 10 media per message (twilio.com/docs/messaging/api/media-resource). */
 export const MAX_MEDIA = 10;
+/** Bounds of a genuine webhook (a 1600-character body, 10 media, status fields) with ample room. */
+export const MAX_WEBHOOK_BYTES = 64 * 1024;
+export const MAX_WEBHOOK_PARAMS = 200;
 
 /** The form's parameters in order, repeats kept (the signature covers every one). */
 export const formParams = (raw: Buffer): [string, string][] => [...new URLSearchParams(raw.toString('utf8')).entries()];
