@@ -139,6 +139,7 @@ export class LocalScanLoop {
   /** Scans and delivers one object; true once its verdict settled (or it needs none). */
   private async scanOne(key: string, eTag: string | undefined, size: number, now: () => number): Promise<boolean> {
     let status: ScanResultStatus | 'error' = 'error';
+    let early = false;
     try {
       const scanner = await this.opts.scanner();
       this.engine = scanner.name;
@@ -148,11 +149,15 @@ export class LocalScanLoop {
       const outcome = await this.opts.deliver(scanResultEvent(this.opts.bucket, { key, eTag }, answer));
       if (outcome !== 'still_pending') return true;
     } catch (err) {
-      logger.warn('malware scan or verdict failed; trying again', { key, status, error: err as Error });
+      // The verdict came before the file's record or message was written (a turn still queued,
+      // or resumed after a restart): that is moments away, so the next pass tries again without
+      // backing off further; any other failure backs off.
+      if ((err as Error).name === 'VerdictTooEarly') early = true;
+      else logger.warn('malware scan or verdict failed; trying again', { key, status, error: err as Error });
     }
     const u = this.unsettled.get(key) ?? { firstSeen: now(), attempts: 0, nextAttemptAt: 0, alarmed: false };
     u.attempts++;
-    u.nextAttemptAt = now() + Math.min(this.opts.intervalMs * 2 ** u.attempts, LocalScanLoop.MAX_BACKOFF_MS);
+    u.nextAttemptAt = now() + (early ? this.opts.intervalMs : Math.min(this.opts.intervalMs * 2 ** u.attempts, LocalScanLoop.MAX_BACKOFF_MS));
     this.unsettled.set(key, u);
     this.checkOverdue(key, u, now());
     return false;
