@@ -1,10 +1,11 @@
-import { InvalidRequest, InvalidSignature, VerificationRefused } from '../../domain/errors';
+import { InvalidRequest, VerificationRefused } from '../../domain/errors';
 import { logger } from '../../logger';
-import type { BotChannel, ChannelAdapter, WebhookContext, WebhookOutcome, WebhookRequest } from '../channel';
+import { verifiedMetaJson } from '../meta-webhook';
+import type { ChannelAdapter, WebhookContext, WebhookOutcome, WebhookRequest } from '../channel';
 import { MessengerConfig } from './config';
 import { MAX_QUICK_REPLIES, MAX_TEXT_CHARS, sendsFor, type SendMessage } from './outbound';
 import { SendApi } from './send-api';
-import { isValidSignature, secretsEqual } from './signature';
+import { secretsEqual } from './signature';
 import { inboundMessages, pageIdsIn, WebhookBody } from './webhook';
 
 /**
@@ -31,40 +32,9 @@ async function handshake(request: WebhookRequest, ctx: Ctx): Promise<WebhookOutc
   throw new VerificationRefused('The verify token does not match');
 }
 
-/**
- * Every page named in the body must verify with its own bot's app secret. A body naming no
- * known page (or not parseable) must verify with some Messenger bot's app secret, so a forged
- * request is a 401 whatever it contains and a genuine one for an unknown page is a quiet 200.
- */
-async function verifySignature(request: WebhookRequest, ctx: Ctx, pageIds: string[]): Promise<void> {
-  const signature = request.headers['x-hub-signature-256'];
-  const byPage = (id: string) => ctx.bots.find((b) => b.config.pageId === id);
-  const owners = [...new Set(pageIds.map(byPage))].filter((b): b is BotChannel<MessengerConfig> => b !== undefined);
-  const check = async (bot: BotChannel<MessengerConfig>) => isValidSignature(request.rawBody, signature, await ctx.secret(bot.config.appSecret));
-  let valid = false;
-  if (owners.length) {
-    valid = true;
-    for (const bot of owners) valid = (await check(bot)) && valid;
-  } else {
-    for (const bot of ctx.bots) valid = (await check(bot)) || valid;
-  }
-  if (!valid) {
-    logger.warn('messenger webhook with an invalid signature refused', { pages: pageIds.length });
-    throw new InvalidSignature('X-Hub-Signature-256 does not match the request body');
-  }
-}
-
 /** POST: one signed delivery; each user message becomes an event of the page's bot. */
 async function delivery(request: WebhookRequest, ctx: Ctx): Promise<WebhookOutcome> {
-  let json: unknown;
-  let parsed = true;
-  try {
-    json = JSON.parse(request.rawBody.toString('utf8'));
-  } catch {
-    parsed = false;
-  }
-  await verifySignature(request, ctx, pageIdsIn(json));
-  if (!parsed) throw new InvalidRequest('Request body is not valid JSON');
+  const json = await verifiedMetaJson(request, ctx, pageIdsIn, (c) => c.pageId, 'messenger');
   const body = WebhookBody.safeParse(json);
   if (!body.success) throw new InvalidRequest('Request body is not a Messenger webhook event');
   if (body.data.object !== 'page') {

@@ -1,13 +1,14 @@
 import type { Readable } from 'node:stream';
-import { InvalidRequest, InvalidSignature, VerificationRefused } from '../../domain/errors';
+import { InvalidRequest, VerificationRefused } from '../../domain/errors';
 import type { WarningCode } from '../../domain/transcript';
 import { logger } from '../../logger';
-import { ChannelSendError, type BotChannel, type ChannelAdapter, type InboundEvent, type WebhookContext, type WebhookOutcome, type WebhookRequest } from '../channel';
+import { verifiedMetaJson } from '../meta-webhook';
+import { ChannelSendError, type ChannelAdapter, type InboundEvent, type WebhookContext, type WebhookOutcome, type WebhookRequest } from '../channel';
 import { CloudApi } from './cloud-api';
 import { WhatsAppConfig } from './config';
 import { MAX_MEDIA_BYTES, mediaFileName, sameDigest, sha256Digest } from './media';
 import { buttonFromNumberedText, MAX_LIST_ROWS, MAX_TEXT_CHARS, mediaMessage, messageBody, partsFor, type OutboundPart } from './outbound';
-import { handshakeChallenge, isValidSignature } from './signature';
+import { handshakeChallenge } from './signature';
 import { inboundMessages, phoneNumberIdsIn, WebhookBody } from './webhook';
 
 /**
@@ -18,7 +19,6 @@ import { inboundMessages, phoneNumberIdsIn, WebhookBody } from './webhook';
  */
 
 type Ctx = WebhookContext<WhatsAppConfig>;
-type Bot = BotChannel<WhatsAppConfig>;
 
 const text = (statusCode: number, body: string) => ({ statusCode, contentType: 'text/plain; charset=utf-8', body });
 
@@ -33,40 +33,9 @@ async function handshake(request: WebhookRequest, ctx: Ctx): Promise<WebhookOutc
   return { kind: 'response', response: text(200, challenge) };
 }
 
-/**
- * Every phone number named in the body must verify with its own bot's app secret. A body
- * naming no known number (or not parseable) must verify with some WhatsApp bot's app secret,
- * so a forged request is a 401 whatever it contains and a genuine one for another number is a
- * quiet 200 (one Meta app may serve numbers this deployment does not).
- */
-async function verifySignature(request: WebhookRequest, ctx: Ctx, phoneNumberIds: string[]): Promise<void> {
-  const signature = request.headers['x-hub-signature-256'];
-  const owners = [...new Set(phoneNumberIds.map((id) => ctx.bots.find((b) => b.config.phoneNumberId === id)))].filter((b): b is Bot => b !== undefined);
-  const check = async (bot: Bot) => isValidSignature(request.rawBody, signature, await ctx.secret(bot.config.appSecret));
-  let valid = false;
-  if (owners.length) {
-    valid = true;
-    for (const bot of owners) valid = (await check(bot)) && valid;
-  } else {
-    for (const bot of ctx.bots) valid = (await check(bot)) || valid;
-  }
-  if (!valid) {
-    logger.warn('whatsapp webhook with an invalid signature refused', { numbers: phoneNumberIds.length });
-    throw new InvalidSignature('X-Hub-Signature-256 does not match the request body');
-  }
-}
-
 /** POST: one signed delivery; each user message becomes an event of its phone number's bot. */
 async function delivery(request: WebhookRequest, ctx: Ctx): Promise<WebhookOutcome> {
-  let json: unknown;
-  let parsed = true;
-  try {
-    json = JSON.parse(request.rawBody.toString('utf8'));
-  } catch {
-    parsed = false;
-  }
-  await verifySignature(request, ctx, phoneNumberIdsIn(json));
-  if (!parsed) throw new InvalidRequest('Request body is not valid JSON');
+  const json = await verifiedMetaJson(request, ctx, phoneNumberIdsIn, (c) => c.phoneNumberId, 'whatsapp');
   const body = WebhookBody.safeParse(json);
   if (!body.success) throw new InvalidRequest('Request body is not a WhatsApp webhook event');
   if (body.data.object !== 'whatsapp_business_account') {
