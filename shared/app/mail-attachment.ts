@@ -185,21 +185,15 @@ async function buildEmail(
 export const estimateEncodedBytes = (fileBytes: number, bodyChars: number): number =>
   Math.ceil(((Math.ceil(fileBytes / 3) * 4) / 76) * 78) + bodyChars + 1024;
 
-/** The conversation up to and including the message that carried the file. */
+/**
+ * The conversation up to and including the message that carried the file. Read with
+ * `writtenFrom` (gaps or not): a position a killed writer left unfilled holds the readers'
+ * gapless run up for 30 s, and the email must still show the message with the file.
+ */
 async function transcriptUpTo(deps: MailDeps, sessionId: string, attachmentId: string): Promise<{ transcript: TranscriptMessage[]; omitted: number }> {
-  const seen: TranscriptMessage[] = [];
-  let after = 0;
-  for (;;) {
-    const page = await deps.sessions.listMessages(sessionId, after);
-    if (!page.length) break;
-    const at = page.findIndex((m) => m.attachments?.some((a) => a.id === attachmentId));
-    if (at >= 0) {
-      seen.push(...page.slice(0, at + 1));
-      break;
-    }
-    seen.push(...page);
-    after = page.at(-1)!.seq;
-  }
+  const written = await deps.sessions.writtenFrom(sessionId, 1);
+  const at = written.findIndex((m) => m.attachments?.some((a) => a.id === attachmentId));
+  const seen = at >= 0 ? written.slice(0, at + 1) : written;
   const omitted = Math.max(0, seen.length - MAX_TRANSCRIPT_MESSAGES);
   return { transcript: seen.slice(omitted), omitted };
 }

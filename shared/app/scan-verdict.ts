@@ -87,19 +87,18 @@ export async function recordScanVerdict(deps: ScanVerdictDeps, result: ScanResul
   return target;
 }
 
-/** The transcript message carrying the file, rewritten with its new state (and returned so). */
+/**
+ * The transcript message carrying the file, rewritten with its new state (and returned so).
+ * Read with `writtenFrom`, not the readers' gapless run: a position a killed writer took and
+ * never filled holds readers up for the store's grace (30 s), and the verdict must not wait
+ * behind it (the message it looks for is already written).
+ */
 async function rewriteTranscriptEntry(deps: Pick<Ports, 'sessions'>, session: Session, file: AttachmentRecord): Promise<TranscriptMessage> {
-  let after = 0;
-  for (;;) {
-    const page = await deps.sessions.listMessages(session.id, after);
-    if (!page.length) break;
-    for (const m of page) {
-      const index = m.attachments?.findIndex((a) => a.id === file.id) ?? -1;
-      if (index < 0) continue;
-      await deps.sessions.setAttachmentScan(session.id, m.seq, index, file.id, file.scan!);
-      return { ...m, attachments: m.attachments!.map((a, i) => (i === index ? { ...a, scan: file.scan } : a)) };
-    }
-    after = page.at(-1)!.seq;
+  for (const m of await deps.sessions.writtenFrom(session.id, 1)) {
+    const index = m.attachments?.findIndex((a) => a.id === file.id) ?? -1;
+    if (index < 0) continue;
+    await deps.sessions.setAttachmentScan(session.id, m.seq, index, file.id, file.scan!);
+    return { ...m, attachments: m.attachments!.map((a, i) => (i === index ? { ...a, scan: file.scan } : a)) };
   }
   throw new VerdictTooEarly(`the message carrying attachment ${file.id} is not in the transcript yet`);
 }

@@ -55,10 +55,6 @@ beforeAll(async () => {
     QUEUE_RETRY_MAX_SECONDS: '1',
     MAIL_CLAIM_LEASE_SECONDS: '2',
     MESSENGER_API_URL: 'http://127.0.0.1:9/graph',
-    // This scenario is about the queues, the turn and the mail claim across a SIGKILL. With the
-    // malware scanner on as well, one email in ten went missing once the machine was loaded
-    // (open: see the closing note of issue 16), so it runs with scanning off, as before SPEC 13.
-    MALWARE_SCAN: 'off',
   };
 });
 
