@@ -283,6 +283,8 @@ export class SatchelStack extends Stack {
             .bindSigningKey(this.signingKey)
         : undefined;
     if (scanVerdict && this.mailQueue) scanVerdict.bindQueueSender(this.mailQueue.queue, 'MAIL_QUEUE_URL');
+    // An agent's file to a channel user, settled by the verdict, is delivered by actions.
+    if (scanVerdict) scanVerdict.bindQueueSender(this.eventsQueue.queue, 'EVENTS_QUEUE_URL');
     if (scanVerdict) {
       this.malwareScan = new MalwareScan(this, 'MalwareScan', { bucket, verdictFn: scanVerdict.fn, monitoring, alarmMinutes: settings.scanPendingAlarmMinutes });
     }

@@ -421,7 +421,7 @@ export async function startLocal(opts: LocalOptions): Promise<LocalRuntime> {
     if (opts.ttlSweepSeconds > 0) uploadSweeper.start();
     stops.push(() => uploadSweeper.stop());
     // The local stand-in for GuardDuty Malware Protection for S3: the same event to the same verdict handler (SPEC 13).
-    const scanVerdict = createScanVerdictHandler(scanVerdictWiring(env, { secrets, mailQueue: { send: (job, delay) => mailQueue!.send(job, delay) }, ...clock }));
+    const scanVerdict = createScanVerdictHandler(scanVerdictWiring(env, { secrets, events: eventQueue, mailQueue: { send: (job, delay) => mailQueue!.send(job, delay) }, ...clock }));
     const scanLoop = new LocalScanLoop({
       s3: s3Client(config),
       bucket: BUCKET_NAME,

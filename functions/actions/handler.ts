@@ -50,6 +50,7 @@ const FlowEventBody: z.ZodMiniType<FlowEvent> = z.discriminatedUnion('type', [
     buttonIndex: z.optional(z.int().check(z.minimum(0))),
     media: z.optional(ChannelMedia),
   }),
+  z.object({ type: z.literal('deliver'), sessionId: z.string().check(z.minLength(1)) }),
   z.object({
     type: z.literal('messenger_message'),
     sessionId: z.string().check(z.minLength(1)),

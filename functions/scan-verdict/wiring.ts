@@ -1,5 +1,6 @@
 import { AttachmentStore } from '../../shared/adapters/attachment-store';
 import { dynamoDocumentClient, s3Client, sqsClient } from '../../shared/adapters/clients';
+import { SqsEventQueue } from '../../shared/adapters/event-queue';
 import { FileStore } from '../../shared/adapters/file-store';
 import { SqsMailQueue } from '../../shared/adapters/mail-queue';
 import type { Secrets } from '../../shared/adapters/secrets';
@@ -15,7 +16,7 @@ import { STORAGE_SETTINGS, SIGNING_SETTINGS, loadConfig } from '../../shared/con
 import { logger } from '../../shared/logger';
 
 /** The settings the verdict function reads: bots (unscannable policy, recipients), the mail queue, the sockets. */
-export const SCAN_VERDICT_CONFIG = [...STORAGE_SETTINGS, ...SIGNING_SETTINGS, 'BOTS_DIR', 'MAIL_QUEUE_URL', 'SOCKET_ENDPOINT'] as const;
+export const SCAN_VERDICT_CONFIG = [...STORAGE_SETTINGS, ...SIGNING_SETTINGS, 'BOTS_DIR', 'MAIL_QUEUE_URL', 'EVENTS_QUEUE_URL', 'SOCKET_ENDPOINT'] as const;
 
 /**
  * The verdict function's composition root: the records and files a verdict settles, the mail
@@ -44,6 +45,12 @@ export function scanVerdictWiring(
               logger.warn('attachment email not sent: email is disabled in this deployment (deploy with -c senderEmail=...)', { ...job });
             },
           }),
+    // An agent's file to a channel user goes out once it is settled: a `deliver` event to actions.
+    events:
+      overrides.events ??
+      (config.EVENTS_QUEUE_URL
+        ? new SqsEventQueue(sqsClient(config), config.EVENTS_QUEUE_URL)
+        : { send: async () => Promise.reject(new Error('EVENTS_QUEUE_URL is not set')) }),
     now: overrides.now ?? Date.now,
   };
   return once(async (): Promise<ScanVerdictPorts> => {

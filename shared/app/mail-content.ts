@@ -1,7 +1,7 @@
 import type { Bot } from '../bots/schema';
 import type { Session } from '../domain/session';
 import { formatBytes } from '../domain/format';
-import type { AttachmentMeta, TranscriptMessage } from '../domain/transcript';
+import { plainText, type AttachmentMeta, type TranscriptMessage } from '../domain/transcript';
 
 /**
  * The words of an attachment email: subject, and text and HTML bodies that show the file
@@ -52,7 +52,8 @@ const describeFile = (f: AttachmentMeta) => `${f.fileName} (${f.contentType}, ${
 /** The lines one message contributes: its text, its buttons, its files. */
 function messageLines(m: TranscriptMessage): string[] {
   const lines: string[] = [];
-  if (m.text !== undefined && m.text !== '') lines.push(...m.text.split(/\r?\n/));
+  const text = plainText(m);
+  if (text !== undefined && text !== '') lines.push(...text.split(/\r?\n/));
   if (m.buttons?.length) lines.push(m.buttons.map((b) => `[${b.label}]`).join(' '));
   for (const f of m.attachments ?? []) lines.push(`[file] ${describeFile(f)}`);
   return lines.length ? lines : [''];

@@ -322,6 +322,15 @@ export type FlowEvent =
       media?: InboundMedia[];
     }
   | {
+      /**
+       * Deliver what the channel user has not been sent yet, and nothing else (no turn): queued
+       * when the malware verdict settles an agent's file to a channel user (SPEC 13), whose
+       * delivery held it while it was pending.
+       */
+      type: 'deliver';
+      sessionId: string;
+    }
+  | {
       /** A Messenger user's message: the older form of `channel_message`, still accepted from the queue. */
       type: 'messenger_message';
       sessionId: string;

@@ -32,6 +32,11 @@ export async function runFlowEvent(deps: TurnDeps, event: FlowEvent & { eventId:
     logger.info('event for an expired session dropped', { sessionId: event.sessionId, type: event.type });
     return;
   }
+  if (event.type === 'deliver') {
+    // An agent's file the malware scan has just settled: send the channel user what is owed.
+    await deps.ports.deliver?.(session, []);
+    return;
+  }
   if (session.flow.lastEventId === event.eventId) {
     // The turn was saved; a retry may still owe the user its delivery (Send API failure).
     await deps.ports.deliver?.(session, []);

@@ -9,7 +9,7 @@ import { queueAttachmentEmail } from './mail-attachment';
 import type { Ports } from './ports';
 
 /** What recording a verdict touches. */
-export type ScanVerdictDeps = Pick<Ports, 'bots' | 'sessions' | 'attachments' | 'files' | 'mailQueue' | 'now' | 'push'>;
+export type ScanVerdictDeps = Pick<Ports, 'bots' | 'sessions' | 'attachments' | 'files' | 'mailQueue' | 'events' | 'now' | 'push'>;
 
 /** One scanner answer about one object, as GuardDuty Malware Protection for S3 reports it. */
 export interface ScanResult {
@@ -43,7 +43,9 @@ export class VerdictTooEarly extends Error {
  * settles it (clean, infected, or unscannable by the bot's `attachments.unscannable`); the
  * transcript entry carrying it is rewritten; a refused file's bytes are deleted and its
  * sender warned (`attachment_infected` / `attachment_unscannable`, naming the file); a clean
- * file the user sent is emailed; the user's and the agents' sockets are told.
+ * file the user sent is emailed; an agent's file to a channel user (Telegram, WhatsApp, ...),
+ * which the delivery held while it was pending, is delivered now (or skipped, if refused)
+ * through a `deliver` event to actions; the user's and the agents' sockets are told.
  * Idempotent: a repeated or late event finds the record settled and changes nothing (a retry
  * after a crash redoes the follow-ups of the state it finds, each of which is safe twice: the
  * warning is noted once, the email is claimed once). A file of an ended session, a file never
@@ -82,6 +84,10 @@ export async function recordScanVerdict(deps: ScanVerdictDeps, result: ScanResul
   const entry = await rewriteTranscriptEntry(deps, session, settled);
   const told = isRefusedByScan(target) && bot ? await warnSender(deps, session, settled, warningText(target === 'infected' ? 'attachment_infected' : 'attachment_unscannable', bot)) : [];
   if (target === 'clean' && record.from === 'user') await queueAttachmentEmail(deps, session, toMeta(settled));
+  if (record.from === 'agent' && session.channel !== 'web') {
+    // FIFO deduplication makes a repeated verdict's event harmless; delivery is idempotent anyway (its cursor).
+    await deps.events.send({ type: 'deliver', sessionId: session.id }, `deliver:${record.id}:${target}`);
+  }
   await deps.push?.(session, [entry, ...told]);
   logger.info('malware verdict recorded', { ...log, scan: target, ...(result.threats?.length && { threats: result.threats }) });
   return target;

@@ -55,3 +55,10 @@ export interface TranscriptMessage extends NewMessage {
   seq: number;
   at: number;
 }
+
+/**
+ * A message's text for a reader who sees no separate file name (a messaging channel, an
+ * email): a warning about one file starts with that file's name, so the user knows which.
+ */
+export const plainText = (m: Pick<TranscriptMessage, 'text' | 'warning' | 'fileName'>): string | undefined =>
+  m.warning && m.fileName && m.text?.trim() ? `${m.fileName}: ${m.text}` : m.text;

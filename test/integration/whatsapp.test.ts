@@ -417,7 +417,9 @@ describe('WhatsApp media from users', () => {
     expect(warnings.map((w) => w.warning)).toEqual(['attachment_upload_failed', 'attachment_upload_failed']);
     expect(transcript.some((m) => m.attachments?.length)).toBe(false);
     expect(await objectsOf((await sessionOf(user)).id)).toEqual([]);
-    for (const w of warnings) expect(textsSentTo(user)).toContain(w.text);
+    // Each warning reaches the user naming the file it is about (the channel has no other place for the name).
+    expect(warnings.map((w) => w.fileName)).toEqual(['a.pdf', 'b.pdf']);
+    for (const w of warnings) expect(textsSentTo(user)).toContain(`${w.fileName}: ${w.text}`);
   });
 
   it('refuses a media URL that redirects to a private address, without contacting it', async () => {

@@ -1,4 +1,4 @@
-import type { AttachmentMeta, TranscriptMessage } from '../../domain/transcript';
+import { plainText, type AttachmentMeta, type TranscriptMessage } from '../../domain/transcript';
 import { buttonPayload } from './webhook';
 
 /**
@@ -48,7 +48,8 @@ const title = (label: string): string => {
  */
 export function sendsFor(message: TranscriptMessage, fileUrl: (attachment: AttachmentMeta) => string): SendMessage[] {
   const sends: SendMessage[] = [];
-  if (message.text?.trim()) for (const text of chunks(message.text, MAX_TEXT_CHARS)) sends.push({ text });
+  const said = plainText(message);
+  if (said?.trim()) for (const text of chunks(said, MAX_TEXT_CHARS)) sends.push({ text });
   for (const a of message.attachments ?? []) {
     sends.push({ attachment: { type: attachmentKind(a.contentType), payload: { url: fileUrl(a), is_reusable: false } } });
   }

@@ -1,4 +1,4 @@
-import type { AttachmentMeta, TranscriptMessage } from '../../domain/transcript';
+import { plainText, type AttachmentMeta, type TranscriptMessage } from '../../domain/transcript';
 import { chunks } from '../channel';
 import { callbackData } from './update';
 
@@ -33,7 +33,8 @@ export const uploadMethod = (a: Pick<AttachmentMeta, 'contentType' | 'size'>): '
 
 export function partsFor(message: TranscriptMessage): TelegramPart[] {
   const parts: TelegramPart[] = [];
-  if (message.text?.trim()) for (const text of chunks(message.text, MAX_TEXT_CHARS)) parts.push({ method: 'sendMessage', text });
+  const said = plainText(message);
+  if (said?.trim()) for (const text of chunks(said, MAX_TEXT_CHARS)) parts.push({ method: 'sendMessage', text });
   const buttons = (message.buttons ?? []).slice(0, MAX_BUTTONS);
   if (buttons.length) {
     // One button per row, so long labels stay readable; callback_data carries the index, not the label.

@@ -1,4 +1,4 @@
-import type { AttachmentMeta, TranscriptMessage } from '../../domain/transcript';
+import { plainText, type AttachmentMeta, type TranscriptMessage } from '../../domain/transcript';
 import type { FileAccess } from '../channel';
 
 /**
@@ -66,7 +66,8 @@ export function splitText(text: string, max = MAX_TEXT_CHARS): string[] {
 
 export function partsFor(message: TranscriptMessage, files: Pick<FileAccess, 'link'>): TwilioPart[] {
   const parts: TwilioPart[] = [];
-  const text = message.text?.trim() ? message.text : '';
+  const said = plainText(message);
+  const text = said?.trim() ? said : '';
   const labels = (message.buttons ?? []).slice(0, MAX_BUTTONS).map((b) => b.label);
   const full = [text, labels.length ? numberedOptions(labels) : ''].filter(Boolean).join('\n\n');
   if (full) for (const body of splitText(full)) parts.push({ body });

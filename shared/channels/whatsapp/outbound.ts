@@ -1,4 +1,4 @@
-import type { AttachmentMeta, TranscriptMessage } from '../../domain/transcript';
+import { plainText, type AttachmentMeta, type TranscriptMessage } from '../../domain/transcript';
 import { chunks, cutLabel as cut } from '../channel';
 import { outboundMediaKind } from './media';
 import { buttonId } from './webhook';
@@ -69,7 +69,8 @@ function interactiveFor(labels: string[], body: string): Interactive {
  */
 export function partsFor(message: TranscriptMessage): OutboundPart[] {
   const parts: OutboundPart[] = [];
-  const text = message.text?.trim() ? message.text : undefined;
+  const said = plainText(message);
+  const text = said?.trim() ? said : undefined;
   const files = message.attachments ?? [];
   const labels = (message.buttons ?? []).map((b) => b.label);
 
