@@ -15,11 +15,13 @@ export type NoticeOutcome = 'told' | 'already_told' | 'not_needed';
  * in silence, a `message_not_processed` warning joins the transcript (web: read, pushed;
  * Messenger: delivered), once per event however often this runs: the session record notes the
  * event first, and the note is taken back if the warning could not be written.
- * A `session_started` event has no message of the user's to speak of, and an expired or
+ * A `session_started` or `deliver` event has no message of the user's to speak of, and an expired or
  * deleted session has nobody to tell: nothing is written then.
  */
 export async function tellUserEventNotProcessed(deps: NoticeDeps, event: FlowEvent & { eventId: string }): Promise<NoticeOutcome> {
-  if (event.type === 'session_started') return 'not_needed';
+  // Neither a session start nor a held delivery is a message of the user's to speak of (a
+  // delivery still pending goes out with the session's next one).
+  if (event.type === 'session_started' || event.type === 'deliver') return 'not_needed';
   const session = await deps.sessions.get(event.sessionId);
   if (!session || isExpired(session, deps.now())) return 'not_needed';
   const bot = deps.bots.get(session.botId);
