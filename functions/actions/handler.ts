@@ -7,13 +7,14 @@ import { tellUserEventNotProcessed } from '../../shared/app/event-not-processed'
 import type { FlowEvent } from '../../shared/app/ports';
 import { QUEUE_MAX_RECEIVE_COUNT } from '../../shared/app/retry-policy';
 import { runFlowEvent, type TurnDeps } from '../../shared/app/run-flow';
+import { MAX_FILES_PER_CHANNEL_MESSAGE } from '../../shared/domain/attachment';
 import { logger } from '../../shared/logger';
 import '../../shared/zod-english';
 
 /** What actions uses: a turn's ports (the flow ports carry uploads, media, actions, delivery, email). */
 export type ActionsPorts = TurnDeps;
 
-const Media = z.array(z.object({ type: z.string(), url: z.string() })).check(z.maxLength(20));
+const Media = z.array(z.object({ type: z.string(), url: z.string() })).check(z.maxLength(MAX_FILES_PER_CHANNEL_MESSAGE));
 const ChannelMedia = z
   .array(
     z.object({
@@ -25,7 +26,7 @@ const ChannelMedia = z
       sha256: z.optional(z.string().check(z.maxLength(100))),
     }),
   )
-  .check(z.maxLength(20));
+  .check(z.maxLength(MAX_FILES_PER_CHANNEL_MESSAGE));
 
 /** A queued flow event, validated here at the edge. */
 const FlowEventBody: z.ZodMiniType<FlowEvent> = z.discriminatedUnion('type', [

@@ -1,6 +1,7 @@
 import type { Bot, SecretRef } from '../bots/schema';
 import { channelEventId, type BotChannel, type InboundEvent, type WebhookContext, type WebhookRequest, type WebhookResponse } from '../channels/channel';
 import type { AnyChannel } from '../channels/registry';
+import { MAX_FILES_PER_CHANNEL_MESSAGE } from '../domain/attachment';
 import { expiresAtFor, isExpired, newSession, type Session } from '../domain/session';
 import { randomBytes } from 'node:crypto';
 import { MissingSecret } from '../domain/errors';
@@ -104,6 +105,15 @@ async function queueMessage(deps: ChannelIntakeDeps, channel: AnyChannel, bot: B
     return false;
   }
   const session = await liveSession(deps, channel.name, bot, message);
+  const media = message.media.slice(0, MAX_FILES_PER_CHANNEL_MESSAGE);
+  if (media.length < message.media.length) {
+    logger.warn('channel message carried more files than a turn takes; the first ones are kept', {
+      channel: channel.name,
+      sessionId: session.id,
+      files: message.media.length,
+      kept: media.length,
+    });
+  }
   if (channel.name === 'messenger') {
     // The form Messenger always queued, so a deployment's actions accepts it across an upgrade.
     await deps.events.send(
@@ -113,7 +123,7 @@ async function queueMessage(deps: ChannelIntakeDeps, channel: AnyChannel, bot: B
         mid: message.messageId,
         ...(message.text !== undefined && { text: message.text }),
         ...(message.buttonIndex !== undefined && { buttonIndex: message.buttonIndex }),
-        ...(message.media.length && { media: message.media.map((m) => ({ type: m.kind, url: m.ref })) }),
+        ...(media.length && { media: media.map((m) => ({ type: m.kind, url: m.ref })) }),
       },
       eventId,
     );
@@ -126,7 +136,7 @@ async function queueMessage(deps: ChannelIntakeDeps, channel: AnyChannel, bot: B
         messageId: message.messageId,
         ...(message.text !== undefined && { text: message.text }),
         ...(message.buttonIndex !== undefined && { buttonIndex: message.buttonIndex }),
-        ...(message.media.length && { media: message.media }),
+        ...(media.length && { media }),
       },
       eventId,
     );

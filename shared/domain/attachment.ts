@@ -27,6 +27,14 @@ export function derivedId(...parts: string[]): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
+/**
+ * Files one channel message may bring into a turn. No channel's own clients send more (WhatsApp
+ * and Telegram carry one file per message, Twilio MMS ten); intake keeps the first ones of a
+ * message that claims more, so the events queue only ever holds what actions accepts (a
+ * bigger event would fail every retry and hold the session's later messages back meanwhile).
+ */
+export const MAX_FILES_PER_CHANNEL_MESSAGE = 20;
+
 export const extensionOf = (fileName: string): string => {
   const dot = fileName.lastIndexOf('.');
   return dot > 0 && dot < fileName.length - 1 ? fileName.slice(dot + 1).toLowerCase() : '';

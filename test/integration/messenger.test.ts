@@ -385,6 +385,24 @@ describe('Messenger conversations', () => {
     expect(session.attachmentCount).toBe(1);
   });
 
+  it('keeps the first 20 files of a message that claims more, and the conversation goes on (no stalled queue)', async () => {
+    const psid = 'psid-many-files';
+    await userSends(psid, text('hi'));
+    await userSends(psid, quickReply('Upload a document', 0));
+    const mid = newMid();
+    const many: Messaging = { message: { mid, attachments: Array.from({ length: 25 }, (_, i) => ({ type: 'image', payload: { url: `${media.url}/photo.jpg?n=${i}` } })) } };
+    await userSends(psid, many);
+    expect(rt.events.deadLetters).toEqual([]);
+    expect(rt.events.pending).toBe(0);
+    const upload = (await transcriptOf(psid)).find((m) => m.attachments?.length);
+    expect(upload?.attachments).toHaveLength(20);
+    expect((await sessionOf(psid)).attachmentCount).toBe(20);
+    // The session still answers.
+    await userSends(psid, text('hello again'));
+    expect(textsSentTo(psid).length).toBeGreaterThan(2);
+    expect((await transcriptOf(psid)).some((m) => m.from === 'user' && m.text === 'hello again')).toBe(true);
+  });
+
   it('names media without an extension from its content type', async () => {
     const psid = 'psid-cdn-name';
     await userSends(psid, text('hi'));
