@@ -12,7 +12,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { InvalidRequest } from '../domain/errors';
 import type { ConversationSummary, MessageSummary, Operator, Session } from '../domain/session';
 import type { NewMessage, ScanState, TranscriptMessage } from '../domain/transcript';
-import type { AppendOptions, ConversationPage, SessionStorePort } from '../app/ports';
+import type { AgentAudience, AppendOptions, ConversationPage, SessionStorePort } from '../app/ports';
 import {
   CONVERSATIONS_INDEX,
   conversationShard,
@@ -23,7 +23,7 @@ import {
   messageSk as msgSk,
   sessionPk,
   AGENT_SOCKETS_KEY,
-  agentConnectionsIn,
+  agentAudienceIn,
 } from './table-layout';
 import { conditionHeld } from './conditional-write';
 
@@ -147,7 +147,7 @@ export class SessionStore implements SessionStorePort {
     );
   }
 
-  async getForTurn(id: string, nowSeconds: number): Promise<{ session: Session | undefined; agentConnections: string[] }> {
+  async getForTurn(id: string, nowSeconds: number): Promise<{ session: Session | undefined; agentConnections: string[]; agents: AgentAudience }> {
     const key = { pk: sessionPk(id), sk: META };
     let keys: Record<string, unknown>[] = [key, AGENT_SOCKETS_KEY];
     let session: Session | undefined;
@@ -163,7 +163,8 @@ export class SessionStore implements SessionStorePort {
       }
       keys = out.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
     }
-    return { session, agentConnections: agentConnectionsIn(agents, nowSeconds) };
+    const audience = agentAudienceIn(agents, nowSeconds, id);
+    return { session, agentConnections: audience.all, agents: audience };
   }
 
   async get(id: string): Promise<Session | undefined> {

@@ -120,6 +120,34 @@ export const agentConnectionsIn = (item: Record<string, unknown> | undefined, no
     .filter((e) => e.until > nowSeconds)
     .map((e) => e.connectionId);
 
+/**
+ * Which conversation each agent has open in the console, on the same AGENT_SOCKETS_KEY item
+ * (`watch#<agentId>`: `{ s: sessionId, until }`, epoch s), so a bot turn knows from the read it
+ * makes anyway which consoles want that conversation's messages (the others get only the
+ * changes the list must show live: new conversation, status, takeover).
+ */
+export const AGENT_WATCH_ATTR_PREFIX = 'watch#';
+export const agentWatchAttr = (agentId: string) => `${AGENT_WATCH_ATTR_PREFIX}${agentId}`;
+
+/** Every agent's open conversation on the AGENT_SOCKETS_KEY item, live or not. */
+export const agentWatchesIn = (item: Record<string, unknown> | undefined): { agentId: string; sessionId: string; until: number }[] =>
+  Object.entries(item ?? {})
+    .filter(([name]) => name.startsWith(AGENT_WATCH_ATTR_PREFIX))
+    .map(([name, value]) => {
+      const v = value as { s?: unknown; until?: unknown } | undefined;
+      return { agentId: name.slice(AGENT_WATCH_ATTR_PREFIX.length), sessionId: String(v?.s ?? ''), until: Number(v?.until ?? 0) };
+    });
+
+/**
+ * The agents' consoles a change to `sessionId` may go to at `nowSeconds`: all live ones, and
+ * those of agents who have that conversation open.
+ */
+export function agentAudienceIn(item: Record<string, unknown> | undefined, nowSeconds: number, sessionId: string): { all: string[]; watching: string[] } {
+  const live = agentEntriesIn(item).filter((e) => e.until > nowSeconds);
+  const watchers = new Set(agentWatchesIn(item).filter((w) => w.sessionId === sessionId && w.until > nowSeconds).map((w) => w.agentId));
+  return { all: live.map((e) => e.connectionId), watching: live.filter((e) => watchers.has(e.agentId)).map((e) => e.connectionId) };
+}
+
 export const PRESENCE_PK = 'PRESENCE';
 export const presenceSk = (agentId: string) => `AGENT#${agentId}`;
 

@@ -59,7 +59,7 @@ export interface Sessions {
    * The session and the agents' open WebSocket connections in one read: what a bot turn
    * needs to run and then push its replies without another request (SPEC 10 bounds).
    */
-  getForTurn(id: string, nowSeconds: number): Promise<{ session: Session | undefined; agentConnections: string[] }>;
+  getForTurn(id: string, nowSeconds: number): Promise<{ session: Session | undefined; agentConnections: string[]; agents?: AgentAudience }>;
   /**
    * Sets (or, for `undefined` values, removes) top-level attributes of a live session record;
    * throws SessionNotFound when the record is gone. `searchText` adds texts to what agents
@@ -467,6 +467,19 @@ export interface SocketConnections {
   ofSession(sessionId: string): Promise<string[]>;
   /** Connection ids of every agent's console still open at `nowSeconds`. */
   ofAgents(nowSeconds: number): Promise<string[]>;
+  /** Every agent's open console, and those of agents who have `sessionId` open (see `watch`), at `nowSeconds`. */
+  agentsFor(nowSeconds: number, sessionId: string): Promise<AgentAudience>;
+  /**
+   * Notes that `agentId` has `sessionId` open in the console until `until` (epoch s): that
+   * conversation's messages are pushed to their consoles too, not only its status changes.
+   */
+  watch(agentId: string, sessionId: string, until: number): Promise<void>;
+}
+
+/** The agents' console connections a change may go to: every live one, and those watching its conversation. */
+export interface AgentAudience {
+  all: string[];
+  watching: string[];
 }
 
 /** Sends one frame to one connection (the API Gateway Management API); `gone` when it no longer exists. */
@@ -478,13 +491,19 @@ export interface SocketPoster {
  * Tells a conversation's user and the agents what changed: the messages just written (may be
  * none, for a status change) on the session as it now stands. Never throws: a failed push
  * must not fail the write, and clients fall back to polling.
+ * Every agent console gets what its list must show live: a change with no message (new
+ * conversation, takeover, release, status), any message of a taken-over conversation, and a
+ * change the caller marks `listChanged` (a turn that changed the status). Other messages (the
+ * bot handling a chat on its own) go only to the consoles that have that conversation open;
+ * the others see them at their next list read.
  */
 export type LivePush = (
   session: Session,
   messages: TranscriptMessage[],
   audience?: 'everyone' | 'agents',
   /** The agents' connections when the caller already read them (a bot turn does, with its session). */
-  agentConnections?: string[],
+  agents?: AgentAudience,
+  listChanged?: boolean,
 ) => Promise<void>;
 
 /** Verifies an agent's JWT as the HTTP API's authorizer does; claims, or undefined for anything wrong. */

@@ -150,13 +150,16 @@ describe('DynamoDB requests on the data path (SPEC 10)', () => {
     console.info('empty poll', emptyPoll);
   });
 
-  it('with the user and an agent on sockets, the message and reply still take at most 6 (2 before the 202) and both sockets get them', async () => {
+  it('with the user and an agent on sockets, the message and reply still take at most 6 (2 before the 202) and the user and the agent who has it open get them', async () => {
     const { deps, start, say, drain } = await setup({ liveSockets: true });
     const s = await start('Grace');
     await drain();
     const expiresAt = Math.floor(deps.now() / 1000) + 3600;
     await deps.sockets.add('user-conn', { kind: 'user', sessionId: s.sessionId }, expiresAt);
     await deps.sockets.add('agent-conn', { kind: 'agent', agentId: ANN.sub, name: ANN.name }, expiresAt);
+    // Ann has the conversation open in her console; Bob's console has nothing open.
+    await deps.sockets.add('other-agent-conn', { kind: 'agent', agentId: 'bob-1', name: 'Bob' }, expiresAt);
+    await deps.sockets.watch(ANN.sub, s.sessionId, expiresAt);
     deps.posted.length = 0;
     take();
 
@@ -176,6 +179,8 @@ describe('DynamoDB requests on the data path (SPEC 10)', () => {
         .flatMap((p) => (p.frame as { messages: MessageView[] }).messages.map((m) => `${m.from}:${m.text}`));
     expect(texts('user-conn')).toEqual(['user:Where is my refund?', 'bot:Noted: Where is my refund?.']);
     expect(texts('agent-conn')).toEqual(['user:Where is my refund?', 'bot:Noted: Where is my refund?.']);
+    // Deliberate (issue 11 point 6): the bot's chatter reaches only consoles that have the conversation open.
+    expect(texts('other-agent-conn')).toEqual([]);
     const agentFrame = deps.posted.find((p) => p.connectionId === 'agent-conn')!.frame as { type: string; conversation: { sessionId: string } };
     expect(agentFrame).toMatchObject({ type: 'conversation', conversation: { sessionId: s.sessionId } });
   });

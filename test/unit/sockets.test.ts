@@ -13,6 +13,8 @@ function recordingSockets(answer: 'added' | 'full' = 'added') {
     remove: async () => undefined,
     ofSession: async () => [],
     ofAgents: async () => [],
+    agentsFor: async () => ({ all: [], watching: [] }),
+    watch: async () => undefined,
   };
   return { sockets, added };
 }
@@ -56,7 +58,7 @@ describe('pushing to a connection that answers 410', () => {
       bots: { get: () => undefined, all: () => [], byMessengerPage: () => undefined },
       now: () => NOW,
     });
-    await live(session, [message], 'everyone', []);
+    await live(session, [message], 'everyone', { all: [], watching: [] });
     return { removed, posted };
   }
 
