@@ -54,19 +54,48 @@ export class SessionNotFound extends Error {
 /** How long a taken but unwritten position may hold readers up before it counts as abandoned. */
 export const GAP_GRACE_MS = 30_000;
 /**
- * The search text is bounded so the session record stays far below DynamoDB's 400 KB item
- * size: each text or file name counts up to SEARCH_ENTRY_CHARS, and once a conversation's
- * search text holds SEARCH_TEXT_LIMIT characters, newer texts are no longer added to it.
+ * The search text is bounded so the session record, which every message rewrites, and its
+ * index entry stay compact (each costs a write unit per KB, issue 11 point 6): a text already
+ * found in it (the bot asking the same question again) is not added again, and once a
+ * conversation's search text holds SEARCH_TEXT_LIMIT characters, newer texts are no longer
+ * added (the user's name and id are matched apart from it).
  */
-export const SEARCH_TEXT_LIMIT = 64_000;
+export const SEARCH_TEXT_LIMIT = 1_000;
 const SEARCH_ENTRY_CHARS = 1_000;
+
+/** What a writer knows of the record's search text: its size and, when it read it, its entries. */
+type SearchSeen = Pick<Session, 'searchSize'> & Partial<Pick<Session, 'searchText'>>;
+
+/**
+ * The entries worth adding to a search text: lower-case, non-empty, not already matched by an
+ * entry it holds or one added before them, within what is left of SEARCH_TEXT_LIMIT.
+ */
+function newSearchEntries(texts: string[], seen: SearchSeen | undefined): string[] {
+  let room = SEARCH_TEXT_LIMIT - (seen?.searchSize ?? 0);
+  const held = [...(seen?.searchText ?? [])];
+  const added: string[] = [];
+  for (const raw of texts) {
+    if (room <= 0) break;
+    const t = raw.toLowerCase().slice(0, Math.min(SEARCH_ENTRY_CHARS, room));
+    if (!t.trim() || held.some((h) => h.includes(t))) continue;
+    added.push(t);
+    held.push(t);
+    room -= t.length;
+  }
+  return added;
+}
 /** The list's preview of the newest message. */
 const SUMMARY_TEXT_CHARS = 500;
 const PAGE = 200;
 
 type Item = Record<string, unknown>;
 
-const activityKey = (at: number, id: string) => `${new Date(at).toISOString()}#${id}`;
+/**
+ * The index sort key: last activity to the minute, then the id. It moves at most once a minute
+ * however fast a chat goes (a move costs the index a delete and a put); a page is ordered by
+ * the exact time (see listConversations), so across pages the order holds to the minute.
+ */
+const activityKey = (at: number, id: string) => `${new Date(Math.floor(at / 60_000) * 60_000).toISOString()}#${id}`;
 
 const toItem = (s: Session): Item => ({
   ...s,
@@ -178,20 +207,18 @@ export class SessionStore implements SessionStorePort {
    * Sets (or, for `undefined` values, removes) top-level session attributes. Each writer
    * touches only its own attributes so concurrent handlers do not overwrite each other.
    */
-  update(id: string, changes: Partial<Omit<Session, 'id'>>, extra: { searchText?: string[]; seen?: Pick<Session, 'searchSize'> } = {}): Promise<Session> {
-    const search = this.hasSearchRoom(extra.seen) ? (extra.searchText ?? []).map((t) => t.toLowerCase().slice(0, SEARCH_ENTRY_CHARS)).filter(Boolean) : [];
-    return this.updateWhere(id, changes, { search });
-  }
-
-  private hasSearchRoom(seen: Pick<Session, 'searchSize'> | undefined): boolean {
-    return (seen?.searchSize ?? 0) < SEARCH_TEXT_LIMIT;
+  update(id: string, changes: Partial<Omit<Session, 'id'>>, extra: { searchText?: string[]; seen?: SearchSeen & Partial<Pick<Session, 'flow'>> } = {}): Promise<Session> {
+    const search = newSearchEntries(extra.searchText ?? [], extra.seen);
+    // The index projects `defaultAnswers`: rewritten only when it changes, so saving the flow costs no index write.
+    const unchangedAnswers = extra.seen?.flow !== undefined && changes.flow?.defaultAnswers === extra.seen.flow.defaultAnswers;
+    return this.updateWhere(id, changes, { search, unchangedAnswers });
   }
 
   /** `update` with an extra ConditionExpression; a failed one throws ConditionalCheckFailedException. */
   private async updateWhere(
     id: string,
     changes: Partial<Omit<Session, 'id'>>,
-    opts: { condition?: string; values?: Record<string, unknown>; names?: Record<string, string>; search?: string[] } = {},
+    opts: { condition?: string; values?: Record<string, unknown>; names?: Record<string, string>; search?: string[]; unchangedAnswers?: boolean } = {},
   ): Promise<Session> {
     const names: Record<string, string> = { ...opts.names };
     const values: Record<string, unknown> = { ...opts.values };
@@ -201,7 +228,7 @@ export class SessionStore implements SessionStorePort {
     const entries = Object.entries(changes) as [string, unknown][];
     if (changes.lastActivityAt !== undefined) entries.push(['gsi1sk', activityKey(changes.lastActivityAt, id)]);
     // The index projects the count the `action` status needs, not the whole flow state.
-    if (changes.flow !== undefined) entries.push(['defaultAnswers', changes.flow.defaultAnswers]);
+    if (changes.flow !== undefined && !opts.unchangedAnswers) entries.push(['defaultAnswers', changes.flow.defaultAnswers]);
     entries.forEach(([k, v], i) => {
       names[`#a${i}`] = k;
       if (v === undefined) removes.push(`#a${i}`);
@@ -333,7 +360,7 @@ export class SessionStore implements SessionStorePort {
     const written: TranscriptMessage[] = [];
     let pending = messages;
     let startsTurn = opts.startsTurn;
-    let search = this.hasSearchRoom(opts.seen) ? [...(opts.searchText ?? []).map((t) => t.toLowerCase().slice(0, SEARCH_ENTRY_CHARS)), ...searchEntries(messages)] : [];
+    let search = newSearchEntries([...(opts.searchText ?? []), ...searchEntries(messages)], opts.seen);
     for (let round = 0; pending.length; round++) {
       if (round >= 5) throw new Error('could not append to the transcript');
       const last = await this.takePositions(sessionId, pending, at, { startsTurn, search });
@@ -595,7 +622,8 @@ export class SessionStore implements SessionStorePort {
   // --- the agent list -----------------------------------------------------------------
 
   /**
-   * One page of the agent list: one query per index shard, newest activity first, merged.
+   * One page of the agent list: one query per index shard, newest activity first (to the
+ * minute across pages, exactly within one), merged.
    * Each shard's query reads at most a page (Limit, and DynamoDB's 1 MB), so a call costs
    * CONVERSATION_SHARDS requests whatever the table holds. Entries are emitted only down to
    * the newest point below which some shard still has unread entries (the merge frontier), so
@@ -654,6 +682,8 @@ export class SessionStore implements SessionStorePort {
       const mine = read.entries.filter((e) => consumedKeys.has(e.key)).at(-1);
       return mine?.key ?? position;
     });
+    // Keys hold the minute (activityKey): within a page, the exact time orders.
+    kept.sort((a, b) => b.lastActivityAt - a.lastActivityAt);
     return { conversations: kept, ...(next.some((p) => p !== null) && { next: encodeCursor(next) }) };
   }
 

@@ -27,8 +27,8 @@ export const TTL_ATTRIBUTE = 'expiresAt';
  * items carry its keys. Its partition key is one of CONVERSATION_SHARDS shards picked by a hash
  * of the session id, so no index partition takes every session's writes, and a list call reads
  * each shard once (presence mark + one query per shard = the 3 requests SPEC 10 allows); the
- * sort key `<lastActivityAt ISO>#<id>` moves only when the user is active, not on bot or agent
- * messages. The index projects only what the list shows and searches (CONVERSATION_LIST_ATTRIBUTES),
+ * sort key `<lastActivityAt ISO, to the minute>#<id>` moves only when the user is active, not
+ * on bot or agent messages, and at most once a minute. The index projects only what the list shows and searches (CONVERSATION_LIST_ATTRIBUTES),
  * never the flow state or the file bookkeeping.
  *
  * Layout change (pre-1.0, no migration): sessions written before the transcript counter, the

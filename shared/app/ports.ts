@@ -65,7 +65,11 @@ export interface Sessions {
    * throws SessionNotFound when the record is gone. `searchText` adds texts to what agents
    * can search for (a turn adds the user's words there, in the write that saves its flow).
    */
-  update(id: string, changes: Partial<Omit<Session, 'id'>>, extra?: { searchText?: string[]; seen?: Pick<Session, 'searchSize'> }): Promise<Session>;
+  update(
+    id: string,
+    changes: Partial<Omit<Session, 'id'>>,
+    extra?: { searchText?: string[]; seen?: Pick<Session, 'searchSize'> & Partial<Pick<Session, 'searchText' | 'flow'>> },
+  ): Promise<Session>;
   /**
    * Makes `operator` the conversation's operator unless someone already is, and clears
    * `waitingForAgentSince`: one writer wins. `held` returns the session as it stands.
@@ -108,8 +112,8 @@ export interface AppendOptions {
   startsTurn?: string;
   /** Texts agents can search for besides the messages' own (the user's words a turn answers). */
   searchText?: string[];
-  /** The session as the writer last read it: once its search text is full, no more is added. */
-  seen?: Pick<Session, 'searchSize'>;
+  /** The session as the writer last read it: texts it holds are not added again, and once it is full, none. */
+  seen?: Pick<Session, 'searchSize'> & Partial<Pick<Session, 'searchText'>>;
 }
 
 export interface Transcript {

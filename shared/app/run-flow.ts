@@ -258,7 +258,7 @@ class Turn {
       // Written only when this turn asked for an agent: an agent taking over meanwhile
       // clears it, and an unconditional write would bring it back.
       ...(waitingChanged && { waitingForAgentSince: this.waitingForAgentSince }),
-    }, this.searchText.length ? { searchText: this.searchText.splice(0), seen: this.session } : undefined);
+    }, { searchText: this.searchText.splice(0), seen: { ...this.session, flow: this.before.flow } });
     const outgoing = this.written.filter((m) => m.from === 'bot');
     if (outgoing.length) await this.deps.ports.deliver?.(this.session, outgoing);
     // Web users and agents see the turn's messages and any status change over their sockets.
