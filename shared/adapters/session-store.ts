@@ -24,6 +24,7 @@ import {
   sessionPk,
   AGENT_SOCKETS_KEY,
   agentAudienceIn,
+  LISTED_COPIES,
 } from './table-layout';
 import { conditionHeld } from './conditional-write';
 
@@ -90,6 +91,15 @@ const PAGE = 200;
 
 type Item = Record<string, unknown>;
 
+/** Expression names of the list's copies and their originals (LISTED_COPIES). */
+const LISTED_NAMES = {
+  '#lat': 'listedActivityAt',
+  '#la': LISTED_COPIES.listedActivityAt,
+  '#lexp': 'listedExpiresAt',
+  '#exp': LISTED_COPIES.listedExpiresAt,
+  '#lsq': 'listedSeq',
+} as const;
+
 /**
  * The index sort key: last activity to the minute, then the id. It moves at most once a minute
  * however fast a chat goes (a move costs the index a delete and a put); a page is ordered by
@@ -104,6 +114,9 @@ const toItem = (s: Session): Item => ({
   gsi1pk: conversationShard(s.id),
   gsi1sk: activityKey(s.lastActivityAt, s.id),
   lastSeq: s.lastSeq ?? 0,
+  listedActivityAt: s.lastActivityAt,
+  listedExpiresAt: s.expiresAt,
+  listedSeq: s.lastSeq ?? 0,
   searchText: s.searchText ?? [],
   searchSize: s.searchSize ?? 0,
   defaultAnswers: s.flow.defaultAnswers,
@@ -111,7 +124,7 @@ const toItem = (s: Session): Item => ({
 
 function fromItem(item: Item): Session {
   // `notices` (noteOnce) is bookkeeping, not part of the session.
-  const { pk: _pk, sk: _sk, gsi1pk: _g, gsi1sk: _s, defaultAnswers: _d, notices: _n, ...rest } = item;
+  const { pk: _pk, sk: _sk, gsi1pk: _g, gsi1sk: _s, defaultAnswers: _d, notices: _n, listedActivityAt: _la, listedExpiresAt: _le, listedSeq: _ls, ...rest } = item;
   return rest as unknown as Session;
 }
 
@@ -207,22 +220,35 @@ export class SessionStore implements SessionStorePort {
    * Sets (or, for `undefined` values, removes) top-level session attributes. Each writer
    * touches only its own attributes so concurrent handlers do not overwrite each other.
    */
-  update(id: string, changes: Partial<Omit<Session, 'id'>>, extra: { searchText?: string[]; seen?: SearchSeen & Partial<Pick<Session, 'flow'>> } = {}): Promise<Session> {
+  update(
+    id: string,
+    changes: Partial<Omit<Session, 'id'>>,
+    extra: { searchText?: string[]; seen?: SearchSeen & Partial<Pick<Session, 'flow'>>; listMessage?: TranscriptMessage } = {},
+  ): Promise<Session> {
     const search = newSearchEntries(extra.searchText ?? [], extra.seen);
     // The index projects `defaultAnswers`: rewritten only when it changes, so saving the flow costs no index write.
     const unchangedAnswers = extra.seen?.flow !== undefined && changes.flow?.defaultAnswers === extra.seen.flow.defaultAnswers;
-    return this.updateWhere(id, changes, { search, unchangedAnswers });
+    if (!extra.listMessage) return this.updateWhere(id, changes, { search, unchangedAnswers });
+    // A message written without a transcript write of this writer's own (the web user's, by
+    // intake, in a turn that answered nothing): the list shows it, and catches up with the activity.
+    return this.updateWhere(id, changes, {
+      search,
+      unchangedAnswers,
+      names: { ...LISTED_NAMES, '#ls': 'lastSeq', '#lm': 'lastMessage' },
+      values: { ':lm': summaryOf(extra.listMessage, extra.listMessage.at) },
+      sets: ['#lm = :lm', '#lsq = #ls', '#lat = #la', '#lexp = #exp'],
+    });
   }
 
   /** `update` with an extra ConditionExpression; a failed one throws ConditionalCheckFailedException. */
   private async updateWhere(
     id: string,
     changes: Partial<Omit<Session, 'id'>>,
-    opts: { condition?: string; values?: Record<string, unknown>; names?: Record<string, string>; search?: string[]; unchangedAnswers?: boolean } = {},
+    opts: { condition?: string; values?: Record<string, unknown>; names?: Record<string, string>; sets?: string[]; search?: string[]; unchangedAnswers?: boolean } = {},
   ): Promise<Session> {
     const names: Record<string, string> = { ...opts.names };
     const values: Record<string, unknown> = { ...opts.values };
-    const sets: string[] = [];
+    const sets: string[] = [...(opts.sets ?? [])];
     const removes: string[] = [];
     const adds: string[] = [];
     const entries = Object.entries(changes) as [string, unknown][];
@@ -376,9 +402,10 @@ export class SessionStore implements SessionStorePort {
 
   /** The conditional update that takes `messages.length` positions; returns the last one taken. */
   private async takePositions(sessionId: string, messages: NewMessage[], at: number, opts: { startsTurn?: string; search: string[] }): Promise<number> {
-    const names: Record<string, string> = { '#ls': 'lastSeq', '#lm': 'lastMessage' };
+    const names: Record<string, string> = { '#ls': 'lastSeq', '#lm': 'lastMessage', ...LISTED_NAMES };
     const values: Record<string, unknown> = { ':zero': 0, ':n': messages.length, ':lm': summaryOf(messages.at(-1)!, at) };
-    const sets = ['#ls = if_not_exists(#ls, :zero) + :n', '#lm = :lm'];
+    // The list's copies catch up with the user's activity (web intake leaves them alone).
+    const sets = ['#ls = if_not_exists(#ls, :zero) + :n', '#lm = :lm', '#lsq = if_not_exists(#ls, :zero) + :n', '#lat = #la', '#lexp = #exp'];
     const adds: string[] = [];
     const buttons = messages.findLast((m) => m.from === 'bot' && m.buttons?.length)?.buttons;
     if (buttons) {
@@ -446,13 +473,11 @@ export class SessionStore implements SessionStorePort {
     const sets = ['#la = :at', '#exp = :exp', '#gsk = :gsk'];
     const conditions = ['attribute_exists(pk)', '#exp > :now'];
     if (hasMessage) {
-      Object.assign(names, { '#ls': 'lastSeq', '#lm': 'lastMessage' });
-      Object.assign(values, {
-        ':zero': 0,
-        ':one': 1,
-        ':lm': input.text !== undefined ? summaryOf({ from: 'user', text: input.text }, at) : { from: 'user', button: buttonIndex, at },
-      });
-      sets.push('#ls = if_not_exists(#ls, :zero) + :one', '#lm = :lm');
+      // Only the counter: the list's copies and last message are the turn's to write (one
+      // index write per message instead of two), see CONVERSATION_LIST_ATTRIBUTES.
+      Object.assign(names, { '#ls': 'lastSeq' });
+      Object.assign(values, { ':zero': 0, ':one': 1 });
+      sets.push('#ls = if_not_exists(#ls, :zero) + :one');
     }
     if (buttonIndex !== undefined) {
       if (!Number.isSafeInteger(buttonIndex) || buttonIndex < 0) return { outcome: 'no_such_button' };
@@ -647,7 +672,7 @@ export class SessionStore implements SessionStorePort {
             TableName: this.tableName,
             IndexName: CONVERSATIONS_INDEX,
             KeyConditionExpression: 'gsi1pk = :shard',
-            FilterExpression: ['expiresAt > :now', opts.botId !== undefined ? 'botId = :bot' : ''].filter(Boolean).join(' AND '),
+            FilterExpression: ['listedExpiresAt > :now', opts.botId !== undefined ? 'botId = :bot' : ''].filter(Boolean).join(' AND '),
             ExpressionAttributeValues: { ':shard': shard, ':now': opts.nowSeconds, ...(opts.botId !== undefined && { ':bot': opts.botId }) },
             ScanIndexForward: false,
             Limit: Math.max(opts.limit, 100),
@@ -724,21 +749,21 @@ export class SessionStore implements SessionStorePort {
 
 /** An index entry as the agent list needs it. */
 function toSummary(item: Item): ConversationSummary {
-  const s = item as Partial<Session> & { defaultAnswers?: number };
+  const s = item as Partial<Session> & { defaultAnswers?: number; listedActivityAt?: number; listedExpiresAt?: number; listedSeq?: number };
   return {
     id: s.id!,
     botId: s.botId!,
     channel: s.channel!,
     userId: s.userId!,
     ...(s.userName !== undefined && { userName: s.userName }),
-    lastActivityAt: s.lastActivityAt!,
-    expiresAt: s.expiresAt!,
+    lastActivityAt: s.listedActivityAt!,
+    expiresAt: s.listedExpiresAt!,
     ...(s.operator !== undefined && { operator: s.operator }),
     ...(s.waitingForAgentSince !== undefined && { waitingForAgentSince: s.waitingForAgentSince }),
     ...(s.lastMessage !== undefined && { lastMessage: s.lastMessage }),
     ...(s.offeredButtons !== undefined && { offeredButtons: s.offeredButtons }),
     searchText: s.searchText ?? [],
-    lastSeq: s.lastSeq ?? 0,
+    lastSeq: s.listedSeq ?? 0,
     flow: { defaultAnswers: s.defaultAnswers ?? 0 },
   };
 }

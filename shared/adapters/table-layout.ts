@@ -47,15 +47,21 @@ export function conversationShard(sessionId: string): string {
   return `${CONVERSATION_SHARD_PREFIX}${(h >>> 0) % CONVERSATION_SHARDS}`;
 }
 export const conversationShards = (): string[] => Array.from({ length: CONVERSATION_SHARDS }, (_, i) => `${CONVERSATION_SHARD_PREFIX}${i}`);
-/** Non-key session attributes the index projects: the agent list's fields, status inputs and search text. */
+/**
+ * Non-key session attributes the index projects: the agent list's fields, status inputs and
+ * search text. Last activity, expiry and the transcript counter are projected as copies
+ * (LISTED_COPIES) that every transcript write refreshes, so web intake's update of the
+ * originals (one per user message) changes nothing the index holds (no index write) unless
+ * the sort key moves; the list catches up in the turn's write a moment later.
+ */
 export const CONVERSATION_LIST_ATTRIBUTES = [
   'id',
   'botId',
   'channel',
   'userId',
   'userName',
-  'lastActivityAt',
-  'expiresAt',
+  'listedActivityAt',
+  'listedExpiresAt',
   'operator',
   'waitingForAgentSince',
   'defaultAnswers',
@@ -63,8 +69,10 @@ export const CONVERSATION_LIST_ATTRIBUTES = [
   'offeredButtons',
   'searchText',
   // The transcript counter: the console counts a conversation's unread messages from it.
-  'lastSeq',
+  'listedSeq',
 ] as const;
+/** The index's copies of session attributes: copy name -> original. */
+export const LISTED_COPIES = { listedActivityAt: 'lastActivityAt', listedExpiresAt: 'expiresAt', listedSeq: 'lastSeq' } as const;
 
 export const SESSION_PK_PREFIX = 'SESSION#';
 export const sessionPk = (id: string) => `${SESSION_PK_PREFIX}${id}`;

@@ -68,7 +68,12 @@ export interface Sessions {
   update(
     id: string,
     changes: Partial<Omit<Session, 'id'>>,
-    extra?: { searchText?: string[]; seen?: Pick<Session, 'searchSize'> & Partial<Pick<Session, 'searchText' | 'flow'>> },
+    extra?: {
+      searchText?: string[];
+      seen?: Pick<Session, 'searchSize'> & Partial<Pick<Session, 'searchText' | 'flow'>>;
+      /** A message written earlier (the web user's, by intake) that the agents' list should show as the newest. */
+      listMessage?: TranscriptMessage;
+    },
   ): Promise<Session>;
   /**
    * Makes `operator` the conversation's operator unless someone already is, and clears

@@ -258,7 +258,12 @@ class Turn {
       // Written only when this turn asked for an agent: an agent taking over meanwhile
       // clears it, and an unconditional write would bring it back.
       ...(waitingChanged && { waitingForAgentSince: this.waitingForAgentSince }),
-    }, { searchText: this.searchText.splice(0), seen: { ...this.session, flow: this.before.flow } });
+    }, {
+      searchText: this.searchText.splice(0),
+      seen: { ...this.session, flow: this.before.flow },
+      // Intake left the list's view to the turn: with nothing written here, the user's message is the newest.
+      ...(!this.written.length && this.alsoPushed.length && { listMessage: this.alsoPushed.at(-1)! }),
+    });
     const outgoing = this.written.filter((m) => m.from === 'bot');
     if (outgoing.length) await this.deps.ports.deliver?.(this.session, outgoing);
     // Web users and agents see the turn's messages and any status change over their sockets.

@@ -5,7 +5,7 @@ import { createAgentHandler } from '../../functions/agent/handler';
 import { createIntakeHandler } from '../../functions/intake/handler';
 import { LOCAL_CREDENTIALS } from '../../shared/adapters/clients';
 import { GAP_GRACE_MS, SEARCH_TEXT_LIMIT } from '../../shared/adapters/session-store';
-import { messageSk, META, sessionPk } from '../../shared/adapters/table-layout';
+import { CONVERSATION_LIST_ATTRIBUTES, messageSk, META, sessionPk } from '../../shared/adapters/table-layout';
 import type { ConversationView } from '../../shared/app/agent-conversations';
 import type { MessageView } from '../../shared/app/conversation';
 import { runFlowEvent } from '../../shared/app/run-flow';
@@ -219,6 +219,15 @@ describe('DynamoDB requests on the data path (SPEC 10)', () => {
     expect(later.searchText!.join('').length).toBeLessThanOrEqual(SEARCH_TEXT_LIMIT);
     // The last turn's writes of the session record: none sets defaultAnswers (unchanged), so
     // saving the flow changes nothing the conversations index projects but what the list shows.
+    // Intake's update (the user's activity, the counter) names nothing the conversations index
+    // projects, so it costs the index no write (the turn's transcript write refreshes the list).
+    logged.reset();
+    expect((await say(s, { text: 'One more thing' })).status).toBe(202);
+    const intakeUpdate = logged.log.find((r) => r.op === 'UpdateItem' && r.body.Key?.sk?.S === META)!;
+    const projected = new Set<string>(CONVERSATION_LIST_ATTRIBUTES);
+    expect(Object.values(intakeUpdate.body.ExpressionAttributeNames as Record<string, string>).filter((n) => projected.has(n))).toEqual([]);
+    logged.reset();
+    await drain();
     const metaUpdates = logged.log.filter((r) => r.op === 'UpdateItem' && r.body.Key?.sk?.S === META);
     expect(metaUpdates.length).toBeGreaterThan(0);
     for (const r of metaUpdates) expect(Object.values(r.body.ExpressionAttributeNames ?? {})).not.toContain('defaultAnswers');
