@@ -34,6 +34,8 @@ export const TTL_ATTRIBUTE = 'expiresAt';
  * Layout change (pre-1.0, no migration): sessions written before the transcript counter, the
  * list attributes and the sharded index existed (`gsi1pk = CONVERSATIONS`, `MSG#<seq>` keys
  * counting up) are not read correctly by this code; let them expire or clear the table.
+ * Likewise sessions written before the listed copies (listedActivityAt, ...) are left out of
+ * the agent list until their next transcript write.
  */
 export const CONVERSATIONS_INDEX = 'gsi1';
 export const CONVERSATIONS_INDEX_PARTITION_KEY = 'gsi1pk';
