@@ -78,12 +78,20 @@ const USAGE = {
   chatsPerConsole: 4,
   /** Text messages per chat: the socket's connect and disconnect are shared by them. */
   messagesPerChat: 10,
-  /** The console re-reads its list this often (web/agent.js) while its socket is open. */
-  consoleListRefreshSeconds: 45,
+  /**
+   * The console re-reads its list this often (web/agent.js LIVE_REFRESH_MS) while its socket is
+   * open, and the conversation it has open (one in the model), which keeps that one's messages pushed.
+   */
+  consoleListRefreshSeconds: 120,
   /** The old design: web chat poll, console poll. */
   oldWebPollSeconds: 1.5,
   oldConsolePollSeconds: 3,
-  /** SQS requests per queued event: send, receive (Lambda's poller), delete. */
+  /**
+   * SQS requests per queued event: send, receive (Lambda's poller), delete. The actions function
+   * takes one record per invocation (cdk/timing.ts): a FIFO event source has no batching
+   * window, so at chat rates a receive finds about one record anyway, and larger batches would
+   * hold a turn behind other sessions' Send Attachment downloads (see README).
+   */
   sqsRequestsPerEvent: 3,
   /**
    * Lambda duration = the step's local wall time (median) x (1769 MB / memory): a function gets
@@ -121,22 +129,45 @@ const INDEX_KEYS = new Set<string>([CONVERSATIONS_INDEX_PARTITION_KEY, CONVERSAT
 const PROJECTED = new Set<string>(CONVERSATION_LIST_ATTRIBUTES);
 
 /**
- * Write units the conversations index takes for one request, which dynalite does not report.
- * Assumes each index entry is at most 1 KB (it projects only what the list shows). Only session
+ * Writes the conversations index takes for one request, which dynalite does not report. Only session
  * META items carry the index keys: a new META is one index write, an update that moves the sort
- * key a delete plus a put (2), one that changes a projected attribute 1, anything else 0.
+ * key a delete plus a put (2; setting it to the value it holds is no move), one that changes a
+ * projected attribute 1, anything else 0. Entries are counted here; the cost model multiplies
+ * them by the write units of the session's measured entry.
  */
 function indexWriteUnits(r: CountedRequest): number {
+  let units = indexUnitsSeen.get(r);
+  if (units === undefined) indexUnitsSeen.set(r, (units = estimateIndexWrites(r)));
+  return units;
+}
+const indexUnitsSeen = new WeakMap<CountedRequest, number>();
+/** The index sort key each session's META last got, from the requests seen so far. */
+const lastSortKey = new Map<string, string>();
+
+function estimateIndexWrites(r: CountedRequest): number {
   if (!WRITE_OPS.has(r.op)) return 0;
   const sk = r.body.Key?.sk?.S ?? r.body.Item?.sk?.S;
   if (sk !== META) return 0;
-  if (r.op === 'PutItem') return r.body.Item?.[CONVERSATIONS_INDEX_PARTITION_KEY] ? 1 : 0;
+  const pk = String(r.body.Key?.pk?.S ?? r.body.Item?.pk?.S ?? '');
+  if (r.op === 'PutItem') {
+    const key = r.body.Item?.[CONVERSATIONS_INDEX_SORT_KEY]?.S;
+    if (key !== undefined) lastSortKey.set(pk, String(key));
+    return r.body.Item?.[CONVERSATIONS_INDEX_PARTITION_KEY] ? 1 : 0;
+  }
   if (r.op === 'DeleteItem') return 1;
   if (r.op !== 'UpdateItem') return 1;
   const names = (r.body.ExpressionAttributeNames ?? {}) as Record<string, string>;
   const expression = String(r.body.UpdateExpression ?? '');
   const touched = new Set((expression.match(/(?<![:\w#])#?[A-Za-z_]\w*/g) ?? []).map((token) => names[token] ?? token));
-  if ([...touched].some((name) => INDEX_KEYS.has(name))) return 2;
+  if ([...touched].some((name) => INDEX_KEYS.has(name))) {
+    // `SET #k = :v` of the sort key: a move only if the value differs from the one it holds.
+    const values = (r.body.ExpressionAttributeValues ?? {}) as Record<string, { S?: string }>;
+    const set = [...expression.matchAll(/(#\w+)\s*=\s*(:\w+)/g)].find(([, name]) => names[name!] === CONVERSATIONS_INDEX_SORT_KEY);
+    const next = set ? values[set[2]!]?.S : undefined;
+    const moved = next === undefined || next !== lastSortKey.get(pk);
+    if (next !== undefined) lastSortKey.set(pk, next);
+    if (moved) return 2;
+  }
   return [...touched].some((name) => PROJECTED.has(name)) ? 1 : 0;
 }
 
@@ -351,7 +382,7 @@ export async function benchDataPath(): Promise<void> {
       marks.user = userSocket?.frames.length ?? 0;
       marks.agent = agentSocket?.frames.length ?? 0;
     };
-    const timed: Record<string, number[]> = { agentConnect: [], userConnect: [], poll: [], list100: [], intake: [], turn: [] };
+    const timed: Record<string, number[]> = { agentConnect: [], userConnect: [], poll: [], list100: [], open: [], intake: [], turn: [] };
 
     progress('counting requests per step…');
     await startRecording();
@@ -448,6 +479,7 @@ export async function benchDataPath(): Promise<void> {
     });
     const bot = BotSchema.parse(BENCH_BOT);
     let seeded = 1; // the bench's own session
+    const seededIds: string[] = [];
     for (const size of [10, 100, 1000]) {
       const now = Date.now();
       for (let i = seeded; i < size; i += 50) {
@@ -455,6 +487,7 @@ export async function benchDataPath(): Promise<void> {
           Array.from({ length: Math.min(50, size - i) }, async (_, k) => {
             const n = i + k;
             const id = `seed-${String(n).padStart(5, '0')}-${Math.random().toString(36).slice(2, 8)}`;
+            seededIds.push(id);
             const at = now - n * 1000;
             await rt.deps.sessions.create(newSession({ id, bot, channel: 'web', userId: `web:${id}`, userName: `User ${n}`, now: at }));
             await rt.deps.sessions.appendMessages(id, [{ from: 'bot', text: `Hello user ${n}` }], at);
@@ -474,6 +507,23 @@ export async function benchDataPath(): Promise<void> {
         }
       }
     }
+    // The console's open conversation, read again at each list refresh (it renews the note that
+    // it is open); the bench's session is not the one it has open afterwards.
+    const openIt = () => fetch(`${app}/agent/conversations/${seededIds[0]}`, { headers: { authorization: `Bearer ${agentToken}` } }).then((r) => r.text());
+    const opened = await fetch(`${app}/agent/conversations/${sessionId}`, { headers: { authorization: `Bearer ${agentToken}` } });
+    const latestForAgent = ((await opened.json()) as { cursor: string }).cursor;
+    await startRecording();
+    const reopen = await fetch(`${app}/agent/conversations/${sessionId}?after=${latestForAgent}`, { headers: { authorization: `Bearer ${agentToken}` } });
+    if (reopen.status !== 200) throw new Error(`agent open conversation: ${reopen.status}`);
+    await ddbProxy.idle(30);
+    record('agent: open conversation read again');
+    for (let i = 0; i < 10; i++) {
+      t = performance.now();
+      await fetch(`${app}/agent/conversations/${sessionId}?after=${latestForAgent}`, { headers: { authorization: `Bearer ${agentToken}` } }).then((r) => r.text());
+      timed.open!.push(performance.now() - t);
+    }
+    // The console then looks at another conversation: the bench's session is not open in it.
+    await openIt();
     const countedSteps = steps.slice();
     const metaBefore = await metaBytes(dynamo.url, sessionId);
 
@@ -502,15 +552,18 @@ export async function benchDataPath(): Promise<void> {
     }
 
     const loopUnits = ddbProxy.log.filter((r) => !JSON.stringify(r.body).includes('BENCH#floor'));
-    const loopWrite = loopUnits.reduce((a, r) => a + (WRITE_OPS.has(r.op) ? r.units : 0) + indexWriteUnits(r), 0) / (runs + 3);
-    const loopRead = loopUnits.reduce((a, r) => a + (WRITE_OPS.has(r.op) ? 0 : r.units), 0) / (runs + 3);
     const metaAfter = await metaBytes(dynamo.url, sessionId);
+    const loopIndexWrites = loopUnits.reduce((a, r) => a + indexWriteUnits(r), 0) / (runs + 3);
+    const loopWrite = loopUnits.reduce((a, r) => a + (WRITE_OPS.has(r.op) ? r.units : 0), 0) / (runs + 3) + loopIndexWrites * metaAfter.indexEntryUnits;
+    const loopRead = loopUnits.reduce((a, r) => a + (WRITE_OPS.has(r.op) ? 0 : r.units), 0) / (runs + 3);
     const metaNote =
-      `\nSession META item: ${(metaBefore / 1024).toFixed(1)} KB after the counted steps, ${(metaAfter / 1024).toFixed(1)} KB after ${runs + 3} more messages (each META write costs 1 WRU per KB): ` +
-        `over those messages a text message + reply averaged ${loopRead.toFixed(1)} RRU and ${loopWrite.toFixed(1)} WRU (index included), ` +
-        `${usd((loopRead * PRICES.dynamoReadUnit + loopWrite * PRICES.dynamoWriteUnit) * 1e6)} per 1M.`;
+      `\nSession META item: ${(metaBefore.bytes / 1024).toFixed(1)} KB (index entry ${(metaBefore.indexEntryBytes / 1024).toFixed(1)} KB) after the counted steps, ` +
+        `${(metaAfter.bytes / 1024).toFixed(1)} KB (index entry ${(metaAfter.indexEntryBytes / 1024).toFixed(1)} KB; largest attributes: ${metaAfter.largest}) after ${runs + 3} more messages ` +
+        `(each META write costs 1 WRU per KB, each index write 1 WRU per KB of entry): over those messages a text message + reply averaged ` +
+        `${loopRead.toFixed(1)} RRU and ${loopWrite.toFixed(1)} WRU (${loopIndexWrites.toFixed(1)} index writes of ${metaAfter.indexEntryUnits} WRU included), ` +
+        `${usd((loopRead * PRICES.dynamoReadUnit + loopWrite * PRICES.dynamoWriteUnit) * 1e6)} per 1M. The cost model above takes the higher of this and the counted message.`;
     progress(`done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
-    report(countedSteps, pushMs, floorMs, timed, memory, floor.description);
+    report(countedSteps, pushMs, floorMs, timed, memory, floor.description, { rru: loopRead, wru: loopWrite, messages: runs + 3 }, metaBefore.indexEntryUnits);
     console.log(metaNote);
   } finally {
     for (const close of closers) await close().catch(() => undefined);
@@ -518,8 +571,12 @@ export async function benchDataPath(): Promise<void> {
   }
 }
 
-/** Approximate size of the session's META item as DynamoDB counts it (names + values, UTF-8). */
-async function metaBytes(dynamoUrl: string, sessionId: string): Promise<number> {
+/**
+ * Approximate size of the session's META item as DynamoDB counts it (names + values, UTF-8),
+ * and of its conversations-index entry (table and index keys, projected attributes, and the
+ * 100 bytes of overhead AWS counts per index item), with the write units that entry costs.
+ */
+async function metaBytes(dynamoUrl: string, sessionId: string): Promise<{ bytes: number; indexEntryBytes: number; indexEntryUnits: number; largest: string }> {
   const db = new DynamoDBClient({ region: 'us-east-1', endpoint: dynamoUrl, ...endpointCredentials(LOCAL_CREDENTIALS) });
   const { GetItemCommand } = await import('@aws-sdk/client-dynamodb');
   const out = await db.send(new GetItemCommand({ TableName: TABLE_NAME, Key: { pk: { S: sessionPk(sessionId) }, sk: { S: META } }, ConsistentRead: true }));
@@ -535,7 +592,16 @@ async function metaBytes(dynamoUrl: string, sessionId: string): Promise<number> 
     }
     return 0;
   };
-  return Object.entries(out.Item ?? {}).reduce((a, [k, v]) => a + Buffer.byteLength(k) + size(v), 0);
+  const entries = Object.entries(out.Item ?? {}).map(([k, v]) => [k, Buffer.byteLength(k) + size(v)] as const);
+  const bytes = entries.reduce((a, [, n]) => a + n, 0);
+  const inIndex = new Set<string>(['pk', 'sk', CONVERSATIONS_INDEX_PARTITION_KEY, CONVERSATIONS_INDEX_SORT_KEY, ...CONVERSATION_LIST_ATTRIBUTES]);
+  const indexEntryBytes = 100 + entries.filter(([k]) => inIndex.has(k)).reduce((a, [, n]) => a + n, 0);
+  const largest = [...entries]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 4)
+    .map(([k, n]) => `${k} ${n} B`)
+    .join(', ');
+  return { bytes, indexEntryBytes, indexEntryUnits: Math.ceil(indexEntryBytes / 1024), largest };
 }
 
 /**
@@ -634,7 +700,16 @@ interface CostLine {
   perMillion: number;
 }
 
-function report(steps: Step[], pushMs: number[], floorMs: number[], timed: Record<string, number[]>, memory: Record<string, number>, floorDescription: string): void {
+function report(
+  steps: Step[],
+  pushMs: number[],
+  floorMs: number[],
+  timed: Record<string, number[]>,
+  memory: Record<string, number>,
+  floorDescription: string,
+  steady: { rru: number; wru: number; messages: number },
+  indexEntryUnits: number,
+): void {
   console.log('\nData path: DynamoDB requests per step on the local runtime (counting proxy in front of dynalite)\n');
   const rows = [['step', 'DynamoDB', 'by operation', 'RRU', 'WRU (+index)', 'queue sends', 'frames user/agent', 'S3']];
   for (const s of steps) {
@@ -643,7 +718,7 @@ function report(steps: Step[], pushMs: number[], floorMs: number[], timed: Recor
       String(s.dynamo.total),
       ops(s.dynamo.byOp),
       s.dynamo.readUnits.toFixed(1),
-      `${s.dynamo.writeUnits} (+${s.dynamo.indexWriteUnits})`,
+      `${s.dynamo.writeUnits} (+${s.dynamo.indexWriteUnits}x${indexEntryUnits})`,
       String(s.queueSends + s.mailSends),
       `${s.userFrames}/${s.agentFrames}`,
       ops(s.s3),
@@ -652,7 +727,7 @@ function report(steps: Step[], pushMs: number[], floorMs: number[], timed: Recor
   printTable(rows, [1, 3, 5]);
   console.log(
     '\nRRU/WRU: capacity units dynalite reports from the item sizes (reads per 4 KB, halved when eventually ' +
-      'consistent; writes per 1 KB); "+index": estimated writes to the conversations index (1 KB entries). ' +
+      `consistent; writes per 1 KB); "+index": estimated writes to the conversations index x the WRU of one entry (the bench session's entry, ${indexEntryUnits} KB). ` +
       'One agent console socket is open throughout; the user socket from "user socket: connect" on.',
   );
 
@@ -674,7 +749,7 @@ function report(steps: Step[], pushMs: number[], floorMs: number[], timed: Recor
     const parts = names.map(step);
     return {
       rru: parts.reduce((a, s) => a + s.dynamo.readUnits, 0),
-      wru: parts.reduce((a, s) => a + s.dynamo.writeUnits + s.dynamo.indexWriteUnits, 0),
+      wru: parts.reduce((a, s) => a + s.dynamo.writeUnits + s.dynamo.indexWriteUnits * indexEntryUnits, 0),
       frames: parts.reduce((a, s) => a + s.userFrames + s.agentFrames, 0),
       frameBytes: parts.reduce((a, s) => a + s.frameBytes, 0),
     };
@@ -687,7 +762,10 @@ function report(steps: Step[], pushMs: number[], floorMs: number[], timed: Recor
   const dynamoCost = (u: { rru: number; wru: number }) => u.rru * PRICES.dynamoReadUnit + u.wru * PRICES.dynamoWriteUnit;
   const M = 1e6;
 
-  const text = sum('text message: before 202', 'text message: turn');
+  const counted = sum('text message: before 202', 'text message: turn');
+  // The counted message, or the average over the timed ones if the session record grew meanwhile.
+  const text = steady.wru > counted.wru ? { ...counted, rru: Math.max(counted.rru, steady.rru), wru: steady.wru } : counted;
+  const dynamoUnits = steady.wru > counted.wru ? `${text.rru.toFixed(1)} RRU, ${text.wru.toFixed(1)} WRU (average of ${steady.messages})` : `${text.rru.toFixed(1)} RRU, ${text.wru} WRU`;
   const intake = lambda('intake', median(timed.intake!));
   const actions = lambda('actions', median(timed.turn!));
   const agentList = lambda('agent', median(timed.list100!));
@@ -696,6 +774,8 @@ function report(steps: Step[], pushMs: number[], floorMs: number[], timed: Recor
   const authorizer = lambda('socket-authorizer', median(timed.userConnect!) / 2);
   const socketDisconnect = lambda('socket', 5);
   const list100 = sum('agent list at 100');
+  const reopen = sum('agent: open conversation read again');
+  const agentOpen = lambda('agent', median(timed.open!));
   const chatMinutes = USAGE.chatSecondsPerMessage / 60;
   const listsPerMessage = USAGE.chatSecondsPerMessage / USAGE.consoleListRefreshSeconds / USAGE.chatsPerConsole;
   const connectPerMessage = 1 / USAGE.messagesPerChat;
@@ -706,7 +786,7 @@ function report(steps: Step[], pushMs: number[], floorMs: number[], timed: Recor
     { item: `Lambda intake (${memory.intake} MB)`, units: `1 x ${intake.ms} ms`, perMillion: intake.cost * M },
     { item: 'SQS FIFO', units: `${USAGE.sqsRequestsPerEvent} requests`, perMillion: USAGE.sqsRequestsPerEvent * PRICES.sqsFifoRequest * M },
     { item: `Lambda actions (${memory.actions} MB)`, units: `1 x ${actions.ms} ms`, perMillion: actions.cost * M },
-    { item: 'DynamoDB: message + reply', units: `${text.rru.toFixed(1)} RRU, ${text.wru} WRU`, perMillion: dynamoCost(text) * M },
+    { item: 'DynamoDB: message + reply', units: dynamoUnits, perMillion: dynamoCost(text) * M },
   ];
   const pushLines: CostLine[] = [
     { item: 'WebSocket messages (pushes)', units: `${text.frames} frames`, perMillion: text.frames * PRICES.webSocketMessage * M },
@@ -721,9 +801,11 @@ function report(steps: Step[], pushMs: number[], floorMs: number[], timed: Recor
       perMillion: connectPerMessage * (socketConnect.cost + authorizer.cost + socketDisconnect.cost + dynamoCost(connectUnits)) * M,
     },
     {
-      item: 'console list refresh (shared)',
-      units: `${listsPerMessage.toFixed(3)} x (HTTP + agent ${agentList.ms} ms + ${list100.rru.toFixed(1)} RRU, ${list100.wru} WRU)`,
-      perMillion: listsPerMessage * (PRICES.httpApiRequest + agentList.cost + dynamoCost(list100)) * M,
+      item: 'console list + open conversation refresh (shared)',
+      units:
+        `${listsPerMessage.toFixed(3)} x (2 HTTP + agent ${agentList.ms} + ${agentOpen.ms} ms + ` +
+        `${(list100.rru + reopen.rru).toFixed(1)} RRU, ${list100.wru + reopen.wru} WRU)`,
+      perMillion: listsPerMessage * (2 * PRICES.httpApiRequest + agentList.cost + agentOpen.cost + dynamoCost(list100) + dynamoCost(reopen)) * M,
     },
   ];
   const webPolls = USAGE.chatSecondsPerMessage / USAGE.oldWebPollSeconds;
@@ -761,9 +843,11 @@ function report(steps: Step[], pushMs: number[], floorMs: number[], timed: Recor
   console.log(
     `\nAssumptions: prices in bench/data-path.ts PRICES (first tiers, no free tier); the chat is open ${USAGE.chatSecondsPerMessage} s per ` +
       `text message, ${USAGE.chatsPerConsole} open chats per open agent console, ${USAGE.messagesPerChat} messages per chat (socket connect and ` +
-      `disconnect shared by them), the console re-reads its list every ${USAGE.consoleListRefreshSeconds} s (100 conversations); ` +
+      `disconnect shared by them), the console re-reads its list (100 conversations) and its open conversation every ` +
+      `${USAGE.consoleListRefreshSeconds} s while its socket is open; no console has this chat open (one that has gets every ` +
+      `message too: +1 frame, +$1.00); the session's index entry as measured; ` +
       `Lambda ms = local median x ${USAGE.fullVcpuMb} MB / memory (one vCPU at ${USAGE.fullVcpuMb} MB), warm, arm64; memory from the stack ` +
-      `(${Object.entries(memory).map(([f, mb]) => `${f} ${mb}`).join(', ')}); SQS send + receive + delete per event; ` +
+      `(${Object.entries(memory).map(([f, mb]) => `${f} ${mb}`).join(', ')}); SQS send + receive + delete per event (actions batch size 1); ` +
       'every frame under 32 KB and every request under 512 KB (one billed unit each); the old design sends the same message ' +
       'and turn requests (its DynamoDB units included) without pushes, and each poll is 1 HTTP request, 1 Lambda at the intake ' +
       'size and 2 strongly consistent reads of at most 4 KB.',

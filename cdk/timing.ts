@@ -25,7 +25,10 @@ import type { Bot } from '../shared/bots/schema';
  *   of 10 needs 10 record budgets (over 10 minutes with one action each), and its 6x visibility
  *   timeout would delay every retry by an hour. One record per invocation keeps the timeout at
  *   one turn; sessions still run in parallel (one message group each), and the extra Lambda
- *   requests cost $0.20 per million turns.
+ *   requests cost $0.20 per million turns. Nor would larger batches save SQS requests at chat
+ *   rates: a FIFO event source has no batching window (MaximumBatchingWindowInSeconds is not
+ *   supported for FIFO queues), so a receive returns what is waiting, about one record, and
+ *   the receive + delete per event stay (issue 11 point 6; README "Data path and cost").
  * - The mailer keeps small batches: its per-record budget covers reading a file of up to 40 MB
  *   from S3, building the MIME message and one SES call, and the mail claim lease must outlast
  *   the whole invocation (checked below).

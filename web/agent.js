@@ -2,17 +2,26 @@
 // token), the conversation list with filters, search and sort, the conversation
 // pane (inline images, downloads), take over / release, and sending text and files.
 // Changes arrive over a WebSocket (SPEC 10), with polling as the fallback; the list also
-// refreshes every 45 s, which keeps the agent "online" (SPEC 6).
+// refreshes every 2 minutes with the socket open, every 45 s without (which keeps the agent
+// "online", SPEC 6).
 'use strict';
 
 (() => {
   const { config, el, api, uploadToS3, uploadRow, renderMessage, timeAgo, liveChannel, insertById } = window.Satchel;
   const $ = (id) => document.getElementById(id);
   /**
-   * With the socket open the list still refreshes this often: any agent API call keeps the
-   * agent "online" for 60 s (SPEC 6), and it also picks up what time alone changes (stalled).
+   * Without the socket the list refreshes this often: any agent API call keeps the agent
+   * "online" for 60 s (SPEC 6).
    */
   const PRESENCE_MS = 45000;
+  /**
+   * With the socket open the agent is online through it, and every console is pushed what its
+   * list must show live (new conversations, waiting, takeovers, releases); the list is re-read
+   * this often only for what the bot says in conversations nobody has open and what time alone
+   * changes (stalled, abandoned), and the open conversation is read again, which keeps its
+   * messages coming (the server notes it as open for 10 minutes).
+   */
+  const LIVE_REFRESH_MS = 120000;
   /** Pages a filtered or searched list follows at most per refresh (each page is a few storage reads). */
   const MAX_FILTER_PAGES = 10;
   const TOKEN_KEY = 'satchel.agent.token';
@@ -85,7 +94,10 @@
     startLive();
   }
 
-  /** The console's socket (SPEC 10): every change to any conversation arrives as a frame. */
+  /**
+   * The console's socket (SPEC 10): new conversations, status changes, takeovers and releases
+   * of every conversation, and every message of the one open here or taken over, arrive as frames.
+   */
   function startLive() {
     if (channel) channel.stop();
     const url = config.socketUrl ? () => `${config.socketUrl}?${new URLSearchParams({ agentToken: token })}` : '';
@@ -224,8 +236,13 @@
       if (!token) return;
       $('list-status').textContent = err.message;
     }
-    // Polling while the socket is down is the live channel's; this one keeps the presence.
-    listTimer = setTimeout(refreshList, PRESENCE_MS);
+    // Polling while the socket is down is the live channel's; this one keeps the presence,
+    // or with the socket open the list and the open conversation fresh.
+    const live = Boolean(channel && channel.isOpen());
+    listTimer = setTimeout(() => {
+      refreshList();
+      if (open && channel && channel.isOpen()) refreshPane();
+    }, live ? LIVE_REFRESH_MS : PRESENCE_MS);
   }
 
   function rememberBots() {

@@ -8,7 +8,7 @@ import { badRequest, zodMessage } from '../../shared/http/errors';
 import { httpHandler, json, parseJsonBody, type HttpEvent, type HttpResult } from '../../shared/http/http-handler';
 
 /** What the agent API uses: conversations, takeover, agent files (checked like users'), presence, delivery. */
-export type AgentPorts = TakeoverDeps & Pick<Ports, 'presence' | 'tokens' | 'uploadForms'>;
+export type AgentPorts = TakeoverDeps & Pick<Ports, 'presence' | 'tokens' | 'uploadForms'> & Partial<Pick<Ports, 'sockets'>>;
 
 /**
  * The Live Takeover API. API Gateway's JWT authorizer (locally: the same checks) has
@@ -32,8 +32,8 @@ export function createAgentHandler(getPorts: () => Promise<AgentPorts>) {
       return json(200, await listConversations(ports, query.data));
     }),
 
-    'GET /agent/conversations/{sessionId}': route(async (ports, _agent, id, e) =>
-      json(200, await openConversation(ports, id, e.queryStringParameters?.after)),
+    'GET /agent/conversations/{sessionId}': route(async (ports, agent, id, e) =>
+      json(200, await openConversation(ports, id, e.queryStringParameters?.after, agent)),
     ),
 
     'POST /agent/conversations/{sessionId}/takeover': route(async (ports, agent, id) => {

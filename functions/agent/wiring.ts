@@ -54,6 +54,8 @@ export function agentWiring(env: Record<string, string | undefined> = process.en
     const live = socketAdapters(db, config, overrides.live);
     // Agent messages, takeovers and releases are pushed to the user's and the agents' sockets.
     const push = 'push' in overrides ? overrides.push : live && livePush({ ...delivery, ...live });
-    return { ...delivery, push, ports: { deliver: channelDelivery(delivery), ...overrides.ports } };
+    // The conversation an agent opens is noted on the agents' connections item, so its messages reach that console.
+    const sockets = 'sockets' in overrides ? overrides.sockets : live?.sockets;
+    return { ...delivery, push, ...(sockets && { sockets }), ports: { deliver: channelDelivery(delivery), ...overrides.ports } };
   });
 }

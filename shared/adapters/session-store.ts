@@ -12,7 +12,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { InvalidRequest } from '../domain/errors';
 import type { ConversationSummary, MessageSummary, Operator, Session } from '../domain/session';
 import type { NewMessage, ScanState, TranscriptMessage } from '../domain/transcript';
-import type { AppendOptions, ConversationPage, SessionStorePort } from '../app/ports';
+import type { AgentAudience, AppendOptions, ConversationPage, SessionStorePort } from '../app/ports';
 import {
   CONVERSATIONS_INDEX,
   conversationShard,
@@ -23,7 +23,8 @@ import {
   messageSk as msgSk,
   sessionPk,
   AGENT_SOCKETS_KEY,
-  agentConnectionsIn,
+  agentAudienceIn,
+  LISTED_COPIES,
 } from './table-layout';
 import { conditionHeld } from './conditional-write';
 
@@ -54,19 +55,57 @@ export class SessionNotFound extends Error {
 /** How long a taken but unwritten position may hold readers up before it counts as abandoned. */
 export const GAP_GRACE_MS = 30_000;
 /**
- * The search text is bounded so the session record stays far below DynamoDB's 400 KB item
- * size: each text or file name counts up to SEARCH_ENTRY_CHARS, and once a conversation's
- * search text holds SEARCH_TEXT_LIMIT characters, newer texts are no longer added to it.
+ * The search text is bounded so the session record, which every message rewrites, and its
+ * index entry stay compact (each costs a write unit per KB, issue 11 point 6): a text already
+ * found in it (the bot asking the same question again) is not added again, and once a
+ * conversation's search text holds SEARCH_TEXT_LIMIT characters, newer texts are no longer
+ * added (the user's name and id are matched apart from it).
  */
-export const SEARCH_TEXT_LIMIT = 64_000;
+export const SEARCH_TEXT_LIMIT = 1_000;
 const SEARCH_ENTRY_CHARS = 1_000;
+
+/** What a writer knows of the record's search text: its size and, when it read it, its entries. */
+type SearchSeen = Pick<Session, 'searchSize'> & Partial<Pick<Session, 'searchText'>>;
+
+/**
+ * The entries worth adding to a search text: lower-case, non-empty, not already matched by an
+ * entry it holds or one added before them, within what is left of SEARCH_TEXT_LIMIT.
+ */
+function newSearchEntries(texts: string[], seen: SearchSeen | undefined): string[] {
+  let room = SEARCH_TEXT_LIMIT - (seen?.searchSize ?? 0);
+  const held = [...(seen?.searchText ?? [])];
+  const added: string[] = [];
+  for (const raw of texts) {
+    if (room <= 0) break;
+    const t = raw.toLowerCase().slice(0, Math.min(SEARCH_ENTRY_CHARS, room));
+    if (!t.trim() || held.some((h) => h.includes(t))) continue;
+    added.push(t);
+    held.push(t);
+    room -= t.length;
+  }
+  return added;
+}
 /** The list's preview of the newest message. */
 const SUMMARY_TEXT_CHARS = 500;
 const PAGE = 200;
 
 type Item = Record<string, unknown>;
 
-const activityKey = (at: number, id: string) => `${new Date(at).toISOString()}#${id}`;
+/** Expression names of the list's copies and their originals (LISTED_COPIES). */
+const LISTED_NAMES = {
+  '#lat': 'listedActivityAt',
+  '#la': LISTED_COPIES.listedActivityAt,
+  '#lexp': 'listedExpiresAt',
+  '#exp': LISTED_COPIES.listedExpiresAt,
+  '#lsq': 'listedSeq',
+} as const;
+
+/**
+ * The index sort key: last activity to the minute, then the id. It moves at most once a minute
+ * however fast a chat goes (a move costs the index a delete and a put); a page is ordered by
+ * the exact time (see listConversations), so across pages the order holds to the minute.
+ */
+const activityKey = (at: number, id: string) => `${new Date(Math.floor(at / 60_000) * 60_000).toISOString()}#${id}`;
 
 const toItem = (s: Session): Item => ({
   ...s,
@@ -75,6 +114,9 @@ const toItem = (s: Session): Item => ({
   gsi1pk: conversationShard(s.id),
   gsi1sk: activityKey(s.lastActivityAt, s.id),
   lastSeq: s.lastSeq ?? 0,
+  listedActivityAt: s.lastActivityAt,
+  listedExpiresAt: s.expiresAt,
+  listedSeq: s.lastSeq ?? 0,
   searchText: s.searchText ?? [],
   searchSize: s.searchSize ?? 0,
   defaultAnswers: s.flow.defaultAnswers,
@@ -82,7 +124,7 @@ const toItem = (s: Session): Item => ({
 
 function fromItem(item: Item): Session {
   // `notices` (noteOnce) is bookkeeping, not part of the session.
-  const { pk: _pk, sk: _sk, gsi1pk: _g, gsi1sk: _s, defaultAnswers: _d, notices: _n, ...rest } = item;
+  const { pk: _pk, sk: _sk, gsi1pk: _g, gsi1sk: _s, defaultAnswers: _d, notices: _n, listedActivityAt: _la, listedExpiresAt: _le, listedSeq: _ls, ...rest } = item;
   return rest as unknown as Session;
 }
 
@@ -147,7 +189,7 @@ export class SessionStore implements SessionStorePort {
     );
   }
 
-  async getForTurn(id: string, nowSeconds: number): Promise<{ session: Session | undefined; agentConnections: string[] }> {
+  async getForTurn(id: string, nowSeconds: number): Promise<{ session: Session | undefined; agentConnections: string[]; agents: AgentAudience }> {
     const key = { pk: sessionPk(id), sk: META };
     let keys: Record<string, unknown>[] = [key, AGENT_SOCKETS_KEY];
     let session: Session | undefined;
@@ -163,7 +205,8 @@ export class SessionStore implements SessionStorePort {
       }
       keys = out.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
     }
-    return { session, agentConnections: agentConnectionsIn(agents, nowSeconds) };
+    const audience = agentAudienceIn(agents, nowSeconds, id);
+    return { session, agentConnections: audience.all, agents: audience };
   }
 
   async get(id: string): Promise<Session | undefined> {
@@ -177,30 +220,41 @@ export class SessionStore implements SessionStorePort {
    * Sets (or, for `undefined` values, removes) top-level session attributes. Each writer
    * touches only its own attributes so concurrent handlers do not overwrite each other.
    */
-  update(id: string, changes: Partial<Omit<Session, 'id'>>, extra: { searchText?: string[]; seen?: Pick<Session, 'searchSize'> } = {}): Promise<Session> {
-    const search = this.hasSearchRoom(extra.seen) ? (extra.searchText ?? []).map((t) => t.toLowerCase().slice(0, SEARCH_ENTRY_CHARS)).filter(Boolean) : [];
-    return this.updateWhere(id, changes, { search });
-  }
-
-  private hasSearchRoom(seen: Pick<Session, 'searchSize'> | undefined): boolean {
-    return (seen?.searchSize ?? 0) < SEARCH_TEXT_LIMIT;
+  update(
+    id: string,
+    changes: Partial<Omit<Session, 'id'>>,
+    extra: { searchText?: string[]; seen?: SearchSeen & Partial<Pick<Session, 'flow'>>; listMessage?: TranscriptMessage } = {},
+  ): Promise<Session> {
+    const search = newSearchEntries(extra.searchText ?? [], extra.seen);
+    // The index projects `defaultAnswers`: rewritten only when it changes, so saving the flow costs no index write.
+    const unchangedAnswers = extra.seen?.flow !== undefined && changes.flow?.defaultAnswers === extra.seen.flow.defaultAnswers;
+    if (!extra.listMessage) return this.updateWhere(id, changes, { search, unchangedAnswers });
+    // A message written without a transcript write of this writer's own (the web user's, by
+    // intake, in a turn that answered nothing): the list shows it, and catches up with the activity.
+    return this.updateWhere(id, changes, {
+      search,
+      unchangedAnswers,
+      names: { ...LISTED_NAMES, '#ls': 'lastSeq', '#lm': 'lastMessage' },
+      values: { ':lm': summaryOf(extra.listMessage, extra.listMessage.at) },
+      sets: ['#lm = :lm', '#lsq = #ls', '#lat = #la', '#lexp = #exp'],
+    });
   }
 
   /** `update` with an extra ConditionExpression; a failed one throws ConditionalCheckFailedException. */
   private async updateWhere(
     id: string,
     changes: Partial<Omit<Session, 'id'>>,
-    opts: { condition?: string; values?: Record<string, unknown>; names?: Record<string, string>; search?: string[] } = {},
+    opts: { condition?: string; values?: Record<string, unknown>; names?: Record<string, string>; sets?: string[]; search?: string[]; unchangedAnswers?: boolean } = {},
   ): Promise<Session> {
     const names: Record<string, string> = { ...opts.names };
     const values: Record<string, unknown> = { ...opts.values };
-    const sets: string[] = [];
+    const sets: string[] = [...(opts.sets ?? [])];
     const removes: string[] = [];
     const adds: string[] = [];
     const entries = Object.entries(changes) as [string, unknown][];
     if (changes.lastActivityAt !== undefined) entries.push(['gsi1sk', activityKey(changes.lastActivityAt, id)]);
     // The index projects the count the `action` status needs, not the whole flow state.
-    if (changes.flow !== undefined) entries.push(['defaultAnswers', changes.flow.defaultAnswers]);
+    if (changes.flow !== undefined && !opts.unchangedAnswers) entries.push(['defaultAnswers', changes.flow.defaultAnswers]);
     entries.forEach(([k, v], i) => {
       names[`#a${i}`] = k;
       if (v === undefined) removes.push(`#a${i}`);
@@ -332,7 +386,7 @@ export class SessionStore implements SessionStorePort {
     const written: TranscriptMessage[] = [];
     let pending = messages;
     let startsTurn = opts.startsTurn;
-    let search = this.hasSearchRoom(opts.seen) ? [...(opts.searchText ?? []).map((t) => t.toLowerCase().slice(0, SEARCH_ENTRY_CHARS)), ...searchEntries(messages)] : [];
+    let search = newSearchEntries([...(opts.searchText ?? []), ...searchEntries(messages)], opts.seen);
     for (let round = 0; pending.length; round++) {
       if (round >= 5) throw new Error('could not append to the transcript');
       const last = await this.takePositions(sessionId, pending, at, { startsTurn, search });
@@ -348,9 +402,10 @@ export class SessionStore implements SessionStorePort {
 
   /** The conditional update that takes `messages.length` positions; returns the last one taken. */
   private async takePositions(sessionId: string, messages: NewMessage[], at: number, opts: { startsTurn?: string; search: string[] }): Promise<number> {
-    const names: Record<string, string> = { '#ls': 'lastSeq', '#lm': 'lastMessage' };
+    const names: Record<string, string> = { '#ls': 'lastSeq', '#lm': 'lastMessage', ...LISTED_NAMES };
     const values: Record<string, unknown> = { ':zero': 0, ':n': messages.length, ':lm': summaryOf(messages.at(-1)!, at) };
-    const sets = ['#ls = if_not_exists(#ls, :zero) + :n', '#lm = :lm'];
+    // The list's copies catch up with the user's activity (web intake leaves them alone).
+    const sets = ['#ls = if_not_exists(#ls, :zero) + :n', '#lm = :lm', '#lsq = if_not_exists(#ls, :zero) + :n', '#lat = #la', '#lexp = #exp'];
     const adds: string[] = [];
     const buttons = messages.findLast((m) => m.from === 'bot' && m.buttons?.length)?.buttons;
     if (buttons) {
@@ -418,13 +473,11 @@ export class SessionStore implements SessionStorePort {
     const sets = ['#la = :at', '#exp = :exp', '#gsk = :gsk'];
     const conditions = ['attribute_exists(pk)', '#exp > :now'];
     if (hasMessage) {
-      Object.assign(names, { '#ls': 'lastSeq', '#lm': 'lastMessage' });
-      Object.assign(values, {
-        ':zero': 0,
-        ':one': 1,
-        ':lm': input.text !== undefined ? summaryOf({ from: 'user', text: input.text }, at) : { from: 'user', button: buttonIndex, at },
-      });
-      sets.push('#ls = if_not_exists(#ls, :zero) + :one', '#lm = :lm');
+      // Only the counter: the list's copies and last message are the turn's to write (one
+      // index write per message instead of two), see CONVERSATION_LIST_ATTRIBUTES.
+      Object.assign(names, { '#ls': 'lastSeq' });
+      Object.assign(values, { ':zero': 0, ':one': 1 });
+      sets.push('#ls = if_not_exists(#ls, :zero) + :one');
     }
     if (buttonIndex !== undefined) {
       if (!Number.isSafeInteger(buttonIndex) || buttonIndex < 0) return { outcome: 'no_such_button' };
@@ -594,7 +647,8 @@ export class SessionStore implements SessionStorePort {
   // --- the agent list -----------------------------------------------------------------
 
   /**
-   * One page of the agent list: one query per index shard, newest activity first, merged.
+   * One page of the agent list: one query per index shard, newest activity first (to the
+ * minute across pages, exactly within one), merged.
    * Each shard's query reads at most a page (Limit, and DynamoDB's 1 MB), so a call costs
    * CONVERSATION_SHARDS requests whatever the table holds. Entries are emitted only down to
    * the newest point below which some shard still has unread entries (the merge frontier), so
@@ -618,7 +672,7 @@ export class SessionStore implements SessionStorePort {
             TableName: this.tableName,
             IndexName: CONVERSATIONS_INDEX,
             KeyConditionExpression: 'gsi1pk = :shard',
-            FilterExpression: ['expiresAt > :now', opts.botId !== undefined ? 'botId = :bot' : ''].filter(Boolean).join(' AND '),
+            FilterExpression: ['listedExpiresAt > :now', opts.botId !== undefined ? 'botId = :bot' : ''].filter(Boolean).join(' AND '),
             ExpressionAttributeValues: { ':shard': shard, ':now': opts.nowSeconds, ...(opts.botId !== undefined && { ':bot': opts.botId }) },
             ScanIndexForward: false,
             Limit: Math.max(opts.limit, 100),
@@ -653,6 +707,8 @@ export class SessionStore implements SessionStorePort {
       const mine = read.entries.filter((e) => consumedKeys.has(e.key)).at(-1);
       return mine?.key ?? position;
     });
+    // Keys hold the minute (activityKey): within a page, the exact time orders.
+    kept.sort((a, b) => b.lastActivityAt - a.lastActivityAt);
     return { conversations: kept, ...(next.some((p) => p !== null) && { next: encodeCursor(next) }) };
   }
 
@@ -693,21 +749,21 @@ export class SessionStore implements SessionStorePort {
 
 /** An index entry as the agent list needs it. */
 function toSummary(item: Item): ConversationSummary {
-  const s = item as Partial<Session> & { defaultAnswers?: number };
+  const s = item as Partial<Session> & { defaultAnswers?: number; listedActivityAt?: number; listedExpiresAt?: number; listedSeq?: number };
   return {
     id: s.id!,
     botId: s.botId!,
     channel: s.channel!,
     userId: s.userId!,
     ...(s.userName !== undefined && { userName: s.userName }),
-    lastActivityAt: s.lastActivityAt!,
-    expiresAt: s.expiresAt!,
+    lastActivityAt: s.listedActivityAt!,
+    expiresAt: s.listedExpiresAt!,
     ...(s.operator !== undefined && { operator: s.operator }),
     ...(s.waitingForAgentSince !== undefined && { waitingForAgentSince: s.waitingForAgentSince }),
     ...(s.lastMessage !== undefined && { lastMessage: s.lastMessage }),
     ...(s.offeredButtons !== undefined && { offeredButtons: s.offeredButtons }),
     searchText: s.searchText ?? [],
-    lastSeq: s.lastSeq ?? 0,
+    lastSeq: s.listedSeq ?? 0,
     flow: { defaultAnswers: s.defaultAnswers ?? 0 },
   };
 }

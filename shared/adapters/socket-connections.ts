@@ -1,6 +1,9 @@
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { SocketClient, SocketConnections } from '../app/ports';
+import type { AgentAudience, SocketClient, SocketConnections } from '../app/ports';
 import {
+  agentAudienceIn,
+  agentWatchAttr,
+  agentWatchesIn,
   AGENT_SOCKETS_KEY,
   AGENT_SOCKETS_MAX,
   agentConnectionsIn,
@@ -54,7 +57,10 @@ export class SocketConnectionStore implements SocketConnections {
     const entries = agentEntriesIn(out.Item);
     const live = entries.filter((e) => e.until > nowSeconds);
     if (live.filter((e) => e.agentId === client.agentId).length >= SOCKETS_PER_HOLDER || live.length >= AGENT_SOCKETS_MAX) return 'full';
-    const stale = entries.filter((e) => e.until <= nowSeconds).slice(0, 50).map((e) => agentSocketAttr(e.connectionId));
+    const stale = [
+      ...entries.filter((e) => e.until <= nowSeconds).map((e) => agentSocketAttr(e.connectionId)),
+      ...agentWatchesIn(out.Item).filter((w) => w.until <= nowSeconds).map((w) => agentWatchAttr(w.agentId)),
+    ].slice(0, 50);
     await this.changeAgentEntry(connectionId, { until: expiresAt, agent: client.agentId }, stale);
     return 'added';
   }
@@ -78,6 +84,23 @@ export class SocketConnectionStore implements SocketConnections {
   async ofAgents(nowSeconds: number): Promise<string[]> {
     const out = await this.db.send(new GetCommand({ TableName: this.tableName, Key: AGENT_SOCKETS_KEY }));
     return agentConnectionsIn(out.Item, nowSeconds);
+  }
+
+  async agentsFor(nowSeconds: number, sessionId: string): Promise<AgentAudience> {
+    const out = await this.db.send(new GetCommand({ TableName: this.tableName, Key: AGENT_SOCKETS_KEY }));
+    return agentAudienceIn(out.Item, nowSeconds, sessionId);
+  }
+
+  async watch(agentId: string, sessionId: string, until: number): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: AGENT_SOCKETS_KEY,
+        UpdateExpression: 'SET #w = :w',
+        ExpressionAttributeNames: { '#w': agentWatchAttr(agentId) },
+        ExpressionAttributeValues: { ':w': { s: sessionId, until } },
+      }),
+    );
   }
 
   private async removeFromUserSet(sessionId: string, connectionId: string): Promise<void> {

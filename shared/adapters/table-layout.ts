@@ -27,13 +27,15 @@ export const TTL_ATTRIBUTE = 'expiresAt';
  * items carry its keys. Its partition key is one of CONVERSATION_SHARDS shards picked by a hash
  * of the session id, so no index partition takes every session's writes, and a list call reads
  * each shard once (presence mark + one query per shard = the 3 requests SPEC 10 allows); the
- * sort key `<lastActivityAt ISO>#<id>` moves only when the user is active, not on bot or agent
- * messages. The index projects only what the list shows and searches (CONVERSATION_LIST_ATTRIBUTES),
+ * sort key `<lastActivityAt ISO, to the minute>#<id>` moves only when the user is active, not
+ * on bot or agent messages, and at most once a minute. The index projects only what the list shows and searches (CONVERSATION_LIST_ATTRIBUTES),
  * never the flow state or the file bookkeeping.
  *
  * Layout change (pre-1.0, no migration): sessions written before the transcript counter, the
  * list attributes and the sharded index existed (`gsi1pk = CONVERSATIONS`, `MSG#<seq>` keys
  * counting up) are not read correctly by this code; let them expire or clear the table.
+ * Likewise sessions written before the listed copies (listedActivityAt, ...) are left out of
+ * the agent list until their next transcript write.
  */
 export const CONVERSATIONS_INDEX = 'gsi1';
 export const CONVERSATIONS_INDEX_PARTITION_KEY = 'gsi1pk';
@@ -47,15 +49,21 @@ export function conversationShard(sessionId: string): string {
   return `${CONVERSATION_SHARD_PREFIX}${(h >>> 0) % CONVERSATION_SHARDS}`;
 }
 export const conversationShards = (): string[] => Array.from({ length: CONVERSATION_SHARDS }, (_, i) => `${CONVERSATION_SHARD_PREFIX}${i}`);
-/** Non-key session attributes the index projects: the agent list's fields, status inputs and search text. */
+/**
+ * Non-key session attributes the index projects: the agent list's fields, status inputs and
+ * search text. Last activity, expiry and the transcript counter are projected as copies
+ * (LISTED_COPIES) that every transcript write refreshes, so web intake's update of the
+ * originals (one per user message) changes nothing the index holds (no index write) unless
+ * the sort key moves; the list catches up in the turn's write a moment later.
+ */
 export const CONVERSATION_LIST_ATTRIBUTES = [
   'id',
   'botId',
   'channel',
   'userId',
   'userName',
-  'lastActivityAt',
-  'expiresAt',
+  'listedActivityAt',
+  'listedExpiresAt',
   'operator',
   'waitingForAgentSince',
   'defaultAnswers',
@@ -63,8 +71,10 @@ export const CONVERSATION_LIST_ATTRIBUTES = [
   'offeredButtons',
   'searchText',
   // The transcript counter: the console counts a conversation's unread messages from it.
-  'lastSeq',
+  'listedSeq',
 ] as const;
+/** The index's copies of session attributes: copy name -> original. */
+export const LISTED_COPIES = { listedActivityAt: 'lastActivityAt', listedExpiresAt: 'expiresAt', listedSeq: 'lastSeq' } as const;
 
 export const SESSION_PK_PREFIX = 'SESSION#';
 export const sessionPk = (id: string) => `${SESSION_PK_PREFIX}${id}`;
@@ -119,6 +129,34 @@ export const agentConnectionsIn = (item: Record<string, unknown> | undefined, no
   agentEntriesIn(item)
     .filter((e) => e.until > nowSeconds)
     .map((e) => e.connectionId);
+
+/**
+ * Which conversation each agent has open in the console, on the same AGENT_SOCKETS_KEY item
+ * (`watch#<agentId>`: `{ s: sessionId, until }`, epoch s), so a bot turn knows from the read it
+ * makes anyway which consoles want that conversation's messages (the others get only the
+ * changes the list must show live: new conversation, status, takeover).
+ */
+export const AGENT_WATCH_ATTR_PREFIX = 'watch#';
+export const agentWatchAttr = (agentId: string) => `${AGENT_WATCH_ATTR_PREFIX}${agentId}`;
+
+/** Every agent's open conversation on the AGENT_SOCKETS_KEY item, live or not. */
+export const agentWatchesIn = (item: Record<string, unknown> | undefined): { agentId: string; sessionId: string; until: number }[] =>
+  Object.entries(item ?? {})
+    .filter(([name]) => name.startsWith(AGENT_WATCH_ATTR_PREFIX))
+    .map(([name, value]) => {
+      const v = value as { s?: unknown; until?: unknown } | undefined;
+      return { agentId: name.slice(AGENT_WATCH_ATTR_PREFIX.length), sessionId: String(v?.s ?? ''), until: Number(v?.until ?? 0) };
+    });
+
+/**
+ * The agents' consoles a change to `sessionId` may go to at `nowSeconds`: all live ones, and
+ * those of agents who have that conversation open.
+ */
+export function agentAudienceIn(item: Record<string, unknown> | undefined, nowSeconds: number, sessionId: string): { all: string[]; watching: string[] } {
+  const live = agentEntriesIn(item).filter((e) => e.until > nowSeconds);
+  const watchers = new Set(agentWatchesIn(item).filter((w) => w.sessionId === sessionId && w.until > nowSeconds).map((w) => w.agentId));
+  return { all: live.map((e) => e.connectionId), watching: live.filter((e) => watchers.has(e.agentId)).map((e) => e.connectionId) };
+}
 
 export const PRESENCE_PK = 'PRESENCE';
 export const presenceSk = (agentId: string) => `AGENT#${agentId}`;

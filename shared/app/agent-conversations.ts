@@ -5,7 +5,9 @@ import { parseCursor } from '../domain/cursor';
 import type { TranscriptMessage } from '../domain/transcript';
 import { messageView, type MessageView } from './conversation';
 import { AGENT_FILE_LINK_SECONDS, fileLink } from './file-links';
+import type { AgentIdentity } from './agent-identity';
 import type { Ports } from './ports';
+import { logger } from '../logger';
 import '../zod-english';
 
 export const CONVERSATION_STATUSES = ['waiting_for_agent', 'action', 'live', 'stalled', 'abandoned', 'taken_over'] as const satisfies readonly ConversationStatus[];
@@ -146,16 +148,29 @@ export function agentMessageView(deps: Pick<Ports, 'tokens'>, m: TranscriptMessa
 }
 
 /**
+ * How long an agent counts as having a conversation open after reading it: the console reads
+ * its open conversation again well within this while its socket is open (web/agent.js).
+ */
+export const WATCH_SECONDS = 600;
+
+/**
  * `GET /agent/conversations/{id}?after=`: the conversation and its transcript since the
- * cursor, without taking it over.
+ * cursor, without taking it over. The reading agent's console then gets the conversation's
+ * messages pushed for WATCH_SECONDS (best effort: a failed note only leaves it to polling).
  */
 export async function openConversation(
-  deps: Pick<Ports, 'sessions' | 'bots' | 'tokens' | 'now'>,
+  deps: Pick<Ports, 'sessions' | 'bots' | 'tokens' | 'now'> & Partial<Pick<Ports, 'sockets'>>,
   sessionId: string,
   after: string | undefined,
+  agent?: Pick<AgentIdentity, 'agentId'>,
 ): Promise<{ conversation: ConversationView; messages: AgentMessageView[]; cursor: string }> {
   const cursor = parseCursor(after);
   const session = await requireConversation(deps, sessionId);
+  if (agent && deps.sockets) {
+    await deps.sockets.watch(agent.agentId, session.id, Math.floor(deps.now() / 1000) + WATCH_SECONDS).catch((err: unknown) => {
+      logger.warn('could not note the open conversation; its messages reach the console by polling', { sessionId, error: err as Error });
+    });
+  }
   const messages: TranscriptMessage[] = [];
   for (let from = cursor; ; ) {
     const page = await deps.sessions.listMessages(session.id, from, undefined, deps.now());

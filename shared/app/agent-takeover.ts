@@ -55,7 +55,8 @@ export async function release(deps: Pick<Ports, 'bots' | 'sessions' | 'now' | 'p
   logger.info('conversation released', { sessionId, agentId: agent.agentId });
   const bot = deps.bots.get(session.botId);
   const again = bot ? repromptCurrent(bot, session.flow, builtinsFor(session)) : [];
-  if (again.length) await tell(deps, session, again.map((r): NewMessage => ({ from: 'bot', text: r.text, ...(r.buttons && { buttons: r.buttons }) })));
+  // Every console's list shows the release, not only those that have the conversation open.
+  if (again.length) await tell(deps, session, again.map((r): NewMessage => ({ from: 'bot', text: r.text, ...(r.buttons && { buttons: r.buttons }) })), { listChanged: true });
   else await deps.push?.(session, []);
   return session;
 }
@@ -80,10 +81,15 @@ export type AgentMessageInput = z.infer<typeof AgentMessageBody>;
  * (Messenger). The transcript is the record: a failed push is logged and reported, not
  * retried here, so the agent can see it and say it again.
  */
-export async function tell(deps: Pick<Ports, 'sessions' | 'now' | 'ports' | 'push'>, session: Session, messages: NewMessage[]): Promise<{ written: TranscriptMessage[]; delivered: boolean }> {
+export async function tell(
+  deps: Pick<Ports, 'sessions' | 'now' | 'ports' | 'push'>,
+  session: Session,
+  messages: NewMessage[],
+  opts: { listChanged?: boolean } = {},
+): Promise<{ written: TranscriptMessage[]; delivered: boolean }> {
   const written = await deps.sessions.appendMessages(session.id, messages, deps.now(), { seen: session });
   // Web users and agents get them over their sockets (never failing the write).
-  if (written.length) await deps.push?.(session, written);
+  if (written.length) await deps.push?.(session, written, 'everyone', undefined, opts.listChanged);
   if (!written.length || !deps.ports.deliver) return { written, delivered: true };
   try {
     await deps.ports.deliver(session, written);

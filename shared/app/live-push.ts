@@ -34,7 +34,8 @@ export function agentFrame(deps: Pick<Ports, 'tokens' | 'bots' | 'now'>, session
 
 /**
  * The `push` port (SPEC 10): after a write changed a conversation's transcript or status, the
- * session's user (web only) and every agent console get a frame over their WebSocket.
+ * session's user (web only) and the agent consoles that need it (see LivePush) get a frame
+ * over their WebSocket.
  * Primary course: the user's connections are on the session record the writer holds; the
  * agents' come with the turn's read, or from one read here; build each audience's frame
  * once, post it to each connection, forget connections the Management API says are gone.
@@ -42,11 +43,14 @@ export function agentFrame(deps: Pick<Ports, 'tokens' | 'bots' | 'now'>, session
  * that caused it stands and clients catch up by polling.
  */
 export function livePush(deps: LivePushDeps): LivePush {
-  return async function pushChange(session, messages, audience = 'everyone', knownAgentConnections) {
+  return async function pushChange(session, messages, audience = 'everyone', knownAgents, listChanged = false) {
     try {
       const toUser = audience === 'everyone' && session.channel === 'web';
       const userConnections = toUser ? [...(session.sockets ?? [])] : [];
-      const agentConnections = knownAgentConnections ?? (await deps.sockets.ofAgents(Math.floor(deps.now() / 1000)));
+      const agents = knownAgents ?? (await deps.sockets.agentsFor(Math.floor(deps.now() / 1000), session.id));
+      // What the list must show live goes to every console; a bot-handled chat's messages only to those that have it open.
+      const toEveryAgent = audience === 'agents' || !messages.length || Boolean(session.operator) || listChanged;
+      const agentConnections = toEveryAgent ? agents.all : agents.watching;
       if (!userConnections.length && !agentConnections.length) return;
       // A status change writes no message; the frames still say where the transcript stands.
       const last = messages.at(-1) ?? (await deps.sessions.lastMessage(session.id));

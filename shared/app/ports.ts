@@ -59,13 +59,22 @@ export interface Sessions {
    * The session and the agents' open WebSocket connections in one read: what a bot turn
    * needs to run and then push its replies without another request (SPEC 10 bounds).
    */
-  getForTurn(id: string, nowSeconds: number): Promise<{ session: Session | undefined; agentConnections: string[] }>;
+  getForTurn(id: string, nowSeconds: number): Promise<{ session: Session | undefined; agentConnections: string[]; agents?: AgentAudience }>;
   /**
    * Sets (or, for `undefined` values, removes) top-level attributes of a live session record;
    * throws SessionNotFound when the record is gone. `searchText` adds texts to what agents
    * can search for (a turn adds the user's words there, in the write that saves its flow).
    */
-  update(id: string, changes: Partial<Omit<Session, 'id'>>, extra?: { searchText?: string[]; seen?: Pick<Session, 'searchSize'> }): Promise<Session>;
+  update(
+    id: string,
+    changes: Partial<Omit<Session, 'id'>>,
+    extra?: {
+      searchText?: string[];
+      seen?: Pick<Session, 'searchSize'> & Partial<Pick<Session, 'searchText' | 'flow'>>;
+      /** A message written earlier (the web user's, by intake) that the agents' list should show as the newest. */
+      listMessage?: TranscriptMessage;
+    },
+  ): Promise<Session>;
   /**
    * Makes `operator` the conversation's operator unless someone already is, and clears
    * `waitingForAgentSince`: one writer wins. `held` returns the session as it stands.
@@ -108,8 +117,8 @@ export interface AppendOptions {
   startsTurn?: string;
   /** Texts agents can search for besides the messages' own (the user's words a turn answers). */
   searchText?: string[];
-  /** The session as the writer last read it: once its search text is full, no more is added. */
-  seen?: Pick<Session, 'searchSize'>;
+  /** The session as the writer last read it: texts it holds are not added again, and once it is full, none. */
+  seen?: Pick<Session, 'searchSize'> & Partial<Pick<Session, 'searchText'>>;
 }
 
 export interface Transcript {
@@ -476,6 +485,19 @@ export interface SocketConnections {
   ofSession(sessionId: string): Promise<string[]>;
   /** Connection ids of every agent's console still open at `nowSeconds`. */
   ofAgents(nowSeconds: number): Promise<string[]>;
+  /** Every agent's open console, and those of agents who have `sessionId` open (see `watch`), at `nowSeconds`. */
+  agentsFor(nowSeconds: number, sessionId: string): Promise<AgentAudience>;
+  /**
+   * Notes that `agentId` has `sessionId` open in the console until `until` (epoch s): that
+   * conversation's messages are pushed to their consoles too, not only its status changes.
+   */
+  watch(agentId: string, sessionId: string, until: number): Promise<void>;
+}
+
+/** The agents' console connections a change may go to: every live one, and those watching its conversation. */
+export interface AgentAudience {
+  all: string[];
+  watching: string[];
 }
 
 /** Sends one frame to one connection (the API Gateway Management API); `gone` when it no longer exists. */
@@ -487,13 +509,19 @@ export interface SocketPoster {
  * Tells a conversation's user and the agents what changed: the messages just written (may be
  * none, for a status change) on the session as it now stands. Never throws: a failed push
  * must not fail the write, and clients fall back to polling.
+ * Every agent console gets what its list must show live: a change with no message (new
+ * conversation, takeover, release, status), any message of a taken-over conversation, and a
+ * change the caller marks `listChanged` (a turn that changed the status). Other messages (the
+ * bot handling a chat on its own) go only to the consoles that have that conversation open;
+ * the others see them at their next list read.
  */
 export type LivePush = (
   session: Session,
   messages: TranscriptMessage[],
   audience?: 'everyone' | 'agents',
   /** The agents' connections when the caller already read them (a bot turn does, with its session). */
-  agentConnections?: string[],
+  agents?: AgentAudience,
+  listChanged?: boolean,
 ) => Promise<void>;
 
 /** Verifies an agent's JWT as the HTTP API's authorizer does; claims, or undefined for anything wrong. */

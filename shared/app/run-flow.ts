@@ -2,11 +2,11 @@ import type { Bot } from '../bots/schema';
 import type { InboundMedia } from '../channels/channel';
 import { channelNamed } from '../channels/registry';
 import { enterInteraction, handleInput, render, resumeAfterAction, startFlow, type FileRef, type FlowStep, type PendingAction } from '../domain/flow';
-import { builtinsFor, isExpired, type Session } from '../domain/session';
+import { builtinsFor, conversationStatus, isExpired, type Session } from '../domain/session';
 import { warningText } from '../domain/warnings';
 import type { AttachmentMeta, NewMessage, TranscriptMessage } from '../domain/transcript';
 import { logger } from '../logger';
-import type { AcceptedFiles, ActionOutcome, FlowEvent, Ports } from './ports';
+import type { AcceptedFiles, ActionOutcome, AgentAudience, FlowEvent, Ports } from './ports';
 
 /**
  * A turn's ports, explicitly: the bots, the session store and clock, and the flow's
@@ -27,7 +27,7 @@ export type TurnDeps = Pick<Ports, 'bots' | 'sessions' | 'now' | 'ports' | 'push
  */
 export async function runFlowEvent(deps: TurnDeps, event: FlowEvent & { eventId: string }): Promise<void> {
   // The agents' socket connections come with the session, for the push at the turn's end.
-  const { session, agentConnections } = await deps.sessions.getForTurn(event.sessionId, Math.floor(deps.now() / 1000));
+  const { session, agentConnections, agents } = await deps.sessions.getForTurn(event.sessionId, Math.floor(deps.now() / 1000));
   if (!session || isExpired(session, deps.now())) {
     logger.info('event for an expired session dropped', { sessionId: event.sessionId, type: event.type });
     return;
@@ -47,7 +47,7 @@ export async function runFlowEvent(deps: TurnDeps, event: FlowEvent & { eventId:
     logger.warn('event for a bot that no longer exists dropped', { sessionId: session.id, botId: session.botId });
     return;
   }
-  const turn = new Turn(deps, bot, session, event.eventId, agentConnections);
+  const turn = new Turn(deps, bot, session, event.eventId, agents ?? { all: agentConnections, watching: [] });
   // The web user's message, written by intake, reaches the sockets with the turn's replies.
   if (event.type === 'user_message' && event.userMessage) turn.pushAlso(event.userMessage);
   // Intake kept the web user's words in the transcript; the turn adds them to the agents' search.
@@ -110,14 +110,17 @@ class Turn {
   private waitingForAgentSince: number | undefined;
   /** Messages written before the turn (the web user's, by intake) that its push carries too. */
   private readonly alsoPushed: TranscriptMessage[] = [];
+  /** The session as the turn found it: what the agents' list showed. */
+  private readonly before: Session;
 
   constructor(
     private readonly deps: TurnDeps,
     private readonly bot: Bot,
     public session: Session,
     private readonly eventId: string,
-    private readonly agentConnections?: string[],
+    private readonly agents: AgentAudience,
   ) {
+    this.before = session;
     this.waitingForAgentSince = session.waitingForAgentSince;
     // An attempt's first append notes the event and its first position on the session record.
     // A first attempt (the usual case) finds another event there and reads no transcript; a
@@ -207,7 +210,8 @@ class Turn {
    * one keeps the request standing for the next agent who opens the console.
    */
   private async liveAgent(): Promise<FlowStep | undefined> {
-    const online = (await this.deps.ports.agentsOnline?.()) ?? false;
+    // An agent with the console's socket open is online; otherwise their last API call tells (SPEC 6).
+    const online = this.agents.all.length > 0 || ((await this.deps.ports.agentsOnline?.()) ?? false);
     const { confirmationMessage, noAgentsInteraction } = this.bot.liveTakeover;
     if (!online && noAgentsInteraction) {
       this.waitingForAgentSince = undefined;
@@ -259,11 +263,21 @@ class Turn {
       // Written only when this turn asked for an agent: an agent taking over meanwhile
       // clears it, and an unconditional write would bring it back.
       ...(waitingChanged && { waitingForAgentSince: this.waitingForAgentSince }),
-    }, this.searchText.length ? { searchText: this.searchText.splice(0), seen: this.session } : undefined);
+    }, {
+      searchText: this.searchText.splice(0),
+      seen: { ...this.session, flow: this.before.flow },
+      // Intake left the list's view to the turn: with nothing written here, the user's message is the newest.
+      ...(!this.written.length && this.alsoPushed.length && { listMessage: this.alsoPushed.at(-1)! }),
+    });
     const outgoing = this.written.filter((m) => m.from === 'bot');
     if (outgoing.length) await this.deps.ports.deliver?.(this.session, outgoing);
     // Web users and agents see the turn's messages and any status change over their sockets.
     const pushed = [...this.alsoPushed, ...this.written];
-    if (pushed.length || waitingChanged) await this.deps.push?.(saved, pushed, 'everyone', this.agentConnections);
+    // Every console's list hears of a conversation's first turn and of a status change; the
+    // bot's chatter otherwise goes only to consoles that have the conversation open.
+    const now = this.deps.now();
+    const listChanged =
+      waitingChanged || this.before.flow.lastEventId === undefined || conversationStatus(this.before, this.bot, now) !== conversationStatus(saved, this.bot, now);
+    if (pushed.length || waitingChanged) await this.deps.push?.(saved, pushed, 'everyone', this.agents, listChanged);
   }
 }

@@ -151,6 +151,10 @@ describe('the agent console in Chromium (issue 14)', () => {
     await poll(() => unreadText(agent, 'Bert Unread')).toBe('none');
     await ada.say('Hello?');
     await settled(ada, 7);
+    // Deliberate (issue 11 point 6): the bot's chatter in a conversation this console does not
+    // have open is not pushed to it; the list shows it at its next read (here: the search again).
+    await agent.getByLabel('Search names and messages').fill('');
+    await agent.getByLabel('Search names and messages').fill('Unread');
     await poll(() => unreadText(agent, 'Ada Unread')).toBe('2 unread messages');
 
     // Search finds Ada by an older message, and says so.

@@ -35,7 +35,9 @@ describe('storage', () => {
               { AttributeName: 'gsi1pk', KeyType: 'HASH' },
               { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
             ],
-            // Only the agent list's fields, status inputs and search text (table-layout.ts).
+            // Only the agent list's fields, status inputs and search text (table-layout.ts);
+            // activity, expiry and the counter as copies the transcript writes refresh, so
+            // intake's per-message update of the originals costs the index nothing.
             Projection: {
               ProjectionType: 'INCLUDE',
               NonKeyAttributes: [
@@ -44,15 +46,15 @@ describe('storage', () => {
                 'channel',
                 'userId',
                 'userName',
-                'lastActivityAt',
-                'expiresAt',
+                'listedActivityAt',
+                'listedExpiresAt',
                 'operator',
                 'waitingForAgentSince',
                 'defaultAnswers',
                 'lastMessage',
                 'offeredButtons',
                 'searchText',
-                'lastSeq',
+                'listedSeq',
               ],
             },
           },

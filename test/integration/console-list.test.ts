@@ -159,4 +159,19 @@ describe('waiting since and the unread counter (issue 14)', () => {
     const again = await asAgent('GET', `/agent/conversations/${s.sessionId}`, { after: String(before) });
     expect(again.body.messages.map((m: { id: string }) => Number(m.id))).toEqual([before + 1, before + 2]);
   });
+
+  it('shows the user’s message, activity and count once the turn has run, also when the bot stays silent (taken over)', async () => {
+    const { start, say, list, asAgent, time } = await setup();
+    const s = await start('Sol');
+    await say(s, { text: 'Sol' });
+    expect((await asAgent('POST', `/agent/conversations/${s.sessionId}/takeover`)).status).toBe(200);
+    const before = (await list())[0]!;
+    time.advance(2 * MINUTE);
+    // Intake leaves the list's view to the turn (one index write per message); the bot says nothing.
+    await say(s, { text: 'Is anyone reading this?' });
+    const [c] = await list();
+    expect(c).toMatchObject({ sessionId: s.sessionId, status: 'taken_over', lastMessage: { from: 'user', text: 'Is anyone reading this?' }, lastSeq: before.lastSeq + 1 });
+    expect(c!.lastActivityAt).toBe(new Date(time.now()).toISOString());
+    expect(Date.parse(c!.lastActivityAt)).toBeGreaterThan(Date.parse(before.lastActivityAt));
+  });
 });

@@ -126,6 +126,9 @@ describe('WebSocket (SPEC 10)', () => {
     const a = await connect({ token: alice.token });
     const b = await connect({ token: bob.token });
     const bobBefore = b.frames.length;
+    // Pat opens Alice's conversation in the console; a second console (Quinn's) has nothing open.
+    expect((await asAgent(agentJwt, `/agent/conversations/${alice.sessionId}`)).status).toBe(200);
+    const other = await connect({ agentToken: await agentToken('agent-other', 'Quinn') });
 
     // A user's text: Alice's socket gets her own message (with its id) and the bot's reply.
     await alice.send({ text: 'something the bot does not understand' });
@@ -147,6 +150,9 @@ describe('WebSocket (SPEC 10)', () => {
     const agentMsgs = agentFramesFor(agent.frames, alice.sessionId).flatMap((f) => f.messages);
     expect(agentMsgs.some((m: Frame) => m.from === 'user' && m.text === 'something the bot does not understand')).toBe(true);
     expect(agentFramesFor(agent.frames, alice.sessionId).at(-1)!.conversation).toMatchObject({ sessionId: alice.sessionId, user: { name: 'Alice' }, lastMessage: expect.any(Object) });
+    // Deliberate (issue 11 point 6): a console that does not have the conversation open gets
+    // none of the bot's chatter; its list picks it up at the next read.
+    expect(agentFramesFor(other.frames, alice.sessionId)).toEqual([]);
 
     // Takeover: Alice gets the start message, agents see the status change.
     const aliceBefore = a.frames.length;
@@ -156,6 +162,12 @@ describe('WebSocket (SPEC 10)', () => {
       async () => (agentFramesFor(agent.frames, alice.sessionId).some((f) => f.conversation.status === 'taken_over' && f.conversation.operator?.name === 'Pat') ? true : undefined),
       10_000,
       'takeover on the agent socket',
+    );
+    // Every console's list shows a takeover live, open or not.
+    await eventually(
+      async () => (agentFramesFor(other.frames, alice.sessionId).some((f) => f.conversation.status === 'taken_over') ? true : undefined),
+      10_000,
+      'takeover on the other console',
     );
     // An agent message reaches Alice (and only Alice).
     expect((await asAgent(agentJwt, `/agent/conversations/${alice.sessionId}/messages`, 'POST', { text: 'Hello Alice' })).status).toBe(202);
@@ -169,6 +181,11 @@ describe('WebSocket (SPEC 10)', () => {
       10_000,
       'release on the agent socket',
     );
+    await eventually(
+      async () => (agentFramesFor(other.frames, alice.sessionId).some((f) => f.conversation.operator === null && f.conversation.status !== 'taken_over') ? true : undefined),
+      10_000,
+      'release on the other console',
+    );
     const reasked = await eventually(async () => userFrames(a.frames.slice(aliceBeforeRelease)).find((f) => f.messages.length > 0), 10_000, 'menu on the user socket');
     expect(reasked.status).not.toBe('taken_over');
     expect(reasked.messages.map((m: Frame) => [m.from, m.text, m.buttons?.map((b: Frame) => b.label)])).toEqual([
@@ -176,7 +193,7 @@ describe('WebSocket (SPEC 10)', () => {
     ]);
     expect(b.frames.slice(bobBefore).filter((f) => f.sessionId === alice.sessionId)).toEqual([]);
     expect(texts(b.frames).some((t) => t.includes('Hello Alice'))).toBe(false);
-    for (const s of [a, b, agent]) s.ws.close();
+    for (const s of [a, b, agent, other]) s.ws.close();
   });
 
   it('ends a wait when nobody is online any more and the no-agents interaction runs, and pushes the status (issue 14)', async () => {

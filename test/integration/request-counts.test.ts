@@ -4,8 +4,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createAgentHandler } from '../../functions/agent/handler';
 import { createIntakeHandler } from '../../functions/intake/handler';
 import { LOCAL_CREDENTIALS } from '../../shared/adapters/clients';
-import { GAP_GRACE_MS } from '../../shared/adapters/session-store';
-import { messageSk, META, sessionPk } from '../../shared/adapters/table-layout';
+import { GAP_GRACE_MS, SEARCH_TEXT_LIMIT } from '../../shared/adapters/session-store';
+import { CONVERSATION_LIST_ATTRIBUTES, messageSk, META, sessionPk } from '../../shared/adapters/table-layout';
 import type { ConversationView } from '../../shared/app/agent-conversations';
 import type { MessageView } from '../../shared/app/conversation';
 import { runFlowEvent } from '../../shared/app/run-flow';
@@ -35,6 +35,15 @@ const bot = testBot({
   },
 });
 
+/** A bot that asks the same question after every answer (its flow never ends). */
+const loopBot = testBot({
+  id: 'loop',
+  name: 'Loop',
+  sessionTimeoutSeconds: 7 * 86400,
+  start: 'ask',
+  interactions: { ask: { type: 'question', text: 'Noted. What else?', answerFormat: 'any', variable: 'need', next: 'ask' } },
+});
+
 const ANN = { sub: 'ann-1', name: 'Ann' };
 const MINUTE = 60_000;
 
@@ -49,9 +58,9 @@ afterAll(async () => {
   await emu?.close();
 });
 
-async function setup(opts: { liveSockets?: boolean } = {}) {
+async function setup({ endpoint, ...opts }: { liveSockets?: boolean; endpoint?: string } = {}) {
   const time = clock(Date.now());
-  const deps = await freshDeps(emu, { bots: [bot], config: { DYNAMODB_ENDPOINT: proxy.url }, overrides: { now: time.now }, ...opts });
+  const deps = await freshDeps(emu, { bots: [bot, loopBot], config: { DYNAMODB_ENDPOINT: endpoint ?? proxy.url }, overrides: { now: time.now }, ...opts });
   const intake = createIntakeHandler(async () => deps);
   const agent = createAgentHandler(async () => deps);
   const drain = () => deps.queue.drainInto((e) => runFlowEvent(deps, e));
@@ -150,13 +159,16 @@ describe('DynamoDB requests on the data path (SPEC 10)', () => {
     console.info('empty poll', emptyPoll);
   });
 
-  it('with the user and an agent on sockets, the message and reply still take at most 6 (2 before the 202) and both sockets get them', async () => {
+  it('with the user and an agent on sockets, the message and reply still take at most 6 (2 before the 202) and the user and the agent who has it open get them', async () => {
     const { deps, start, say, drain } = await setup({ liveSockets: true });
     const s = await start('Grace');
     await drain();
     const expiresAt = Math.floor(deps.now() / 1000) + 3600;
     await deps.sockets.add('user-conn', { kind: 'user', sessionId: s.sessionId }, expiresAt);
     await deps.sockets.add('agent-conn', { kind: 'agent', agentId: ANN.sub, name: ANN.name }, expiresAt);
+    // Ann has the conversation open in her console; Bob's console has nothing open.
+    await deps.sockets.add('other-agent-conn', { kind: 'agent', agentId: 'bob-1', name: 'Bob' }, expiresAt);
+    await deps.sockets.watch(ANN.sub, s.sessionId, expiresAt);
     deps.posted.length = 0;
     take();
 
@@ -176,8 +188,50 @@ describe('DynamoDB requests on the data path (SPEC 10)', () => {
         .flatMap((p) => (p.frame as { messages: MessageView[] }).messages.map((m) => `${m.from}:${m.text}`));
     expect(texts('user-conn')).toEqual(['user:Where is my refund?', 'bot:Noted: Where is my refund?.']);
     expect(texts('agent-conn')).toEqual(['user:Where is my refund?', 'bot:Noted: Where is my refund?.']);
+    // Deliberate (issue 11 point 6): the bot's chatter reaches only consoles that have the conversation open.
+    expect(texts('other-agent-conn')).toEqual([]);
     const agentFrame = deps.posted.find((p) => p.connectionId === 'agent-conn')!.frame as { type: string; conversation: { sessionId: string } };
     expect(agentFrame).toMatchObject({ type: 'conversation', conversation: { sessionId: s.sessionId } });
+  });
+
+  it('keeps the session record compact: a text already searchable is not added again, the search text stops at its limit, and saving the flow leaves the index alone', async () => {
+    // A proxy that keeps each request's body.
+    const logged = await countingProxy(emu.dynamo.url, { capacity: true });
+    const { deps, intake, say, drain } = await setup({ endpoint: logged.url });
+    const s = (await invoke(intake, httpEvent('POST', '/web/sessions', { body: { botId: loopBot.id, userName: 'Lin' } }))).body as { sessionId: string; token: string };
+    await drain();
+    // The bot asks the same question every turn, and the user repeats herself.
+    for (let i = 0; i < 3; i++) {
+      expect((await say(s, { text: 'Where is my parcel?' })).status).toBe(202);
+      await drain();
+    }
+    const once = (await deps.sessions.get(s.sessionId))!;
+    expect(once.searchText!.filter((t) => t === 'where is my parcel?')).toHaveLength(1);
+    expect(once.searchText!.filter((t) => t === 'noted. what else?')).toHaveLength(1);
+    // Fifty distinct messages: the search text stops growing at its limit (issue 11 point 6).
+    for (let i = 0; i < 50; i++) {
+      expect((await say(s, { text: `Tracking number ${String(i).padStart(3, '0')} ${'x'.repeat(40)}` })).status).toBe(202);
+      logged.reset();
+      await drain();
+    }
+    const later = (await deps.sessions.get(s.sessionId))!;
+    expect(later.searchSize).toBeLessThanOrEqual(SEARCH_TEXT_LIMIT);
+    expect(later.searchText!.join('').length).toBeLessThanOrEqual(SEARCH_TEXT_LIMIT);
+    // The last turn's writes of the session record: none sets defaultAnswers (unchanged), so
+    // saving the flow changes nothing the conversations index projects but what the list shows.
+    // Intake's update (the user's activity, the counter) names nothing the conversations index
+    // projects, so it costs the index no write (the turn's transcript write refreshes the list).
+    logged.reset();
+    expect((await say(s, { text: 'One more thing' })).status).toBe(202);
+    const intakeUpdate = logged.log.find((r) => r.op === 'UpdateItem' && r.body.Key?.sk?.S === META)!;
+    const projected = new Set<string>(CONVERSATION_LIST_ATTRIBUTES);
+    expect(Object.values(intakeUpdate.body.ExpressionAttributeNames as Record<string, string>).filter((n) => projected.has(n))).toEqual([]);
+    logged.reset();
+    await drain();
+    const metaUpdates = logged.log.filter((r) => r.op === 'UpdateItem' && r.body.Key?.sk?.S === META);
+    expect(metaUpdates.length).toBeGreaterThan(0);
+    for (const r of metaUpdates) expect(Object.values(r.body.ExpressionAttributeNames ?? {})).not.toContain('defaultAnswers');
+    await logged.close();
   });
 
   it('keeps the cheap path for a button press and still refuses one that is not offered', async () => {

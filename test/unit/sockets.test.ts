@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SocketClient, SocketConnections } from '../../shared/app/ports';
+import { agentAudienceIn } from '../../shared/adapters/table-layout';
 import { livePush } from '../../shared/app/live-push';
 import { openSocket, SOCKET_RECORD_SECONDS } from '../../shared/app/sockets';
 import { TooManyConnections } from '../../shared/domain/errors';
@@ -13,6 +14,8 @@ function recordingSockets(answer: 'added' | 'full' = 'added') {
     remove: async () => undefined,
     ofSession: async () => [],
     ofAgents: async () => [],
+    agentsFor: async () => ({ all: [], watching: [] }),
+    watch: async () => undefined,
   };
   return { sockets, added };
 }
@@ -56,7 +59,7 @@ describe('pushing to a connection that answers 410', () => {
       bots: { get: () => undefined, all: () => [], byMessengerPage: () => undefined },
       now: () => NOW,
     });
-    await live(session, [message], 'everyone', []);
+    await live(session, [message], 'everyone', { all: [], watching: [] });
     return { removed, posted };
   }
 
@@ -66,5 +69,49 @@ describe('pushing to a connection that answers 410', () => {
 
   it('forgets a connection that is still gone when asked again', async () => {
     expect(await push(['gone', 'gone'])).toEqual({ removed: ['fresh'], posted: ['fresh', 'fresh'] });
+  });
+});
+
+describe('which agent consoles a push reaches (issue 11 point 6)', () => {
+  const base = { id: 's1', botId: 'b', channel: 'web', userId: 'web:s1', lastActivityAt: NOW, expiresAt: NOW / 1000 + 600, flow: { variables: {}, defaultAnswers: 0 } };
+  const message = { seq: 1, from: 'bot' as const, text: 'Hi', at: NOW };
+  const agents = { all: ['watching', 'elsewhere'], watching: ['watching'] };
+
+  async function reached(session: object, messages: (typeof message)[], opts: { audience?: 'everyone' | 'agents'; listChanged?: boolean } = {}) {
+    const posted: string[] = [];
+    const { sockets } = recordingSockets();
+    const live = livePush({
+      sockets,
+      socketPoster: { post: async (id) => (posted.push(id), 'sent') },
+      sessions: { lastMessage: async () => undefined } as never,
+      tokens: { sign: () => 't', verify: () => undefined },
+      bots: { get: () => undefined, all: () => [], byMessengerPage: () => undefined },
+      now: () => NOW,
+    });
+    await live(session as never, messages, opts.audience ?? 'everyone', agents, opts.listChanged);
+    return posted.sort();
+  }
+
+  it('sends the bot’s chatter only to consoles that have the conversation open', async () => {
+    expect(await reached(base, [message])).toEqual(['watching']);
+  });
+
+  it('sends a status change, a new conversation, a change the turn marks for the list and a taken-over conversation’s messages to every console', async () => {
+    expect(await reached(base, [])).toEqual(['elsewhere', 'watching']);
+    expect(await reached(base, [], { audience: 'agents' })).toEqual(['elsewhere', 'watching']);
+    expect(await reached(base, [message], { listChanged: true })).toEqual(['elsewhere', 'watching']);
+    expect(await reached({ ...base, operator: { agentId: 'a', name: 'A', since: NOW } }, [message])).toEqual(['elsewhere', 'watching']);
+  });
+
+  it('reads who has which conversation open from the agents’ connections item, live entries only', () => {
+    const item = {
+      'conn#c1': { until: NOW / 1000 + 60, agent: 'ann' },
+      'conn#c2': { until: NOW / 1000 + 60, agent: 'bob' },
+      'conn#c3': { until: NOW / 1000 - 1, agent: 'ann' },
+      'watch#ann': { s: 's1', until: NOW / 1000 + 60 },
+      'watch#bob': { s: 's1', until: NOW / 1000 - 1 },
+    };
+    expect(agentAudienceIn(item, NOW / 1000, 's1')).toEqual({ all: ['c1', 'c2'], watching: ['c1'] });
+    expect(agentAudienceIn(item, NOW / 1000, 's2')).toEqual({ all: ['c1', 'c2'], watching: [] });
   });
 });
