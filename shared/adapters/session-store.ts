@@ -55,13 +55,15 @@ export class SessionNotFound extends Error {
 /** How long a taken but unwritten position may hold readers up before it counts as abandoned. */
 export const GAP_GRACE_MS = 30_000;
 /**
- * The search text is bounded so the session record, which every message rewrites, and its
- * index entry stay compact (each costs a write unit per KB, issue 11 point 6): a text already
- * found in it (the bot asking the same question again) is not added again, and once a
- * conversation's search text holds SEARCH_TEXT_LIMIT characters, newer texts are no longer
- * added (the user's name and id are matched apart from it).
+ * Every distinct text and file name of a conversation is searchable (issue 11 point 4), kept
+ * on the session record and its index entry: a text already found in it (the bot asking the
+ * same question again) is not added again, each entry counts up to SEARCH_ENTRY_CHARS, and the
+ * whole stays below SEARCH_TEXT_LIMIT so the record stays far below DynamoDB's 400 KB item size
+ * (past it newer texts are no longer added; the user's name and id are matched apart from it).
+ * The record's size is what each write of it costs (a write unit per KB): a long conversation
+ * costs more per message than a short one (README, "Data path and cost").
  */
-export const SEARCH_TEXT_LIMIT = 1_000;
+export const SEARCH_TEXT_LIMIT = 64_000;
 const SEARCH_ENTRY_CHARS = 1_000;
 
 /** What a writer knows of the record's search text: its size and, when it read it, its entries. */
