@@ -23,7 +23,7 @@ import { createSendAttachment } from '../../shared/app/send-attachment';
 import { acceptUploads } from '../../shared/app/uploads';
 import { BotRegistry } from '../../shared/bots/loader';
 import { ChannelStore } from '../../shared/adapters/channel-store';
-import { channelApiUrls } from '../../shared/channels/registry';
+import { channelApiUrls } from '../../shared/channels/definitions';
 import { STORAGE_SETTINGS, SIGNING_SETTINGS, BOT_SECRET_SETTINGS, CHANNEL_API_SETTINGS, loadConfig } from '../../shared/config';
 
 /** The settings actions reads: the secrets its bots' turns use (BOT_SECRETS), the mail queue, the fetcher's allowlist. */

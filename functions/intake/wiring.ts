@@ -11,7 +11,7 @@ import { lazyBotSecrets, once, secretsFrom, tokenSigner } from '../../shared/ada
 import { livePush } from '../../shared/app/live-push';
 import { BotRegistry } from '../../shared/bots/loader';
 import { ChannelStore } from '../../shared/adapters/channel-store';
-import { channelApiUrls } from '../../shared/channels/registry';
+import { channelApiUrls } from '../../shared/channels/definitions';
 import { STORAGE_SETTINGS, SIGNING_SETTINGS, BOT_SECRET_SETTINGS, CHANNEL_API_SETTINGS, loadConfig } from '../../shared/config';
 import type { IntakePorts } from './handler';
 

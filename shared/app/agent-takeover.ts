@@ -5,7 +5,7 @@ import { AlreadyTakenOver, AttachmentRefused, ChannelWindowClosed, NotHolder } f
 import { isReplyWindowOpen, replyWindowClosedText } from '../domain/reply-window';
 import { render, repromptCurrent } from '../domain/flow';
 import { builtinsFor, type Session } from '../domain/session';
-import { channelNamed } from '../channels/registry';
+import { definitionNamed } from '../channels/definitions';
 import type { AttachmentMeta, NewMessage, TranscriptMessage, WarningCode } from '../domain/transcript';
 import { warningText } from '../domain/warnings';
 import { logger } from '../logger';
@@ -108,7 +108,7 @@ export async function sendAgentMessage(
   input: AgentMessageInput,
 ): Promise<{ delivered: boolean; warnings: string[] }> {
   const session = await requireHolder(deps, sessionId, agent);
-  const channel = channelNamed(session.channel);
+  const channel = definitionNamed(session.channel);
   if (!isReplyWindowOpen(session, channel?.replyWindowSeconds, deps.now())) {
     logger.info('agent message refused: the channel window has closed', { sessionId: session.id, channel: session.channel });
     throw new ChannelWindowClosed(replyWindowClosedText(channel!.label, channel!.replyWindowSeconds!));
@@ -146,7 +146,7 @@ export async function createAgentUpload(
   const session = await requireHolder(deps, sessionId, agent);
   const bot = requireBot(deps, session.botId);
   // A file the user's channel cannot carry is refused now, naming the channel's limit (SPEC 12).
-  const channel = channelNamed(session.channel);
+  const channel = definitionNamed(session.channel);
   if (channel && body.size > channel.limits.outboundMaxBytes && body.size <= bot.attachments.sizeLimitBytes) {
     const limit = { label: channel.label, maxBytes: channel.limits.outboundMaxBytes };
     throw new AttachmentRefused('attachment_too_large', warningText('attachment_too_large', bot, limit));
