@@ -1,6 +1,6 @@
 import { AttachmentStore } from '../../shared/adapters/attachment-store';
 import { dynamoDocumentClient, s3Client, sqsClient } from '../../shared/adapters/clients';
-import { FileStore } from '../../shared/adapters/file-store';
+import { SessionFileStore } from '../../shared/adapters/session-file-store';
 import { SqsMailQueue } from '../../shared/adapters/mail-queue';
 import type { Secrets } from '../../shared/adapters/secrets';
 import { SessionStore } from '../../shared/adapters/session-store';
@@ -34,7 +34,7 @@ export function scanVerdictWiring(
     bots: overrides.bots ?? BotRegistry.fromDir(config.BOTS_DIR),
     sessions: overrides.sessions ?? new SessionStore(db, config.TABLE_NAME),
     attachments: overrides.attachments ?? new AttachmentStore(db, config.TABLE_NAME),
-    files: overrides.files ?? new FileStore(s3Client(config), config.BUCKET_NAME),
+    files: overrides.files ?? new SessionFileStore(s3Client(config), config.BUCKET_NAME),
     mailQueue:
       overrides.mailQueue ??
       (queueUrl

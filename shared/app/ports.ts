@@ -173,6 +173,9 @@ export interface AttachmentRecords {
 export type ByteSource = Readable | AsyncIterable<Uint8Array>;
 
 /** Session files in object storage. Keys are opaque to the core; the store makes them. */
+/** Session files' keys, one object's size and deletion: what settling a scan verdict touches. */
+export type SessionFileObjects = Pick<FileObjects, 'newKey' | 'newUploadKey' | 'keyFor' | 'isSessionKey' | 'sessionOfKey' | 'size' | 'delete'>;
+
 export interface FileObjects {
   /** A fresh key under the session's prefix. */
   newKey(sessionId: string): string;
