@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { dynamoDocumentClient, s3Client, sqsClient } from '../../shared/adapters/clients';
 import { SqsEventQueue } from '../../shared/adapters/event-queue';
 import { S3UploadForms } from '../../shared/adapters/upload-forms';
-import { FileStore } from '../../shared/adapters/file-store';
+import { SessionFileStore } from '../../shared/adapters/session-file-store';
 import type { Secrets } from '../../shared/adapters/secrets';
 import { SessionStore } from '../../shared/adapters/session-store';
 import { UploadSlotStore } from '../../shared/adapters/upload-slot-store';
@@ -29,7 +29,7 @@ export function intakeWiring(env: Record<string, string | undefined> = process.e
     bots: overrides.bots ?? BotRegistry.fromDir(config.BOTS_DIR),
     sessions: overrides.sessions ?? new SessionStore(db, config.TABLE_NAME),
     uploads: overrides.uploads ?? new UploadSlotStore(db, config.TABLE_NAME),
-    files: overrides.files ?? new FileStore(s3, config.BUCKET_NAME),
+    files: overrides.files ?? new SessionFileStore(s3, config.BUCKET_NAME),
     uploadForms: overrides.uploadForms ?? new S3UploadForms(s3, config.BUCKET_NAME),
     channelRecords: overrides.channelRecords ?? new ChannelStore(db, config.TABLE_NAME),
     channelApiUrls: overrides.channelApiUrls ?? channelApiUrls(config),
