@@ -1,5 +1,6 @@
 import { agentFromClaims, type AgentIdentity } from '../../shared/app/agent-identity';
-import { listConversations, ListConversationsQuery, openConversation } from '../../shared/app/agent-conversations';
+import { listConversations, openConversation } from '../../shared/app/agent-conversations';
+import { ListConversationsQuery } from '../../shared/app/agent-list-query';
 import { AgentMessageBody, createAgentUpload, release, sendAgentMessage, takeOver, type TakeoverDeps } from '../../shared/app/agent-takeover';
 import type { Ports } from '../../shared/app/ports';
 import { markAgentOnline } from '../../shared/app/presence';
