@@ -8,7 +8,7 @@ import { S3StreamUploader } from '../../shared/adapters/stream-uploader';
 import { SqsMailQueue } from '../../shared/adapters/mail-queue';
 import { PresenceStore } from '../../shared/adapters/presence-store';
 import type { Secrets } from '../../shared/adapters/secrets';
-import { SessionStore } from '../../shared/adapters/session-store';
+import { SessionRecords } from '../../shared/adapters/session-records';
 import { UploadSlotStore } from '../../shared/adapters/upload-slot-store';
 import { socketAdapters, type LiveSockets } from '../../shared/adapters/socket-adapters';
 import { lazyBotSecrets, once, secretsFrom, tokenSigner } from '../../shared/adapters/wiring-kit';
@@ -45,7 +45,7 @@ export function actionsWiring(env: Record<string, string | undefined> = process.
   const queueUrl = config.MAIL_QUEUE_URL;
   const stores = {
     bots: overrides.bots ?? BotRegistry.fromDir(config.BOTS_DIR),
-    sessions: overrides.sessions ?? new SessionStore(db, config.TABLE_NAME),
+    sessions: overrides.sessions ?? new SessionRecords(db, config.TABLE_NAME),
     attachments: overrides.attachments ?? new AttachmentStore(db, config.TABLE_NAME),
     files: overrides.files ?? new FileStore(s3, config.BUCKET_NAME),
     uploader: overrides.uploader ?? new S3StreamUploader(s3, config.BUCKET_NAME),

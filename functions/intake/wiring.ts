@@ -4,7 +4,7 @@ import { SqsEventQueue } from '../../shared/adapters/event-queue';
 import { S3UploadForms } from '../../shared/adapters/upload-forms';
 import { SessionFileStore } from '../../shared/adapters/session-file-store';
 import type { Secrets } from '../../shared/adapters/secrets';
-import { SessionStore } from '../../shared/adapters/session-store';
+import { SessionRecords } from '../../shared/adapters/session-records';
 import { UploadSlotStore } from '../../shared/adapters/upload-slot-store';
 import { socketAdapters, type LiveSockets } from '../../shared/adapters/socket-adapters';
 import { lazyBotSecrets, once, secretsFrom, tokenSigner } from '../../shared/adapters/wiring-kit';
@@ -27,7 +27,7 @@ export function intakeWiring(env: Record<string, string | undefined> = process.e
   const queueUrl = config.EVENTS_QUEUE_URL;
   const ports = {
     bots: overrides.bots ?? BotRegistry.fromDir(config.BOTS_DIR),
-    sessions: overrides.sessions ?? new SessionStore(db, config.TABLE_NAME),
+    sessions: overrides.sessions ?? new SessionRecords(db, config.TABLE_NAME),
     uploads: overrides.uploads ?? new UploadSlotStore(db, config.TABLE_NAME),
     files: overrides.files ?? new SessionFileStore(s3, config.BUCKET_NAME),
     uploadForms: overrides.uploadForms ?? new S3UploadForms(s3, config.BUCKET_NAME),

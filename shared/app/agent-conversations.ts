@@ -4,7 +4,7 @@ import { parseCursor } from '../domain/cursor';
 import type { TranscriptMessage } from '../domain/transcript';
 import { messageView, type MessageView } from './conversation';
 import { AGENT_FILE_LINK_SECONDS, fileLink } from './file-links';
-import type { Ports } from './ports';
+import type { Ports, WithSessionAdmin } from './ports';
 
 export const CONVERSATION_STATUSES = ['waiting_for_agent', 'action', 'live', 'stalled', 'abandoned', 'taken_over'] as const satisfies readonly ConversationStatus[];
 
@@ -100,7 +100,7 @@ const matches = (c: ConversationSummary, q: string): boolean => {
  * requests whatever the table holds (SPEC 10); `next`, when set, gives the following page.
  */
 export async function listConversations(
-  deps: Pick<Ports, 'sessions' | 'bots' | 'now'>,
+  deps: Pick<Ports, 'bots' | 'now'> & WithSessionAdmin<'listConversations'>,
   input: ListConversationsInput,
 ): Promise<{ conversations: ConversationView[]; next: string | null }> {
   const now = deps.now();
