@@ -9,14 +9,11 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { InvalidRequest } from '../domain/errors';
-import type { ConversationSummary, MessageSummary, Operator, Session } from '../domain/session';
+import type { MessageSummary, Session } from '../domain/session';
 import type { NewMessage, ScanState, TranscriptMessage } from '../domain/transcript';
-import type { AppendOptions, ConversationPage, SessionStorePort } from '../app/ports';
+import type { AppendOptions, SessionStorePort } from '../app/ports';
 import {
-  CONVERSATIONS_INDEX,
   conversationShard,
-  conversationShards,
   MAX_SEQ,
   MESSAGE_SK_PREFIX,
   META,
