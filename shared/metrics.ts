@@ -7,10 +7,13 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
  * as a single-metric line at once (nothing waits for an end-of-invocation flush, so nothing is
  * lost when a handler throws or the local runtime calls a use case outside a handler).
  */
-export const metrics = new Metrics({
-  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'Satchel',
-  serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'satchel',
-});
+let emitter: Metrics | undefined;
+/** Made on the first metric, not at cold start (most invocations emit none; issue 10). */
+export const metrics = (): Metrics =>
+  (emitter ??= new Metrics({
+    namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'Satchel',
+    serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'satchel',
+  }));
 
 /** Metric names, for alarms and dashboards. */
 export const BOT_SECRET_UNAVAILABLE = 'BotSecretUnavailable';
@@ -20,7 +23,7 @@ export const BOT_SECRET_UNAVAILABLE = 'BotSecretUnavailable';
  * (which bot is broken; an alarm over every bot sums them with a metric math SEARCH).
  */
 export function countBotSecretUnavailable(botId: string): void {
-  const single = metrics.singleMetric();
+  const single = metrics().singleMetric();
   single.addDimension('bot', botId);
   single.addMetric(BOT_SECRET_UNAVAILABLE, MetricUnit.Count, 1);
 }
@@ -31,10 +34,10 @@ export const SCAN_VERDICTS_RECORDED = 'ScanVerdictsRecorded';
 
 /** A file user or agent sent is now `pending` (the ScanVerdictOverdue alarm compares these with verdicts). */
 export function countFileHeldForScan(): void {
-  metrics.singleMetric().addMetric(FILES_HELD_FOR_SCAN, MetricUnit.Count, 1);
+  metrics().singleMetric().addMetric(FILES_HELD_FOR_SCAN, MetricUnit.Count, 1);
 }
 
 /** A verdict settled a pending file (the state is in the log line; alarms need one plain metric). */
 export function countScanVerdict(): void {
-  metrics.singleMetric().addMetric(SCAN_VERDICTS_RECORDED, MetricUnit.Count, 1);
+  metrics().singleMetric().addMetric(SCAN_VERDICTS_RECORDED, MetricUnit.Count, 1);
 }

@@ -8,7 +8,7 @@ import { S3StreamUploader } from '../../shared/adapters/stream-uploader';
 import { SqsMailQueue } from '../../shared/adapters/mail-queue';
 import { PresenceStore } from '../../shared/adapters/presence-store';
 import type { Secrets } from '../../shared/adapters/secrets';
-import { SessionStore } from '../../shared/adapters/session-store';
+import { SessionRecords } from '../../shared/adapters/session-records';
 import { UploadSlotStore } from '../../shared/adapters/upload-slot-store';
 import { socketAdapters, type LiveSockets } from '../../shared/adapters/socket-adapters';
 import { lazyBotSecrets, once, secretsFrom, tokenSigner } from '../../shared/adapters/wiring-kit';
@@ -23,7 +23,7 @@ import { createSendAttachment } from '../../shared/app/send-attachment';
 import { acceptUploads } from '../../shared/app/uploads';
 import { BotRegistry } from '../../shared/bots/loader';
 import { ChannelStore } from '../../shared/adapters/channel-store';
-import { channelApiUrls } from '../../shared/channels/registry';
+import { channelApiUrls } from '../../shared/channels/definitions';
 import { STORAGE_SETTINGS, SIGNING_SETTINGS, BOT_SECRET_SETTINGS, CHANNEL_API_SETTINGS, loadConfig } from '../../shared/config';
 
 /** The settings actions reads: the secrets its bots' turns use (BOT_SECRETS), the mail queue, the fetcher's allowlist. */
@@ -45,7 +45,7 @@ export function actionsWiring(env: Record<string, string | undefined> = process.
   const queueUrl = config.MAIL_QUEUE_URL;
   const stores = {
     bots: overrides.bots ?? BotRegistry.fromDir(config.BOTS_DIR),
-    sessions: overrides.sessions ?? new SessionStore(db, config.TABLE_NAME),
+    sessions: overrides.sessions ?? new SessionRecords(db, config.TABLE_NAME),
     attachments: overrides.attachments ?? new AttachmentStore(db, config.TABLE_NAME),
     files: overrides.files ?? new FileStore(s3, config.BUCKET_NAME),
     uploader: overrides.uploader ?? new S3StreamUploader(s3, config.BUCKET_NAME),

@@ -1,14 +1,15 @@
 import { agentFromClaims, type AgentIdentity } from '../../shared/app/agent-identity';
-import { listConversations, ListConversationsQuery, openConversation } from '../../shared/app/agent-conversations';
+import { listConversations, openConversation } from '../../shared/app/agent-conversations';
+import { ListConversationsQuery } from '../../shared/app/agent-list-query';
 import { AgentMessageBody, createAgentUpload, release, sendAgentMessage, takeOver, type TakeoverDeps } from '../../shared/app/agent-takeover';
-import type { Ports } from '../../shared/app/ports';
+import type { Ports, WithSessionAdmin } from '../../shared/app/ports';
 import { markAgentOnline } from '../../shared/app/presence';
 import { UploadRequestBody } from '../../shared/app/uploads';
 import { badRequest, zodMessage } from '../../shared/http/errors';
 import { httpHandler, json, parseJsonBody, type HttpEvent, type HttpResult } from '../../shared/http/http-handler';
 
 /** What the agent API uses: conversations, takeover, agent files (checked like users'), presence, delivery. */
-export type AgentPorts = TakeoverDeps & Pick<Ports, 'presence' | 'tokens' | 'uploadForms'> & Partial<Pick<Ports, 'sockets'>>;
+export type AgentPorts = TakeoverDeps & Pick<Ports, 'presence' | 'tokens' | 'uploadForms'> & WithSessionAdmin<'claimOperator' | 'releaseOperator' | 'listConversations'> & Partial<Pick<Ports, 'sockets'>>;
 
 /**
  * The Live Takeover API. API Gateway's JWT authorizer (locally: the same checks) has

@@ -14,7 +14,7 @@ import { livePush } from '../../shared/app/live-push';
 import { channelDelivery, type ChannelDeliveryDeps } from '../../shared/app/channel-delivery';
 import { BotRegistry } from '../../shared/bots/loader';
 import { ChannelStore } from '../../shared/adapters/channel-store';
-import { channelApiUrls } from '../../shared/channels/registry';
+import { channelApiUrls } from '../../shared/channels/definitions';
 import { STORAGE_SETTINGS, SIGNING_SETTINGS, BOT_SECRET_SETTINGS, CHANNEL_API_SETTINGS, loadConfig } from '../../shared/config';
 import type { AgentPorts } from './handler';
 

@@ -4,11 +4,11 @@ import middy from '@middy/core';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { ATTACHMENT_SK_PREFIX, META, SESSION_PK_PREFIX } from '../../shared/adapters/table-layout';
 import { expireFile, expireSession } from '../../shared/app/expire-session';
-import type { Ports } from '../../shared/app/ports';
+import type { Ports, WithSessionAdmin } from '../../shared/app/ports';
 import { logger } from '../../shared/logger';
 
 /** What expiry uses: the table and the bucket, nothing else (matching its role). */
-export type ExpiryPorts = Pick<Ports, 'sessions' | 'files'>;
+export type ExpiryPorts = Pick<Ports, 'files'> & WithSessionAdmin<'deleteAll'>;
 
 /** TTL deletions are REMOVE records made by the DynamoDB service itself. */
 const isTtlDeletion = (r: DynamoDBRecord) =>

@@ -1,6 +1,6 @@
 import { fileLink } from '../../shared/app/file-links';
 import { receiveChannelWebhook, type ChannelIntakeDeps } from '../../shared/app/channel-intake';
-import { CHANNELS } from '../../shared/channels/registry';
+import { RECEIVING_CHANNELS } from '../../shared/channels/receivers';
 import type { WebhookRequest } from '../../shared/channels/channel';
 import type { Ports } from '../../shared/app/ports';
 import { socketUrlFor } from '../../shared/app/socket-url';
@@ -80,10 +80,10 @@ export function createIntakeHandler(getPorts: () => Promise<IntakePorts>) {
       return json(200, await readWebMessages(ports, { id: claims.sid }, e.queryStringParameters?.after, link));
     },
 
-    // Every channel's webhook routes (shared/channels/registry.ts): the adapter verifies over
+    // Every channel's webhook routes (shared/channels/receivers.ts): the adapter verifies over
     // the exact bytes and headers the channel sent; the work itself runs in actions.
     ...Object.fromEntries(
-      CHANNELS.flatMap((channel) =>
+      RECEIVING_CHANNELS.flatMap((channel) =>
         channel.routes.map((r) => [
           `${r.method} ${r.path}`,
           async (e: HttpEvent) => {

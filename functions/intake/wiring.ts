@@ -2,16 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { dynamoDocumentClient, s3Client, sqsClient } from '../../shared/adapters/clients';
 import { SqsEventQueue } from '../../shared/adapters/event-queue';
 import { S3UploadForms } from '../../shared/adapters/upload-forms';
-import { FileStore } from '../../shared/adapters/file-store';
+import { SessionFileStore } from '../../shared/adapters/session-file-store';
 import type { Secrets } from '../../shared/adapters/secrets';
-import { SessionStore } from '../../shared/adapters/session-store';
+import { SessionRecords } from '../../shared/adapters/session-records';
 import { UploadSlotStore } from '../../shared/adapters/upload-slot-store';
 import { socketAdapters, type LiveSockets } from '../../shared/adapters/socket-adapters';
 import { lazyBotSecrets, once, secretsFrom, tokenSigner } from '../../shared/adapters/wiring-kit';
 import { livePush } from '../../shared/app/live-push';
 import { BotRegistry } from '../../shared/bots/loader';
 import { ChannelStore } from '../../shared/adapters/channel-store';
-import { channelApiUrls } from '../../shared/channels/registry';
+import { channelApiUrls } from '../../shared/channels/definitions';
 import { STORAGE_SETTINGS, SIGNING_SETTINGS, BOT_SECRET_SETTINGS, CHANNEL_API_SETTINGS, loadConfig } from '../../shared/config';
 import type { IntakePorts } from './handler';
 
@@ -27,9 +27,9 @@ export function intakeWiring(env: Record<string, string | undefined> = process.e
   const queueUrl = config.EVENTS_QUEUE_URL;
   const ports = {
     bots: overrides.bots ?? BotRegistry.fromDir(config.BOTS_DIR),
-    sessions: overrides.sessions ?? new SessionStore(db, config.TABLE_NAME),
+    sessions: overrides.sessions ?? new SessionRecords(db, config.TABLE_NAME),
     uploads: overrides.uploads ?? new UploadSlotStore(db, config.TABLE_NAME),
-    files: overrides.files ?? new FileStore(s3, config.BUCKET_NAME),
+    files: overrides.files ?? new SessionFileStore(s3, config.BUCKET_NAME),
     uploadForms: overrides.uploadForms ?? new S3UploadForms(s3, config.BUCKET_NAME),
     channelRecords: overrides.channelRecords ?? new ChannelStore(db, config.TABLE_NAME),
     channelApiUrls: overrides.channelApiUrls ?? channelApiUrls(config),

@@ -2,7 +2,7 @@ import { AttachmentStore } from '../../shared/adapters/attachment-store';
 import { dynamoDocumentClient, s3Client } from '../../shared/adapters/clients';
 import { S3DownloadLinks } from '../../shared/adapters/download-links';
 import type { Secrets } from '../../shared/adapters/secrets';
-import { SessionStore } from '../../shared/adapters/session-store';
+import { SessionRecords } from '../../shared/adapters/session-records';
 import { once, secretsFrom, tokenSigner } from '../../shared/adapters/wiring-kit';
 import { STORAGE_SETTINGS, SIGNING_SETTINGS, loadConfig } from '../../shared/config';
 import type { ProxyPorts } from './handler';
@@ -16,7 +16,7 @@ export function proxyWiring(env: Record<string, string | undefined> = process.en
   const db = dynamoDocumentClient(config);
   const secrets = overrides.secrets ?? secretsFrom(config);
   const ports = {
-    sessions: overrides.sessions ?? new SessionStore(db, config.TABLE_NAME),
+    sessions: overrides.sessions ?? new SessionRecords(db, config.TABLE_NAME),
     attachments: overrides.attachments ?? new AttachmentStore(db, config.TABLE_NAME),
     downloadLinks: overrides.downloadLinks ?? new S3DownloadLinks(s3Client(config), config.BUCKET_NAME),
     now: overrides.now ?? Date.now,

@@ -1,10 +1,10 @@
 import { AttachmentStore } from '../../shared/adapters/attachment-store';
 import { dynamoDocumentClient, s3Client, sqsClient } from '../../shared/adapters/clients';
 import { SqsEventQueue } from '../../shared/adapters/event-queue';
-import { FileStore } from '../../shared/adapters/file-store';
+import { SessionFileStore } from '../../shared/adapters/session-file-store';
 import { SqsMailQueue } from '../../shared/adapters/mail-queue';
 import type { Secrets } from '../../shared/adapters/secrets';
-import { SessionStore } from '../../shared/adapters/session-store';
+import { SessionRecords } from '../../shared/adapters/session-records';
 import { socketAdapters, type LiveSockets } from '../../shared/adapters/socket-adapters';
 import { once, secretsFrom, tokenSigner } from '../../shared/adapters/wiring-kit';
 import { livePush } from '../../shared/app/live-push';
@@ -33,9 +33,9 @@ export function scanVerdictWiring(
   const queueUrl = config.MAIL_QUEUE_URL;
   const stores = {
     bots: overrides.bots ?? BotRegistry.fromDir(config.BOTS_DIR),
-    sessions: overrides.sessions ?? new SessionStore(db, config.TABLE_NAME),
+    sessions: overrides.sessions ?? new SessionRecords(db, config.TABLE_NAME),
     attachments: overrides.attachments ?? new AttachmentStore(db, config.TABLE_NAME),
-    files: overrides.files ?? new FileStore(s3Client(config), config.BUCKET_NAME),
+    files: overrides.files ?? new SessionFileStore(s3Client(config), config.BUCKET_NAME),
     mailQueue:
       overrides.mailQueue ??
       (queueUrl

@@ -1,5 +1,5 @@
 import { dynamoDocumentClient } from '../../shared/adapters/clients';
-import { SessionStore } from '../../shared/adapters/session-store';
+import { SessionRecords } from '../../shared/adapters/session-records';
 import { SocketConnectionStore } from '../../shared/adapters/socket-connections';
 import { loadConfig } from '../../shared/config';
 import type { SocketPorts } from './handler';
@@ -13,7 +13,7 @@ export function socketWiring(env: Record<string, string | undefined> = process.e
   const db = dynamoDocumentClient(config);
   const ports: SocketPorts = {
     sockets: overrides.sockets ?? new SocketConnectionStore(db, config.TABLE_NAME),
-    sessions: overrides.sessions ?? new SessionStore(db, config.TABLE_NAME),
+    sessions: overrides.sessions ?? new SessionRecords(db, config.TABLE_NAME),
     now: overrides.now ?? Date.now,
   };
   return async () => ports;

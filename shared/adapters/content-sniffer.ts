@@ -1,11 +1,16 @@
 import { Readable } from 'node:stream';
-import { fileTypeFromBuffer, fileTypeFromStream } from 'file-type';
 import type { ContentFindings, ContentRule } from '../domain/attachment-rules';
 
 /** Bytes kept from the start of a text file so file-type can tell it is not a binary format. */
 const TEXT_HEAD_BYTES = 64 * 1024;
 
 export type ByteSource = Readable | AsyncIterable<Uint8Array>;
+
+/**
+ * file-type, loaded on the first sniff rather than at cold start (about 10 ms of module
+ * set-up): most invocations of the functions that sniff receive no file (issue 10).
+ */
+const fileType = () => import('file-type');
 
 /**
  * Looks at a file's bytes for the rule of its extension and reports what it found; the
@@ -18,6 +23,7 @@ export async function sniffContent(source: ByteSource, rule: ContentRule): Promi
   const stream = source instanceof Readable ? source : Readable.from(source, { objectMode: false });
   try {
     if (rule.kind === 'binary') {
+      const { fileTypeFromStream } = await fileType();
       // As a web stream: file-type's portable entry point takes those; it reads only what it needs.
       try {
         const type = await fileTypeFromStream(Readable.toWeb(stream) as Parameters<typeof fileTypeFromStream>[0]);
@@ -64,6 +70,6 @@ async function sniffText(stream: Readable): Promise<ContentFindings> {
       text = false;
     }
   }
-  const type = headBytes ? await fileTypeFromBuffer(Buffer.concat(head)) : undefined;
+  const type = headBytes ? await (await fileType()).fileTypeFromBuffer(Buffer.concat(head)) : undefined;
   return { text, ...(type && { detected: type.ext }) };
 }

@@ -30,7 +30,12 @@ export function createJwtVerifier(opts: JwtVerifierOptions): Verify {
  * authorizer verifies agents' tokens with it exactly as the HTTP API's JWT authorizer does.
  */
 export function createIssuerJwtVerifier(opts: Omit<JwtVerifierOptions, 'jwks'>): Verify {
-  return verifierWith(createRemoteJWKSet(new URL(`${opts.issuer.replace(/\/+$/, '')}/.well-known/jwks.json`)), opts);
+  const url = new URL(`${opts.issuer.replace(/\/+$/, '')}/.well-known/jwks.json`);
+  // Made on the first token, not at cold start: jose's remote key set builds a fetch `Headers`
+  // at once, which loads Node's fetch implementation (about 25 ms); the first token has to
+  // fetch the keys with it anyway (issue 10).
+  let remote: JWTVerifyGetKey | undefined;
+  return verifierWith((header, token) => (remote ??= createRemoteJWKSet(url))(header, token), opts);
 }
 
 function verifierWith(keys: JWTVerifyGetKey, opts: Omit<JwtVerifierOptions, 'jwks'>): Verify {

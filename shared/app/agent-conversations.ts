@@ -1,4 +1,3 @@
-import * as z from 'zod/mini';
 import { NotFound, SessionExpired } from '../domain/errors';
 import { conversationStatus, isExpired, isSessionId, type ConversationStatus, type ConversationSummary, type Session } from '../domain/session';
 import { parseCursor } from '../domain/cursor';
@@ -6,28 +5,23 @@ import type { TranscriptMessage } from '../domain/transcript';
 import { messageView, type MessageView } from './conversation';
 import { AGENT_FILE_LINK_SECONDS, fileLink } from './file-links';
 import type { AgentIdentity } from './agent-identity';
-import type { Ports } from './ports';
+import type { Ports, WithSessionAdmin } from './ports';
 import { logger } from '../logger';
-import '../zod-english';
 
 export const CONVERSATION_STATUSES = ['waiting_for_agent', 'action', 'live', 'stalled', 'abandoned', 'taken_over'] as const satisfies readonly ConversationStatus[];
 
-
 /** The most conversations one list call returns (a page; `next` asks for the following one). */
-const LIST_LIMIT = 100;
+export const LIST_LIMIT = 100;
 
-/** A query parameter given empty counts as absent (zod/mini has no `preprocess`: it is this pipe). */
-const emptyAsUndefined = <T extends z.ZodMiniType>(schema: T) => z.pipe(z.transform((v: unknown) => (v === '' ? undefined : v)), schema);
-
-export const ListConversationsQuery = z.object({
-  status: emptyAsUndefined(z.optional(z.enum(CONVERSATION_STATUSES))),
-  q: emptyAsUndefined(z.optional(z.string().check(z.trim(), z.maxLength(200)))),
-  botId: emptyAsUndefined(z.optional(z.string().check(z.maxLength(40)))),
+/** One list call's filters and page (agent-list-query.ts parses them from the query string). */
+export interface ListConversationsInput {
+  status?: (typeof CONVERSATION_STATUSES)[number];
+  q?: string;
+  botId?: string;
   /** The `next` of the previous page. */
-  cursor: emptyAsUndefined(z.optional(z.string().check(z.maxLength(2000)))),
-  limit: emptyAsUndefined(z.optional(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(LIST_LIMIT)))),
-});
-export type ListConversationsInput = z.infer<typeof ListConversationsQuery>;
+  cursor?: string;
+  limit?: number;
+}
 
 export interface ConversationView {
   sessionId: string;
@@ -108,7 +102,7 @@ const matches = (c: ConversationSummary, q: string): boolean => {
  * requests whatever the table holds (SPEC 10); `next`, when set, gives the following page.
  */
 export async function listConversations(
-  deps: Pick<Ports, 'sessions' | 'bots' | 'now'>,
+  deps: Pick<Ports, 'bots' | 'now'> & WithSessionAdmin<'listConversations'>,
   input: ListConversationsInput,
 ): Promise<{ conversations: ConversationView[]; next: string | null }> {
   const now = deps.now();

@@ -5,14 +5,14 @@ import { AlreadyTakenOver, AttachmentRefused, ChannelWindowClosed, NotHolder } f
 import { isReplyWindowOpen, replyWindowClosedText } from '../domain/reply-window';
 import { render, repromptCurrent } from '../domain/flow';
 import { builtinsFor, type Session } from '../domain/session';
-import { channelNamed } from '../channels/registry';
+import { definitionNamed } from '../channels/definitions';
 import type { AttachmentMeta, NewMessage, TranscriptMessage, WarningCode } from '../domain/transcript';
 import { warningText } from '../domain/warnings';
 import { logger } from '../logger';
 import { requireBot } from './conversation';
 import type { AgentIdentity } from './agent-identity';
 import { requireConversation } from './agent-conversations';
-import type { AcceptedFiles, Ports } from './ports';
+import type { AcceptedFiles, Ports, WithSessionAdmin } from './ports';
 import { acceptUploadSlots, createUploadSlot, type SlotDeps, type UploadRequest, type UploadSlotDeps, type UploadTicket } from './uploads';
 
 /** What the Live Takeover use cases touch. */
@@ -24,7 +24,7 @@ export type TakeoverDeps = SlotDeps & Pick<Ports, 'ports' | 'push'>;
  * `waitingForAgentSince`, send the bot's `startMessage` to the user. Taking over again as
  * the holder is a no-op; anyone else gets 409 `already_taken_over`.
  */
-export async function takeOver(deps: TakeoverDeps, sessionId: string, agent: AgentIdentity): Promise<{ session: Session; started: boolean }> {
+export async function takeOver(deps: TakeoverDeps & WithSessionAdmin<'claimOperator'>, sessionId: string, agent: AgentIdentity): Promise<{ session: Session; started: boolean }> {
   await requireConversation(deps, sessionId);
   const claim = await deps.sessions.claimOperator(sessionId, { agentId: agent.agentId, name: agent.name, since: deps.now() });
   if (claim.outcome === 'held') {
@@ -48,7 +48,7 @@ export async function takeOver(deps: TakeoverDeps, sessionId: string, agent: Age
  * flow is waiting for (a menu with its buttons, a question), so the user can go on; the
  * status change reaches the sockets with it.
  */
-export async function release(deps: Pick<Ports, 'bots' | 'sessions' | 'now' | 'push' | 'ports'>, sessionId: string, agent: AgentIdentity): Promise<Session> {
+export async function release(deps: Pick<Ports, 'bots' | 'now' | 'push' | 'ports'> & WithSessionAdmin<'releaseOperator'>, sessionId: string, agent: AgentIdentity): Promise<Session> {
   await requireConversation(deps, sessionId);
   const session = await deps.sessions.releaseOperator(sessionId, agent.agentId);
   if (!session) throw new NotHolder();
@@ -114,7 +114,7 @@ export async function sendAgentMessage(
   input: AgentMessageInput,
 ): Promise<{ delivered: boolean; warnings: string[] }> {
   const session = await requireHolder(deps, sessionId, agent);
-  const channel = channelNamed(session.channel);
+  const channel = definitionNamed(session.channel);
   if (!isReplyWindowOpen(session, channel?.replyWindowSeconds, deps.now())) {
     logger.info('agent message refused: the channel window has closed', { sessionId: session.id, channel: session.channel });
     throw new ChannelWindowClosed(replyWindowClosedText(channel!.label, channel!.replyWindowSeconds!));
@@ -152,7 +152,7 @@ export async function createAgentUpload(
   const session = await requireHolder(deps, sessionId, agent);
   const bot = requireBot(deps, session.botId);
   // A file the user's channel cannot carry is refused now, naming the channel's limit (SPEC 12).
-  const channel = channelNamed(session.channel);
+  const channel = definitionNamed(session.channel);
   if (channel && body.size > channel.limits.outboundMaxBytes && body.size <= bot.attachments.sizeLimitBytes) {
     const limit = { label: channel.label, maxBytes: channel.limits.outboundMaxBytes };
     throw new AttachmentRefused('attachment_too_large', warningText('attachment_too_large', bot, limit));

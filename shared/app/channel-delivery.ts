@@ -1,6 +1,6 @@
 import { MissingSecret } from '../domain/errors';
 import { ChannelSendError, type ChannelTarget, type FileAccess } from '../channels/channel';
-import type { AnyChannel } from '../channels/registry';
+import type { SendingChannel } from '../channels/senders';
 import type { Session } from '../domain/session';
 import type { AttachmentMeta } from '../domain/transcript';
 import { logger } from '../logger';
@@ -80,7 +80,7 @@ export function fileAccess(deps: Pick<Ports, 'attachments' | 'files' | 'tokens' 
   };
 }
 
-async function deliverPending(deps: ChannelDeliveryDeps, session: Session, channel: AnyChannel, target: ChannelTarget<unknown>): Promise<boolean> {
+async function deliverPending(deps: ChannelDeliveryDeps, session: Session, channel: SendingChannel, target: ChannelTarget<unknown>): Promise<boolean> {
   let cursor: DeliveryCursor = await deps.channelRecords.deliveryCursor(channel.name, session.id);
   const files = fileAccess(deps, session);
   let after = cursor.seq;

@@ -1,6 +1,7 @@
 import type { Bot, SecretRef } from '../bots/schema';
 import { channelEventId, type BotChannel, type InboundEvent, type WebhookContext, type WebhookRequest, type WebhookResponse } from '../channels/channel';
-import type { AnyChannel } from '../channels/registry';
+import type { AnyChannelDefinition } from '../channels/definitions';
+import type { ReceivingChannel } from '../channels/receivers';
 import { MAX_FILES_PER_CHANNEL_MESSAGE } from '../domain/attachment';
 import { expiresAtFor, isExpired, newSession, type Session } from '../domain/session';
 import { randomBytes } from 'node:crypto';
@@ -22,7 +23,7 @@ const MESSAGE_ID_RETENTION_SECONDS = 30 * 86400;
 export type ChannelIntakeDeps = Pick<Ports, 'bots' | 'botSecrets' | 'sessions' | 'channelRecords' | 'channelApiUrls' | 'events' | 'now' | 'newId'>;
 
 /** Every bot with `channel` configured, as the adapter sees them. */
-export function botsWith(deps: Pick<Ports, 'bots'>, channel: AnyChannel): BotChannel<unknown>[] {
+export function botsWith(deps: Pick<Ports, 'bots'>, channel: AnyChannelDefinition): BotChannel<unknown>[] {
   return deps.bots
     .all()
     .flatMap((bot) => {
@@ -32,7 +33,7 @@ export function botsWith(deps: Pick<Ports, 'bots'>, channel: AnyChannel): BotCha
 }
 
 /** Which bot and which field of its `channel` config name secret `name`, for the log line. */
-function secretUse(deps: Pick<Ports, 'bots'>, channel: AnyChannel, name: string): { botId: string; use: string } {
+function secretUse(deps: Pick<Ports, 'bots'>, channel: AnyChannelDefinition, name: string): { botId: string; use: string } {
   for (const { botId, config } of botsWith(deps, channel)) {
     for (const [field, value] of Object.entries(config as Record<string, unknown>)) {
       if ((value as Partial<SecretRef> | undefined)?.secret === name) return { botId, use: `${channel.name}.${field}` };
@@ -51,7 +52,7 @@ function secretUse(deps: Pick<Ports, 'bots'>, channel: AnyChannel, name: string)
  * Any other failure (Secrets Manager throttled or down) is thrown for a retry.
  */
 export const secretReader =
-  (deps: Pick<Ports, 'bots' | 'botSecrets'>, channel: AnyChannel, mode: 'verify' | 'use', sessionId?: string) =>
+  (deps: Pick<Ports, 'bots' | 'botSecrets'>, channel: AnyChannelDefinition, mode: 'verify' | 'use', sessionId?: string) =>
   async (ref: SecretRef): Promise<string> => {
     const value = await readBotSecret(deps, { ...secretUse(deps, channel, ref.secret), secretName: ref.secret, ...(sessionId && { sessionId }) });
     if (value !== undefined) return value;
@@ -59,7 +60,7 @@ export const secretReader =
     throw new MissingSecret(ref.secret);
   };
 
-export function webhookContext(deps: Pick<Ports, 'bots' | 'botSecrets' | 'channelApiUrls'>, channel: AnyChannel): WebhookContext<unknown> {
+export function webhookContext(deps: Pick<Ports, 'bots' | 'botSecrets' | 'channelApiUrls'>, channel: AnyChannelDefinition): WebhookContext<unknown> {
   return { bots: botsWith(deps, channel), secret: secretReader(deps, channel, 'verify'), apiUrl: deps.channelApiUrls[channel.name] ?? '' };
 }
 
@@ -72,7 +73,7 @@ export function webhookContext(deps: Pick<Ports, 'bots' | 'botSecrets' | 'channe
  */
 export async function receiveChannelWebhook(
   deps: ChannelIntakeDeps,
-  channel: AnyChannel,
+  channel: ReceivingChannel,
   request: WebhookRequest,
 ): Promise<{ response?: WebhookResponse; queued: number }> {
   const outcome = await channel.receive(request, webhookContext(deps, channel));
@@ -98,7 +99,7 @@ export async function receiveChannelWebhook(
  * then a repeat more than 5 minutes later after other messages of the session) can process a
  * message twice, never zero times.
  */
-async function queueMessage(deps: ChannelIntakeDeps, channel: AnyChannel, bot: Bot, message: InboundEvent): Promise<boolean> {
+async function queueMessage(deps: ChannelIntakeDeps, channel: AnyChannelDefinition, bot: Bot, message: InboundEvent): Promise<boolean> {
   const eventId = channelEventId(channel.eventPrefix, message.account, message.messageId);
   if (await deps.channelRecords.isMessageQueued(channel.name, eventId)) {
     logger.info('repeated channel message ignored', { channel: channel.name, botId: bot.id });

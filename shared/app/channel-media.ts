@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { ChannelTarget, InboundMedia, MediaSource } from '../channels/channel';
-import { channelNamed, type AnyChannel } from '../channels/registry';
+import { sendingChannelNamed, type SendingChannel } from '../channels/senders';
 import { derivedId, extensionOf, splitOutcomes, toMeta, type FileOutcome } from '../domain/attachment';
 import { FetchFailure } from '../domain/errors';
 import type { Session } from '../domain/session';
@@ -28,8 +28,8 @@ export type ChannelMediaDeps = FileCheckDeps & Pick<Ports, 'fetch' | 'uploader' 
 export function channelTargetOf(
   deps: Pick<Ports, 'bots' | 'botSecrets' | 'channelApiUrls'>,
   session: Session,
-): { channel: AnyChannel; target: ChannelTarget<unknown> } | undefined {
-  const channel = channelNamed(session.channel);
+): { channel: SendingChannel; target: ChannelTarget<unknown> } | undefined {
+  const channel = sendingChannelNamed(session.channel);
   const config = channel && (deps.bots.get(session.botId)?.channels as Record<string, unknown> | undefined)?.[channel.name];
   const who = session.channelUser ?? (session.messenger && { account: session.messenger.pageId, user: session.messenger.psid });
   if (!channel || config === undefined || !who) return undefined;

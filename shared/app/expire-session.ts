@@ -1,5 +1,5 @@
 import { logger } from '../logger';
-import type { Ports } from './ports';
+import type { Ports, WithSessionAdmin } from './ports';
 
 /**
  * A session's TTL deletion: remove every file and every record left under it.
@@ -9,7 +9,7 @@ import type { Ports } from './ports';
  * posted to upload keys but never used (outside it) go with the uploads lifecycle rule.
  * The bucket's lifecycle rule catches anything written after this ran.
  */
-export async function expireSession(deps: Pick<Ports, 'sessions' | 'files'>, sessionId: string): Promise<void> {
+export async function expireSession(deps: Pick<Ports, 'files'> & WithSessionAdmin<'deleteAll'>, sessionId: string): Promise<void> {
   const files = await deps.files.deleteSessionFiles(sessionId);
   const records = await deps.sessions.deleteAll(sessionId);
   logger.info('session expired and deleted', { sessionId, files, records });

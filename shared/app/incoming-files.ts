@@ -174,7 +174,7 @@ async function checkStoredObject(
  * abandoned upload does not hold a place for ever.
  */
 export async function reservePlace(
-  deps: Pick<Ports, 'uploads' | 'files' | 'now'>,
+  deps: Pick<Ports, 'uploads' | 'now'> & { files: Pick<Ports['files'], 'delete'> },
   session: Session,
   rules: AttachmentRules,
   holdKey?: string,

@@ -76,13 +76,6 @@ export interface Sessions {
     },
   ): Promise<Session>;
   /**
-   * Makes `operator` the conversation's operator unless someone already is, and clears
-   * `waitingForAgentSince`: one writer wins. `held` returns the session as it stands.
-   */
-  claimOperator(id: string, operator: Operator): Promise<{ outcome: 'claimed'; session: Session } | { outcome: 'held'; session: Session | undefined }>;
-  /** Removes the operator if it is `agentId`; undefined when someone else (or nobody) holds it. */
-  releaseOperator(id: string, agentId: string): Promise<Session | undefined>;
-  /**
    * Notes `key` on a live session once: true the first time, false when it was noted before or
    * the session is gone. Makes a one-off notice (a dead-lettered event's warning) happen once
    * however often it is attempted; `forgetNote` takes it back when the notice failed.
@@ -91,21 +84,6 @@ export interface Sessions {
   forgetNote(id: string, key: string): Promise<void>;
   /** Removes a session record that was created but never used (a lost race). */
   discard(id: string): Promise<void>;
-  /** Deletes every record of the session; returns how many there were. */
-  deleteAll(id: string): Promise<number>;
-  /**
-   * One page of live conversations, most recent user activity first, those `keep` accepts,
-   * at most `limit`; `cursor` is a previous page's `next`. A bounded number of requests
-   * whatever the table holds (one query per index shard), so a page may hold fewer than
-   * `limit` even when more follow. Fails with InvalidRequest for a cursor it did not make.
-   */
-  listConversations(opts: {
-    nowSeconds: number;
-    botId?: string;
-    limit: number;
-    cursor?: string;
-    keep: (c: ConversationSummary) => boolean;
-  }): Promise<ConversationPage>;
 }
 
 /** How an append is made: who writes it and what the writer knows of the session. */
@@ -164,6 +142,38 @@ export interface Transcript {
 /** The session store holds sessions and their transcripts. */
 export type SessionStorePort = Sessions & Transcript;
 
+/**
+ * What only the agent function (the agent list, operator claims) and expiry (whole-session
+ * deletion) do with sessions: a port of its own so the other functions' stores leave it out.
+ */
+export interface SessionAdmin {
+  /**
+   * Makes `operator` the conversation's operator unless someone already is, and clears
+   * `waitingForAgentSince`: one writer wins. `held` returns the session as it stands.
+   */
+  claimOperator(id: string, operator: Operator): Promise<{ outcome: 'claimed'; session: Session } | { outcome: 'held'; session: Session | undefined }>;
+  /** Removes the operator if it is `agentId`; undefined when someone else (or nobody) holds it. */
+  releaseOperator(id: string, agentId: string): Promise<Session | undefined>;
+  /** Deletes every record of the session; returns how many there were. */
+  deleteAll(id: string): Promise<number>;
+  /**
+   * One page of live conversations, most recent user activity first, those `keep` accepts,
+   * at most `limit`; `cursor` is a previous page's `next`. A bounded number of requests
+   * whatever the table holds (one query per index shard), so a page may hold fewer than
+   * `limit` even when more follow. Fails with InvalidRequest for a cursor it did not make.
+   */
+  listConversations(opts: {
+    nowSeconds: number;
+    botId?: string;
+    limit: number;
+    cursor?: string;
+    keep: (c: ConversationSummary) => boolean;
+  }): Promise<ConversationPage>;
+}
+
+/** A use case's `sessions` with some of SessionAdmin besides the store. */
+export type WithSessionAdmin<K extends keyof SessionAdmin> = { sessions: SessionStorePort & Pick<SessionAdmin, K> };
+
 export interface AttachmentRecords {
   put(record: AttachmentRecord): Promise<void>;
   get(sessionId: string, attachmentId: string): Promise<AttachmentRecord | undefined>;
@@ -182,6 +192,9 @@ export interface AttachmentRecords {
 export type ByteSource = Readable | AsyncIterable<Uint8Array>;
 
 /** Session files in object storage. Keys are opaque to the core; the store makes them. */
+/** Session files' keys, one object's size and deletion: what settling a scan verdict touches. */
+export type SessionFileObjects = Pick<FileObjects, 'newKey' | 'newUploadKey' | 'keyFor' | 'isSessionKey' | 'sessionOfKey' | 'size' | 'delete'>;
+
 export interface FileObjects {
   /** A fresh key under the session's prefix. */
   newKey(sessionId: string): string;

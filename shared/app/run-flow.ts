@@ -1,6 +1,7 @@
 import type { Bot } from '../bots/schema';
 import type { InboundMedia } from '../channels/channel';
-import { channelNamed } from '../channels/registry';
+import { definitionNamed } from '../channels/definitions';
+import { sendingChannelNamed } from '../channels/senders';
 import { enterInteraction, handleInput, render, resumeAfterAction, startFlow, type FileRef, type FlowStep, type PendingAction } from '../domain/flow';
 import { builtinsFor, conversationStatus, isExpired, type Session } from '../domain/session';
 import { warningText } from '../domain/warnings';
@@ -85,7 +86,7 @@ export async function runFlowEvent(deps: TurnDeps, event: FlowEvent & { eventId:
  * flow waits for one (its number or its label, as the channel's adapter reads it).
  */
 function buttonChosenByText(bot: Bot, session: Session, channel: string, text: string | undefined): number | undefined {
-  const read = channelNamed(channel)?.buttonFromText;
+  const read = sendingChannelNamed(channel)?.buttonFromText;
   const current = session.flow.current ? bot.interactions[session.flow.current] : undefined;
   if (!read || !text?.trim() || session.flow.awaiting !== 'buttons' || current?.type !== 'message' || !current.buttons?.length) return undefined;
   return read(text, current.buttons);
@@ -159,7 +160,7 @@ class Turn {
   private async keepFiles(result: AcceptedFiles): Promise<FileRef[]> {
     if (result.accepted.length) this.say({ from: 'user', attachments: result.accepted });
     // A file over the channel's own limit is refused naming that limit (SPEC 12).
-    const channel = channelNamed(this.session.channel);
+    const channel = definitionNamed(this.session.channel);
     const limit = channel && { label: channel.label, maxBytes: channel.limits.inboundMaxBytes };
     for (const { warning, fileName } of result.warnings) {
       this.say({ from: 'bot', text: warningText(warning, this.bot, limit), warning, ...(fileName !== undefined && { fileName }) });

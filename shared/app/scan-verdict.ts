@@ -6,10 +6,10 @@ import { warningText } from '../domain/warnings';
 import { logger } from '../logger';
 import { countScanVerdict } from '../metrics';
 import { queueAttachmentEmail } from './mail-attachment';
-import type { Ports } from './ports';
+import type { Ports, SessionFileObjects } from './ports';
 
 /** What recording a verdict touches. */
-export type ScanVerdictDeps = Pick<Ports, 'bots' | 'sessions' | 'attachments' | 'files' | 'mailQueue' | 'events' | 'now' | 'push'>;
+export type ScanVerdictDeps = Pick<Ports, 'bots' | 'sessions' | 'attachments' | 'mailQueue' | 'events' | 'now' | 'push'> & { files: SessionFileObjects };
 
 /** One scanner answer about one object, as GuardDuty Malware Protection for S3 reports it. */
 export interface ScanResult {

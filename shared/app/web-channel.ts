@@ -5,7 +5,7 @@ import { expiresAtFor, isExpired, isSessionId, newSession, type Session } from '
 import { parseCursor } from '../domain/cursor';
 import { messageView, requireBot, requireLiveSession, statusOf, type FileLinker, type MessageView } from './conversation';
 import type { Bot } from '../bots/schema';
-import { CHANNELS, type AnyChannel } from '../channels/registry';
+import { CHANNEL_DEFINITIONS, type AnyChannelDefinition } from '../channels/definitions';
 import type { Ports } from './ports';
 import { SESSION_TOKEN } from './session-token';
 import { socketUrlFor } from './socket-url';
@@ -45,7 +45,7 @@ export type PostMessageInput = z.infer<typeof PostMessageBody>;
  * A channel's limits as a bot on it lives with them: the largest file a user can send there is
  * the smaller of the bot's limit and the channel's.
  */
-export function channelLimitsFor(bot: Bot, channel: AnyChannel) {
+export function channelLimitsFor(bot: Bot, channel: Pick<AnyChannelDefinition, 'limits'>) {
   const { inboundMaxBytes, outboundMaxBytes, outboundMaxBytesByType, maxButtons, maxTextChars } = channel.limits;
   return {
     receiveMaxBytes: Math.min(bot.attachments.sizeLimitBytes, inboundMaxBytes),
@@ -64,7 +64,7 @@ export function botConfig(deps: Pick<Ports, 'bots' | 'socketUrl'>, botId: string
   // The look the chat page and the widget's launcher take (SPEC 11); absent when the bot sets none.
   const theme = bot.channels.web?.theme;
   // What each messaging channel the bot has can carry (SPEC 12; docs/channels.md); web-only bots have none.
-  const channels = (CHANNELS as readonly AnyChannel[])
+  const channels = (CHANNEL_DEFINITIONS as readonly AnyChannelDefinition[])
     .filter((c) => (bot.channels as Record<string, unknown>)[c.name] !== undefined)
     .map((c) => [c.name, channelLimitsFor(bot, c)] as const);
   return {

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as z from 'zod/mini';
-import { CHANNELS, type AnyChannel } from '../channels/registry';
+import { CHANNEL_DEFINITIONS, type AnyChannelDefinition } from '../channels/definitions';
 import { BotSchema, type Bot } from './schema';
 import type { SecretRef } from './secret-ref';
 
@@ -54,7 +54,7 @@ export function loadBotsDir(dir: string): Bot[] {
   }
   // One bot per channel account: the adapters pick the bot by the account a webhook names, so a
   // second bot claiming a page or number would have its secret verify the first one's traffic.
-  for (const channel of CHANNELS as readonly AnyChannel[]) {
+  for (const channel of CHANNEL_DEFINITIONS as readonly AnyChannelDefinition[]) {
     const owners = new Map<string, string>();
     for (const bot of bots) {
       const config = (bot.channels as Record<string, unknown>)[channel.name];
@@ -82,9 +82,9 @@ export function secretNames(bot: Bot): string[] {
   return [...names].sort();
 }
 
-/** The secrets of each channel a bot has (shared/channels/registry.ts): webhook checks and delivery. */
+/** The secrets of each channel a bot has (shared/channels/definitions.ts): webhook checks and delivery. */
 export function channelSecretsOf(bot: Bot): { channel: string; webhook: SecretRef[]; delivery: SecretRef[] }[] {
-  return (CHANNELS as readonly AnyChannel[]).flatMap((c) => {
+  return (CHANNEL_DEFINITIONS as readonly AnyChannelDefinition[]).flatMap((c) => {
     const config = (bot.channels as Record<string, unknown>)[c.name];
     return config === undefined ? [] : [{ channel: c.name, ...c.secrets(config) }];
   });
@@ -92,7 +92,7 @@ export function channelSecretsOf(bot: Bot): { channel: string; webhook: SecretRe
 
 /** Problems with a bot's channel secret values (a Telegram secret token Telegram would refuse), for start-up checks. */
 export function channelSecretProblems(bot: Bot, valueOf: (name: string) => string): string[] {
-  return (CHANNELS as readonly AnyChannel[]).flatMap((c) => {
+  return (CHANNEL_DEFINITIONS as readonly AnyChannelDefinition[]).flatMap((c) => {
     const config = (bot.channels as Record<string, unknown>)[c.name];
     if (config === undefined || !c.secretProblem) return [];
     const { webhook, delivery } = c.secrets(config);

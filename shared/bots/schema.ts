@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import '../zod-english';
 import { originProblem } from './origins';
-import { channelConfigSchemas } from '../channels/registry';
+import { channelConfigSchemas } from '../channels/definitions';
 import { SecretRef } from './secret-ref';
 
 export type { SecretRef } from './secret-ref';
@@ -107,7 +107,7 @@ export const BotSchema = z
     agentThreshold: z._default(z.int().check(z.minimum(0)), 3),
     attachments: z._default(Attachments, () => Attachments.parse({})),
     liveTakeover: z._default(LiveTakeover, () => LiveTakeover.parse({})),
-    // web plus one entry per registered channel (shared/channels/registry.ts)
+    // web plus one entry per registered channel (shared/channels/definitions.ts)
     channels: z._default(z.strictObject({ web: z.optional(WebChannel), ...channelConfigSchemas }), { web: {} }),
     start: InteractionId,
     interactions: z.record(InteractionId, Interaction),

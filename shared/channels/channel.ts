@@ -7,7 +7,8 @@ import type { AttachmentMeta, TranscriptMessage, WarningCode } from '../domain/t
 /**
  * The shape every messaging channel implements (Messenger, Telegram, WhatsApp, Twilio, ...).
  * A channel is one folder, `shared/channels/<name>/`, exporting one `ChannelAdapter`, and one
- * line in `shared/channels/registry.ts`. From that line follow: the bot file's
+ * line in `shared/channels/registry.ts` (its parts, see ChannelDefinition below, one line each in
+ * definitions.ts, receivers.ts and senders.ts). From those lines follow: the bot file's
  * `channels.<name>` schema, the webhook routes (API Gateway and the local server), which
  * function may read which of its secrets (CDK grants), its limits in the bot config endpoint,
  * and the generic use cases that run it (shared/app/channel-intake.ts, channel-media.ts,
@@ -194,6 +195,18 @@ export interface ChannelAdapter<Cfg = unknown, Part = unknown> {
   /** Sends one part; throws ChannelSendError. */
   send(target: ChannelTarget<Cfg>, part: Part, files: FileAccess): Promise<void>;
 }
+
+/**
+ * A channel's parts, each its own module so a function bundles only what it runs (issue 10):
+ * the definition (what bot files, grants, routes and limits need: no protocol code), the
+ * receiver (webhooks: intake) and the sender (media, rendering, sending: actions, agent).
+ * `<name>/adapter.ts` joins the three into the channel's `ChannelAdapter`.
+ */
+export type ChannelReceiving = 'receive';
+export type ChannelSending = 'mediaSource' | 'render' | 'buttonFromText' | 'send';
+export type ChannelDefinition<Cfg = unknown> = Omit<ChannelAdapter<Cfg, unknown>, ChannelReceiving | ChannelSending>;
+export type ChannelReceiver<Cfg = unknown> = Pick<ChannelAdapter<Cfg, unknown>, ChannelReceiving>;
+export type ChannelSender<Cfg = unknown, Part = unknown> = Pick<ChannelAdapter<Cfg, Part>, ChannelSending>;
 
 /**
  * The queue deduplication id (and flow event id) of a channel message: fixed length whatever

@@ -2,7 +2,7 @@
  * The one route table. The CDK HTTP API and the local runtime are both generated from it,
  * so the routes users call on AWS and on their laptop cannot drift apart.
  */
-import { channelRoutes } from '../channels/registry';
+import { channelRoutes } from '../channels/definitions';
 
 export type HttpFunctionName = 'intake' | 'proxy' | 'agent';
 

@@ -1,5 +1,7 @@
 import { plainText, type AttachmentMeta, type TranscriptMessage } from '../../domain/transcript';
-import { buttonPayload } from './webhook';
+
+/** The payload our quick replies carry: the button's position in the bot message (webhook.ts reads it back). */
+export const buttonPayload = (index: number): string => `SATCHEL_BUTTON:${index}`;
 
 /**
  * Turns transcript messages into Send API `message` objects. One transcript message may take

@@ -60,8 +60,7 @@ export interface InboundMessage {
 
 const BUTTON_PAYLOAD = /^SATCHEL_BUTTON:(\d{1,2})$/;
 
-/** The payload our quick replies carry: the button's position in the bot message. */
-export const buttonPayload = (index: number): string => `SATCHEL_BUTTON:${index}`;
+export { buttonPayload } from './outbound';
 
 export function buttonIndexOf(payload: string | undefined): number | undefined {
   const m = payload?.match(BUTTON_PAYLOAD);

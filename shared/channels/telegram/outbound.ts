@@ -1,6 +1,8 @@
 import { plainText, type AttachmentMeta, type TranscriptMessage } from '../../domain/transcript';
 import { chunks } from '../channel';
-import { callbackData } from './update';
+
+/** The `callback_data` of our buttons: the button's index in the bot message (at most 64 bytes); update.ts reads it back. */
+export const callbackData = (index: number): string => `b:${index}`;
 
 /**
  * Transcript messages as Telegram sends (core.telegram.org/bots/api#available-methods): text

@@ -51,8 +51,7 @@ export const Update = z.looseObject({
 });
 export type Update = z.output<typeof Update>;
 
-/** The `callback_data` of our buttons: the button's index in the bot message (at most 64 bytes). */
-export const callbackData = (index: number): string => `b:${index}`;
+export { callbackData } from './outbound';
 
 export function buttonIndexOf(data: string | undefined): number | undefined {
   const m = data?.match(/^b:(\d{1,2})$/);

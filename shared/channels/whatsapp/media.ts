@@ -1,6 +1,3 @@
-import * as z from 'zod/mini';
-import '../../zod-english';
-
 /**
  * Media users send on WhatsApp: `GET {WHATSAPP_API_URL}/{media-id}` (bearer token) answers
  * where the bytes are and what they hash to; the bytes are then fetched from `url` with the
@@ -10,14 +7,6 @@ import '../../zod-english';
 /** WhatsApp carries documents up to 100 MB (other kinds are smaller; the bot's own limit applies first). */
 export const MAX_MEDIA_BYTES = 100 * 1024 * 1024;
 
-export const MediaInfo = z.looseObject({
-  url: z.url({ protocol: /^https?$/ }),
-  mime_type: z.optional(z.string()),
-  sha256: z.string().check(z.minLength(1)),
-  file_size: z.optional(z.union([z.number(), z.string()])),
-  id: z.optional(z.string()),
-});
-export type MediaInfo = z.output<typeof MediaInfo>;
 
 /**
  * The 32 bytes a SHA-256 text names, whether Meta wrote it as hex (the media endpoint) or as

@@ -1,7 +1,9 @@
 import { plainText, type AttachmentMeta, type TranscriptMessage } from '../../domain/transcript';
 import { chunks, cutLabel as cut } from '../channel';
 import { outboundMediaKind } from './media';
-import { buttonId } from './webhook';
+
+/** The id our reply buttons and list rows carry: the button's position in the bot message (webhook.ts reads it back). */
+export const buttonId = (index: number): string => `SATCHEL_BUTTON:${index}`;
 
 /**
  * Turns transcript messages into WhatsApp Cloud API sends. One transcript message may take

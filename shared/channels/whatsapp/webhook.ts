@@ -89,8 +89,7 @@ export interface InboundMessage {
 
 const BUTTON_ID = /^SATCHEL_BUTTON:(\d{1,2})$/;
 
-/** The id our reply buttons and list rows carry: the button's position in the bot message. */
-export const buttonId = (index: number): string => `SATCHEL_BUTTON:${index}`;
+export { buttonId } from './outbound';
 
 export function buttonIndexOf(id: string | undefined): number | undefined {
   const m = id?.match(BUTTON_ID);
