@@ -279,7 +279,7 @@ export class SatchelStack extends Stack {
     // pushes the change. Bucket: read (probe) and delete session files only.
     const scanVerdict =
       settings.malwareScan === 'on'
-        ? define('scan-verdict', 'Satchel malware verdicts: records GuardDuty Malware Protection for S3 results')
+        ? define('scan-verdict', 'Satchel malware verdicts: records GuardDuty Malware Protection for S3 results, checks held files for overdue verdicts')
             .bindTable(table, 'readWrite')
             .bindBucket(bucket, ['get', 'delete', 'probe'])
             .bindSigningKey(this.signingKey)
