@@ -11,7 +11,7 @@
  * | intake   | DynamoDB + lib-dynamodb, S3 + s3-presigned-post, SQS, Secrets Manager, API Gateway Management  |
  * | actions  | DynamoDB + lib-dynamodb, S3 + lib-storage, SQS, Secrets Manager, API Gateway Management         |
  * | proxy    | DynamoDB + lib-dynamodb, S3 + s3-request-presigner, Secrets Manager                            |
- * | agent    | DynamoDB + lib-dynamodb, S3 + s3-presigned-post, Secrets Manager, API Gateway Management       |
+ * | agent    | DynamoDB + lib-dynamodb, S3 + s3-presigned-post, SQS, Secrets Manager, API Gateway Management  |
  * | mailer   | DynamoDB + lib-dynamodb, S3, SES v2, Secrets Manager, nodemailer's MIME composer               |
  * | expiry   | DynamoDB + lib-dynamodb, S3                                                                    |
  * | socket   | DynamoDB + lib-dynamodb                                                                        |
@@ -55,7 +55,7 @@ export const FLOORS: Record<string, readonly PieceName[]> = {
   intake: ['dynamodb', 's3', 'presignedPost', 'sqs', 'secretsManager', 'managementApi'],
   actions: ['dynamodb', 's3', 'multipartUpload', 'sqs', 'secretsManager', 'managementApi'],
   proxy: ['dynamodb', 's3', 'requestPresigner', 'secretsManager'],
-  agent: ['dynamodb', 's3', 'presignedPost', 'secretsManager', 'managementApi'],
+  agent: ['dynamodb', 's3', 'presignedPost', 'sqs', 'secretsManager', 'managementApi'],
   mailer: ['dynamodb', 's3', 'ses', 'secretsManager', 'mimeComposer'],
   expiry: ['dynamodb', 's3'],
   socket: ['dynamodb'],

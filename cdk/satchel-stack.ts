@@ -15,7 +15,7 @@ import { type BotBundle, loadBotBundle } from './bots';
 import { SatchelApi } from './constructs/api';
 import { AgentAuth } from './constructs/auth';
 import { SenderIdentity } from './constructs/mail';
-import { MalwareScan } from './constructs/malware-scan';
+import { MalwareScan, SCAN_WATCH_BATCH_SIZE } from './constructs/malware-scan';
 import { Monitoring } from './constructs/monitoring';
 import { FailureQueue, WorkQueue } from './constructs/queues';
 import { SatchelFunction, type SatchelFunctionProps } from './constructs/satchel-function';
@@ -177,6 +177,8 @@ export class SatchelStack extends Stack {
       TWILIO_API_URL: settings.twilioApiUrl,
       // Files users and agents send are held for the malware verdict unless scanning is off (SPEC 13).
       MALWARE_SCAN: settings.malwareScan,
+      // How long a held file may wait for its verdict before its overdue check alarms (only with scanning on).
+      ...(settings.malwareScan === 'on' && { SCAN_PENDING_ALARM_MINUTES: String(settings.scanPendingAlarmMinutes) }),
     };
     const define = (name: SatchelFunctionName, description: string, extra: Partial<SatchelFunctionProps> = {}) => {
       const reads = new Set<ConfigKey>(FUNCTION_CONFIG[name]);
@@ -277,7 +279,7 @@ export class SatchelStack extends Stack {
     // pushes the change. Bucket: read (probe) and delete session files only.
     const scanVerdict =
       settings.malwareScan === 'on'
-        ? define('scan-verdict', 'Satchel malware verdicts: records GuardDuty Malware Protection for S3 results')
+        ? define('scan-verdict', 'Satchel malware verdicts: records GuardDuty Malware Protection for S3 results, checks held files for overdue verdicts')
             .bindTable(table, 'readWrite')
             .bindBucket(bucket, ['get', 'delete', 'probe'])
             .bindSigningKey(this.signingKey)
@@ -286,7 +288,21 @@ export class SatchelStack extends Stack {
     // An agent's file to a channel user, settled by the verdict, is delivered by actions.
     if (scanVerdict) scanVerdict.bindQueueSender(this.eventsQueue.queue, 'EVENTS_QUEUE_URL');
     if (scanVerdict) {
-      this.malwareScan = new MalwareScan(this, 'MalwareScan', { bucket, verdictFn: scanVerdict.fn, monitoring, alarmMinutes: settings.scanPendingAlarmMinutes });
+      this.malwareScan = new MalwareScan(this, 'MalwareScan', {
+        bucket,
+        verdictFn: scanVerdict.fn,
+        monitoring,
+        alarmMinutes: settings.scanPendingAlarmMinutes,
+        verdictTimeout: sizes['scan-verdict'].timeout,
+      });
+      // Each file actions or agent holds gets its overdue check on the scan watch queue, which
+      // the verdict function consumes; it sends an early check back only when one SQS delay
+      // (15 minutes) is shorter than the alarm time.
+      const watch = this.malwareScan.watch.queue;
+      actions.bindQueueSender(watch, 'SCAN_WATCH_QUEUE_URL');
+      agent.bindQueueSender(watch, 'SCAN_WATCH_QUEUE_URL');
+      scanVerdict.consumeQueue(watch, { batchSize: SCAN_WATCH_BATCH_SIZE });
+      if (this.malwareScan.chainsDelays) scanVerdict.bindQueueSender(watch, 'SCAN_WATCH_QUEUE_URL');
     }
 
     // The functions that write transcripts and statuses push the changes.

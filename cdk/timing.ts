@@ -73,13 +73,17 @@ export class TimingError extends Error {
   override name = 'TimingError';
 }
 
+/** A consumer queue's visibility timeout: VISIBILITY_FACTOR x the consumer's timeout, or longer so retries span RETRY_WINDOW_MS. */
+export const visibilityFor = (timeout: Duration): Duration =>
+  Duration.seconds(Math.max(VISIBILITY_FACTOR * timeout.toSeconds(), Math.ceil(RETRY_WINDOW_MS / 1000 / (QUEUE_MAX_RECEIVE_COUNT - 1))));
+
 function consumer(batchSize: number, recordBudgetSeconds: number): ConsumerTiming {
-  const timeout = batchSize * recordBudgetSeconds;
+  const timeout = Duration.seconds(batchSize * recordBudgetSeconds);
   return {
     batchSize,
     recordBudget: Duration.seconds(recordBudgetSeconds),
-    timeout: Duration.seconds(timeout),
-    visibilityTimeout: Duration.seconds(Math.max(VISIBILITY_FACTOR * timeout, Math.ceil(RETRY_WINDOW_MS / 1000 / (QUEUE_MAX_RECEIVE_COUNT - 1)))),
+    timeout,
+    visibilityTimeout: visibilityFor(timeout),
   };
 }
 

@@ -10,7 +10,7 @@ import { AttachmentStore } from '../shared/adapters/attachment-store';
 import { FileStore } from '../shared/adapters/file-store';
 import { SessionStore } from '../shared/adapters/session-store';
 import { StaticSecrets } from '../shared/adapters/secrets';
-import type { EventQueue, FlowPorts, MailQueue, Tokens } from '../shared/app/ports';
+import type { EventQueue, FlowPorts, MailQueue, ScanWatch, Tokens } from '../shared/app/ports';
 import { ChannelStore, MessengerStore } from '../shared/adapters/channel-store';
 import type { Config } from '../shared/config';
 import { createActionsHandler, createNotProcessedNotifier } from '../functions/actions/handler';
@@ -375,7 +375,11 @@ export async function startLocal(opts: LocalOptions): Promise<LocalRuntime> {
     const clock = opts.now && { now: opts.now };
     let eventQueue: EventQueue | undefined;
     let mailQueue: MailQueue | undefined;
-    const actionsPorts = actionsWiring(env, { secrets, mailQueue: { send: (job, delay) => mailQueue!.send(job, delay) }, ...clock });
+    // The per-file scan-overdue check (SPEC 13) is the scan loop's own here (LocalScanLoop alarms
+    // each file pending past SCAN_PENDING_ALARM_MINUTES), so the functions' watch port is a no-op:
+    // a local watch queue would raise the same alarm twice for one file.
+    const scanWatch: ScanWatch = { schedule: async () => undefined };
+    const actionsPorts = actionsWiring(env, { secrets, mailQueue: { send: (job, delay) => mailQueue!.send(job, delay) }, scanWatch, ...clock });
     const actions = createActionsHandler(actionsPorts);
     // A flow event that exhausted its retries: its user is told (a message_not_processed warning).
     const notifyNotProcessed = createNotProcessedNotifier(actionsPorts);
@@ -395,7 +399,7 @@ export async function startLocal(opts: LocalOptions): Promise<LocalRuntime> {
 
     handlers.intake = createIntakeHandler(intakeWiring(env, { secrets, events: eventQueue, ...clock })) as LambdaHttpHandler;
     handlers.proxy = createProxyHandler(proxyWiring(env, { secrets, ...clock })) as LambdaHttpHandler;
-    handlers.agent = withLocalAgentToken(createAgentHandler(agentWiring(env, { secrets, ...clock })) as LambdaHttpHandler, agentAuth);
+    handlers.agent = withLocalAgentToken(createAgentHandler(agentWiring(env, { secrets, scanWatch, ...clock })) as LambdaHttpHandler, agentAuth);
     if (cognito) handlers.agent = withCognitoStandIn(handlers.agent, cognito.standIn);
     sockets.attach({
       // Agents' tokens are the local stand-in for Cognito's, checked as the HTTP routes check them.
@@ -421,7 +425,7 @@ export async function startLocal(opts: LocalOptions): Promise<LocalRuntime> {
     if (opts.ttlSweepSeconds > 0) uploadSweeper.start();
     stops.push(() => uploadSweeper.stop());
     // The local stand-in for GuardDuty Malware Protection for S3: the same event to the same verdict handler (SPEC 13).
-    const scanVerdict = createScanVerdictHandler(scanVerdictWiring(env, { secrets, events: eventQueue, mailQueue: { send: (job, delay) => mailQueue!.send(job, delay) }, ...clock }));
+    const scanVerdict = createScanVerdictHandler(scanVerdictWiring(env, { secrets, events: eventQueue, mailQueue: { send: (job, delay) => mailQueue!.send(job, delay) }, scanWatch, ...clock }));
     const scanLoop = new LocalScanLoop({
       s3: s3Client(config),
       bucket: BUCKET_NAME,

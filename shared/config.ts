@@ -25,6 +25,8 @@ const FIELDS = {
   BOT_SECRETS: () => z._default(z.string(), ''),
   EVENTS_QUEUE_URL: () => z.optional(z.string()),
   MAIL_QUEUE_URL: () => z.optional(z.string()),
+  /** The queue of per-file scan-overdue checks (SPEC 13; only with malware scanning on, on AWS). */
+  SCAN_WATCH_QUEUE_URL: () => z.optional(z.string()),
   SENDER_EMAIL: () => z._default(z.string(), 'satchel@example.com'),
   /** SES configuration set every email names (bounce and complaint metrics); unset locally. */
   SES_CONFIGURATION_SET: () => z.optional(z.string().check(z.minLength(1))),

@@ -41,3 +41,10 @@ export function countFileHeldForScan(): void {
 export function countScanVerdict(): void {
   metrics().singleMetric().addMetric(SCAN_VERDICTS_RECORDED, MetricUnit.Count, 1);
 }
+
+/** A file still `pending` when its per-file check came (shared/app/scan-watch.ts): alarm ScanVerdictOverdueFile. */
+export const SCAN_VERDICTS_OVERDUE = 'ScanVerdictsOverdue';
+
+export function countScanVerdictOverdue(): void {
+  metrics().singleMetric().addMetric(SCAN_VERDICTS_OVERDUE, MetricUnit.Count, 1);
+}

@@ -128,7 +128,7 @@ export class Monitoring extends Construct {
   }
 
   /** An alarm on any metric (to the alarm topic); used by constructs with their own signals (malware-scan.ts). */
-  alarmOnMetric(id: string, props: { description: string; metric: IMetric; threshold: number }): Alarm {
+  alarmOnMetric(id: string, props: { description: string; metric: IMetric; threshold: number; comparison?: ComparisonOperator }): Alarm {
     return this.alarm(id, props);
   }
 

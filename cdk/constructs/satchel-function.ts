@@ -63,7 +63,7 @@ export type BucketAccess = 'get' | 'put' | 'delete' | 'list' | 'probe';
 /** Object actions on upload keys (UPLOADS_PREFIX): presign forms (put), take the file (get, delete). */
 export type UploadAccess = 'get' | 'put' | 'delete';
 /** The env vars queue URLs are published under (shared/config.ts). */
-export type QueueEnvVar = 'EVENTS_QUEUE_URL' | 'MAIL_QUEUE_URL';
+export type QueueEnvVar = 'EVENTS_QUEUE_URL' | 'MAIL_QUEUE_URL' | 'SCAN_WATCH_QUEUE_URL';
 
 const TABLE_ACTIONS: Record<TableAccess, string[]> = {
   read: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'],

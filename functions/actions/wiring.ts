@@ -6,6 +6,7 @@ import { FileStore } from '../../shared/adapters/file-store';
 import { ssrfSafeFetcher } from '../../shared/adapters/safe-fetch';
 import { S3StreamUploader } from '../../shared/adapters/stream-uploader';
 import { SqsMailQueue } from '../../shared/adapters/mail-queue';
+import { SqsScanWatch } from '../../shared/adapters/scan-watch-queue';
 import { PresenceStore } from '../../shared/adapters/presence-store';
 import type { Secrets } from '../../shared/adapters/secrets';
 import { SessionRecords } from '../../shared/adapters/session-records';
@@ -27,7 +28,7 @@ import { channelApiUrls } from '../../shared/channels/definitions';
 import { STORAGE_SETTINGS, SIGNING_SETTINGS, BOT_SECRET_SETTINGS, CHANNEL_API_SETTINGS, loadConfig } from '../../shared/config';
 
 /** The settings actions reads: the secrets its bots' turns use (BOT_SECRETS), the mail queue, the fetcher's allowlist. */
-export const ACTIONS_CONFIG = [...STORAGE_SETTINGS, ...SIGNING_SETTINGS, ...BOT_SECRET_SETTINGS, 'BOTS_DIR', 'PUBLIC_BASE_URL', 'MAIL_QUEUE_URL', 'FETCH_ALLOW_HOSTS', ...CHANNEL_API_SETTINGS, 'SOCKET_ENDPOINT', 'MALWARE_SCAN'] as const;
+export const ACTIONS_CONFIG = [...STORAGE_SETTINGS, ...SIGNING_SETTINGS, ...BOT_SECRET_SETTINGS, 'BOTS_DIR', 'PUBLIC_BASE_URL', 'MAIL_QUEUE_URL', 'FETCH_ALLOW_HOSTS', ...CHANNEL_API_SETTINGS, 'SOCKET_ENDPOINT', 'MALWARE_SCAN', 'SCAN_WATCH_QUEUE_URL', 'SCAN_PENDING_ALARM_MINUTES'] as const;
 
 /** Everything a turn reaches through its flow ports, besides the turn's own. */
 export type ActionsWorld = Omit<Ports, 'events' | 'mail' | 'uploadForms' | 'downloadLinks' | 'senderEmail' | 'sockets' | 'socketPoster' | 'verifyAgentToken' | 'socketUrl'>;
@@ -71,6 +72,9 @@ export function actionsWiring(env: Record<string, string | undefined> = process.
     publicBaseUrl: overrides.publicBaseUrl ?? config.PUBLIC_BASE_URL,
     // Files users and agents send are held for the malware verdict (SPEC 13).
     malwareScan: 'malwareScan' in overrides ? overrides.malwareScan : config.MALWARE_SCAN,
+    // Each held file's overdue check (SCAN_WATCH_QUEUE_URL is set only while scanning is on).
+    scanWatch: 'scanWatch' in overrides ? overrides.scanWatch : config.SCAN_WATCH_QUEUE_URL ? new SqsScanWatch(sqsClient(config), config.SCAN_WATCH_QUEUE_URL) : undefined,
+    scanPendingAlarmMinutes: overrides.scanPendingAlarmMinutes ?? config.SCAN_PENDING_ALARM_MINUTES,
   };
   return once(async (): Promise<ActionsWorld> => {
     const tokens = overrides.tokens ?? (await tokenSigner(secrets, config.SIGNING_KEY_SECRET));

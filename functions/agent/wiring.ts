@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { AttachmentStore } from '../../shared/adapters/attachment-store';
-import { dynamoDocumentClient, s3Client } from '../../shared/adapters/clients';
+import { dynamoDocumentClient, s3Client, sqsClient } from '../../shared/adapters/clients';
 import { sniffContent } from '../../shared/adapters/content-sniffer';
 import { S3UploadForms } from '../../shared/adapters/upload-forms';
+import { SqsScanWatch } from '../../shared/adapters/scan-watch-queue';
 import { FileStore } from '../../shared/adapters/file-store';
 import { PresenceStore } from '../../shared/adapters/presence-store';
 import type { Secrets } from '../../shared/adapters/secrets';
@@ -19,7 +20,7 @@ import { STORAGE_SETTINGS, SIGNING_SETTINGS, BOT_SECRET_SETTINGS, CHANNEL_API_SE
 import type { AgentPorts } from './handler';
 
 /** The settings the agent API reads: page tokens (BOT_SECRETS) to push agent messages to Messenger. */
-export const AGENT_CONFIG = [...STORAGE_SETTINGS, ...SIGNING_SETTINGS, ...BOT_SECRET_SETTINGS, 'BOTS_DIR', 'PUBLIC_BASE_URL', ...CHANNEL_API_SETTINGS, 'SOCKET_ENDPOINT', 'MALWARE_SCAN'] as const;
+export const AGENT_CONFIG = [...STORAGE_SETTINGS, ...SIGNING_SETTINGS, ...BOT_SECRET_SETTINGS, 'BOTS_DIR', 'PUBLIC_BASE_URL', ...CHANNEL_API_SETTINGS, 'SOCKET_ENDPOINT', 'MALWARE_SCAN', 'SCAN_WATCH_QUEUE_URL', 'SCAN_PENDING_ALARM_MINUTES'] as const;
 
 /** The agent API's ports and what its delivery port is built on. */
 export type AgentWorld = AgentPorts & ChannelDeliveryDeps;
@@ -46,6 +47,9 @@ export function agentWiring(env: Record<string, string | undefined> = process.en
     publicBaseUrl: overrides.publicBaseUrl ?? config.PUBLIC_BASE_URL,
     // Files users and agents send are held for the malware verdict (SPEC 13).
     malwareScan: 'malwareScan' in overrides ? overrides.malwareScan : config.MALWARE_SCAN,
+    // Each held file's overdue check (SCAN_WATCH_QUEUE_URL is set only while scanning is on).
+    scanWatch: 'scanWatch' in overrides ? overrides.scanWatch : config.SCAN_WATCH_QUEUE_URL ? new SqsScanWatch(sqsClient(config), config.SCAN_WATCH_QUEUE_URL) : undefined,
+    scanPendingAlarmMinutes: overrides.scanPendingAlarmMinutes ?? config.SCAN_PENDING_ALARM_MINUTES,
   };
   return once(async (): Promise<AgentWorld> => {
     const tokens = overrides.tokens ?? (await tokenSigner(secrets, config.SIGNING_KEY_SECRET));

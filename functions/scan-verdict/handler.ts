@@ -1,8 +1,10 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import type { Context } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import * as z from 'zod/mini';
 import { recordScanVerdict, type ScanVerdictDeps, type VerdictOutcome } from '../../shared/app/scan-verdict';
+import { checkScanOverdue, type ScanWatchDeps } from '../../shared/app/scan-watch';
 import { SCAN_RESULT_STATUSES } from '../../shared/domain/scan';
 import { logger } from '../../shared/logger';
 import '../../shared/zod-english';
@@ -28,20 +30,55 @@ export const ScanResultEvent = z.object({
 });
 export type ScanResultEvent = z.infer<typeof ScanResultEvent>;
 
-/**
- * The verdict function: one GuardDuty scan result per invocation (EventBridge → Lambda,
- * asynchronous). A malformed event is logged and dropped (retrying cannot fix it); an
- * event for another bucket is ignored; any other failure (a verdict that came before the
- * file's record, a storage error) is thrown, so EventBridge's retry policy tries again and
- * finally sends it to the rule's dead-letter queue (alarmed).
- */
-/** What the verdict function uses: the verdict's stores and ports, and the one bucket it answers for. */
-export type ScanVerdictPorts = ScanVerdictDeps & { bucketName: string };
+/** A scan watch job as the watch queue carries it, validated here at the edge. */
+const ScanWatchJobBody = z.object({
+  sessionId: z.string().check(z.minLength(1)),
+  attachmentId: z.string().check(z.minLength(1)),
+  dueAt: z.number(),
+});
 
+const parseWatchJob = (body: string) => {
+  try {
+    return ScanWatchJobBody.safeParse(JSON.parse(body));
+  } catch {
+    return undefined;
+  }
+};
+
+/** An SQS batch (the scan watch queue) rather than an EventBridge event. */
+const isSqsEvent = (event: unknown): event is SQSEvent =>
+  Array.isArray((event as SQSEvent | undefined)?.Records) && (event as SQSEvent).Records.every((r) => r?.eventSource === 'aws:sqs');
+
+/** What the verdict function uses: the verdict's stores and ports, the watch, and the one bucket it answers for. */
+export type ScanVerdictPorts = ScanVerdictDeps & Pick<ScanWatchDeps, 'scanWatch'> & { bucketName: string };
+
+/**
+ * The verdict function, with two inputs:
+ * - one GuardDuty scan result per invocation (EventBridge → Lambda, asynchronous). A malformed
+ *   event is logged and dropped (retrying cannot fix it); an event for another bucket is
+ *   ignored; any other failure (a verdict that came before the file's record, a storage
+ *   error) is thrown, so EventBridge's retry policy tries again and finally sends it to the
+ *   rule's dead-letter queue (alarmed);
+ * - batches of the scan watch queue: each file's overdue check (shared/app/scan-watch.ts).
+ *   A failed check is reported alone (partial batch response, Powertools' batch processor),
+ *   so the queue retries just that one and finally dead-letters it (alarmed).
+ */
 export function createScanVerdictHandler(getDeps: () => Promise<ScanVerdictPorts>) {
-  const handler = middy<unknown, VerdictOutcome | 'malformed' | 'other_bucket', Error, Context>()
+  const checkRecord = async (record: SQSRecord): Promise<void> => {
+    const job = parseWatchJob(record.body);
+    if (!job?.success) {
+      logger.error('malformed scan watch job dropped', { messageId: record.messageId });
+      return;
+    }
+    await checkScanOverdue(await getDeps(), job.data);
+  };
+  const handler = middy<unknown, VerdictOutcome | 'malformed' | 'other_bucket' | SQSBatchResponse, Error, Context>()
     .use(injectLambdaContext(logger))
-    .handler(async function scanVerdictHandler(event) {
+    .handler(async function scanVerdictHandler(event, context) {
+      if (isSqsEvent(event)) {
+        // A processor per invocation: it holds the batch's state.
+        return processPartialResponse(event, checkRecord, new BatchProcessor(EventType.SQS), { context, throwOnFullBatchFailure: false });
+      }
       const parsed = ScanResultEvent.safeParse(event);
       if (!parsed.success) {
         logger.error('malformed scan result event dropped', { issues: parsed.error.issues.map((i) => i.message) });
@@ -60,5 +97,10 @@ export function createScanVerdictHandler(getDeps: () => Promise<ScanVerdictPorts
       });
     });
   // The local scanner and tests may call it without a Lambda context.
-  return (event: unknown, context?: Context) => handler(event, context ?? ({} as Context));
+  function scanVerdict(event: SQSEvent, context?: Context): Promise<SQSBatchResponse>;
+  function scanVerdict(event: unknown, context?: Context): Promise<VerdictOutcome | 'malformed' | 'other_bucket'>;
+  function scanVerdict(event: unknown, context?: Context) {
+    return handler(event, context ?? ({} as Context));
+  }
+  return scanVerdict;
 }

@@ -3,6 +3,7 @@ import { dynamoDocumentClient, s3Client, sqsClient } from '../../shared/adapters
 import { SqsEventQueue } from '../../shared/adapters/event-queue';
 import { SessionFileStore } from '../../shared/adapters/session-file-store';
 import { SqsMailQueue } from '../../shared/adapters/mail-queue';
+import { SqsScanWatch } from '../../shared/adapters/scan-watch-queue';
 import type { Secrets } from '../../shared/adapters/secrets';
 import { SessionRecords } from '../../shared/adapters/session-records';
 import { socketAdapters, type LiveSockets } from '../../shared/adapters/socket-adapters';
@@ -15,17 +16,23 @@ import { BotRegistry } from '../../shared/bots/loader';
 import { STORAGE_SETTINGS, SIGNING_SETTINGS, loadConfig } from '../../shared/config';
 import { logger } from '../../shared/logger';
 
-/** The settings the verdict function reads: bots (unscannable policy, recipients), the mail queue, the sockets. */
-export const SCAN_VERDICT_CONFIG = [...STORAGE_SETTINGS, ...SIGNING_SETTINGS, 'BOTS_DIR', 'MAIL_QUEUE_URL', 'EVENTS_QUEUE_URL', 'SOCKET_ENDPOINT'] as const;
+/**
+ * The settings the verdict function reads: bots (unscannable policy, recipients), the mail
+ * queue, the events queue (an agent's file to a channel user is delivered once settled), the
+ * sockets, and the scan watch queue (set only when an overdue check waits longer
+ * than one SQS delay, 15 minutes: the function then sends an early check back for the rest).
+ */
+export const SCAN_VERDICT_CONFIG = [...STORAGE_SETTINGS, ...SIGNING_SETTINGS, 'BOTS_DIR', 'MAIL_QUEUE_URL', 'EVENTS_QUEUE_URL', 'SOCKET_ENDPOINT', 'SCAN_WATCH_QUEUE_URL'] as const;
 
 /**
  * The verdict function's composition root: the records and files a verdict settles, the mail
- * queue a clean user file is emailed through, and the sockets told (the signing key, for the
- * pushed views' /files links, is read on first use).
+ * queue a clean user file is emailed through, the sockets told (the signing key, for the
+ * pushed views' /files links, is read on first use), and the scan watch an early overdue
+ * check is sent back on.
  */
 export function scanVerdictWiring(
   env: Record<string, string | undefined> = process.env,
-  overrides: Partial<ScanVerdictDeps> & { secrets?: Secrets; live?: LiveSockets } = {},
+  overrides: Partial<ScanVerdictDeps & Pick<ScanVerdictPorts, 'scanWatch'>> & { secrets?: Secrets; live?: LiveSockets } = {},
 ) {
   const config = loadConfig(SCAN_VERDICT_CONFIG, env);
   const db = dynamoDocumentClient(config);
@@ -52,6 +59,7 @@ export function scanVerdictWiring(
         ? new SqsEventQueue(sqsClient(config), config.EVENTS_QUEUE_URL)
         : { send: async () => Promise.reject(new Error('EVENTS_QUEUE_URL is not set')) }),
     now: overrides.now ?? Date.now,
+    scanWatch: 'scanWatch' in overrides ? overrides.scanWatch : config.SCAN_WATCH_QUEUE_URL ? new SqsScanWatch(sqsClient(config), config.SCAN_WATCH_QUEUE_URL) : undefined,
   };
   return once(async (): Promise<ScanVerdictPorts> => {
     const live = socketAdapters(db, config, overrides.live);

@@ -15,11 +15,12 @@ import type { Sender, WarningCode } from '../domain/transcript';
 import { logger } from '../logger';
 import { countFileHeldForScan } from '../metrics';
 import type { Ports } from './ports';
+import { scanPendingAlarmSeconds } from './scan-watch';
 
 export type IncomingFileResult = FileOutcome;
 
 /** What checking and keeping a file touches. */
-export type FileCheckDeps = Pick<Ports, 'bots' | 'attachments' | 'files' | 'sniff' | 'uploads' | 'now' | 'newId' | 'malwareScan'>;
+export type FileCheckDeps = Pick<Ports, 'bots' | 'attachments' | 'files' | 'sniff' | 'uploads' | 'now' | 'newId' | 'malwareScan' | 'scanWatch' | 'scanPendingAlarmMinutes'>;
 
 export interface IncomingFile {
   /** The name the sender gave the file; only its last path segment is kept. */
@@ -145,6 +146,10 @@ export async function checkAndKeep(
     // Held until the malware verdict (SPEC 13): shared/app/scan-verdict.ts settles it.
     ...(deps.malwareScan && { scan: deps.malwareScan === 'on' ? 'pending' : 'not_scanned' }),
   };
+  // The overdue check is scheduled before the record exists: a record kept by an attempt that
+  // failed later (and is then found as it is by the retry) was always watched; a check that
+  // finds no record (this put failed) does nothing. Scheduling again on a retry is harmless.
+  if (record.scan === 'pending') await deps.scanWatch?.schedule(session.id, record.id, scanPendingAlarmSeconds(deps));
   await deps.attachments.put(record);
   if (record.scan === 'pending') countFileHeldForScan();
   logger.info('file accepted', { sessionId: session.id, attachmentId: record.id, ext: extensionOf(record.fileName), size: record.size, from: file.from, scan: record.scan });

@@ -382,6 +382,24 @@ export interface MailQueue {
   send(job: MailJob, delaySeconds: number): Promise<void>;
 }
 
+/**
+ * The per-file overdue check of a file held for its malware verdict (SPEC 13): after
+ * `delaySeconds` something looks at the attachment again and raises the ScanVerdictOverdue
+ * alarm if it is still `pending` (shared/app/scan-watch.ts). On AWS a delayed SQS message to
+ * the scan-verdict function; the adapter chains re-delays past SQS's 15-minute limit.
+ */
+export interface ScanWatch {
+  /** `delaySeconds`: from now until the check is due (any length; whole seconds). */
+  schedule(sessionId: string, attachmentId: string, delaySeconds: number): Promise<void>;
+}
+
+/** One scheduled check, as the watch queue carries it: the file, and when it is due (epoch ms). */
+export interface ScanWatchJob {
+  sessionId: string;
+  attachmentId: string;
+  dueAt: number;
+}
+
 export interface FetchOptions {
   /** Request headers; sent to redirect targets only when they are on the same origin. */
   headers?: Record<string, string>;
@@ -613,6 +631,13 @@ export interface Ports {
    * or function that does not store incoming files): files carry no scan state and are usable.
    */
   malwareScan?: 'on' | 'off';
+  /**
+   * Where each file that goes `pending` gets its overdue check scheduled; absent (the local
+   * runtime, whose scan loop alarms per file itself, and tests): nothing is scheduled.
+   */
+  scanWatch?: ScanWatch;
+  /** Minutes a file may stay `pending` before its check alarms (`SCAN_PENDING_ALARM_MINUTES`, default 15). */
+  scanPendingAlarmMinutes?: number;
   /** The address attachment emails come from. */
   senderEmail: string;
   /** The flow's channel-facing ports, filled in by each function's wiring. */

@@ -37,12 +37,16 @@ describe('email without a senderEmail', () => {
     expect(s.stack.functions.mailer).toBeUndefined();
     s.template.resourceCountIs('AWS::SES::ConfigurationSet', 0);
     s.template.resourceCountIs('AWS::SES::EmailIdentity', 0);
-    // Only the events queue and its DLQ, the expiry failure queue and the malware scan results' failure queue (issue 16).
-    s.template.resourceCountIs('AWS::SQS::Queue', 4);
+    // Only the events queue and its DLQ, the expiry failure queue, the malware scan results' failure queue
+    // and the scan watch queue with its DLQ (issue 16).
+    s.template.resourceCountIs('AWS::SQS::Queue', 6);
     expect(s.template.toJSON().Outputs.MailDeadLetterQueueArn).toBeUndefined();
     const env = functionProps(s, 'actions').Environment.Variables;
     expect(env).not.toHaveProperty('MAIL_QUEUE_URL');
-    expect(statementsOf(s, 'actions').flatMap((st) => st.actions).filter((a) => a.startsWith('ses:') || a === 'sqs:SendMessage')).toEqual([]);
+    expect(statementsOf(s, 'actions').flatMap((st) => st.actions).filter((a) => a.startsWith('ses:'))).toEqual([]);
+    // Actions sends to no queue but the scan watch (each held file's overdue check).
+    const sends = statementsOf(s, 'actions').filter((st) => st.actions.includes('sqs:SendMessage')).flatMap((st) => st.resources);
+    expect(sends).toEqual([`\${${logicalId(s.stack.malwareScan!.watch.queue)}.Arn}`]);
     const alarms = Object.values(s.template.toJSON().Resources as Record<string, { Type: string; Properties: { Namespace?: string } }>).filter(
       (r) => r.Type === 'AWS::CloudWatch::Alarm' && r.Properties.Namespace === 'AWS/SES',
     );

@@ -201,10 +201,12 @@ describe('least privilege', () => {
   it('only intake sends to the events queue; only actions sends mail', () => {
     const events = `\${${logicalId(s.stack.eventsQueue.queue)}.Arn}`;
     const mail = `\${${logicalId(s.stack.mailQueue!.queue)}.Arn}`;
+    const watch = `\${${logicalId(s.stack.malwareScan!.watch.queue)}.Arn}`;
     expect(resourcesFor('intake', 'sqs:SendMessage')).toEqual([events]);
-    // The agent API writes the transcript and pushes to Messenger itself; it queues nothing.
-    expect(has('agent', 'sqs:SendMessage')).toBe(false);
-    expect(resourcesFor('actions', 'sqs:SendMessage')).toEqual([mail]);
+    // The agent API writes the transcript and pushes to Messenger itself; it queues only the
+    // overdue checks of the files agents send (malware scanning, SPEC 13).
+    expect(resourcesFor('agent', 'sqs:SendMessage')).toEqual([watch]);
+    expect(resourcesFor('actions', 'sqs:SendMessage').sort()).toEqual([mail, watch].sort());
     expect(resourcesFor('actions', 'sqs:ReceiveMessage')).toEqual([events]);
     expect(resourcesFor('mailer', 'sqs:ReceiveMessage')).toEqual([mail]);
     expect(has('mailer', 'sqs:SendMessage')).toBe(false);
