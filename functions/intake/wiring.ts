@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { dynamoDocumentClient, s3Client, sqsClient } from '../../shared/adapters/clients';
-import { SqsEventQueue } from '../../shared/adapters/event-queue';
+import { dynamoDocumentClient, s3Client } from '../../shared/adapters/clients';
+import { eventQueueFrom } from '../../shared/adapters/event-queue';
 import { S3UploadForms } from '../../shared/adapters/upload-forms';
 import { SessionFileStore } from '../../shared/adapters/session-file-store';
 import type { Secrets } from '../../shared/adapters/secrets';
@@ -24,7 +24,6 @@ export function intakeWiring(env: Record<string, string | undefined> = process.e
   const db = dynamoDocumentClient(config);
   const s3 = s3Client(config);
   const secrets = overrides.secrets ?? secretsFrom(config);
-  const queueUrl = config.EVENTS_QUEUE_URL;
   const ports = {
     bots: overrides.bots ?? BotRegistry.fromDir(config.BOTS_DIR),
     sessions: overrides.sessions ?? new SessionRecords(db, config.TABLE_NAME),
@@ -34,11 +33,7 @@ export function intakeWiring(env: Record<string, string | undefined> = process.e
     channelRecords: overrides.channelRecords ?? new ChannelStore(db, config.TABLE_NAME),
     channelApiUrls: overrides.channelApiUrls ?? channelApiUrls(config),
     publicBaseUrl: overrides.publicBaseUrl ?? config.PUBLIC_BASE_URL,
-    events:
-      overrides.events ??
-      (queueUrl
-        ? new SqsEventQueue(sqsClient(config), queueUrl)
-        : { send: async () => Promise.reject(new Error('EVENTS_QUEUE_URL is not set')) }),
+    events: overrides.events ?? eventQueueFrom(config),
     pages: overrides.pages ?? {
       agentSignIn: config.AGENT_SIGN_IN,
       cognitoClientId: config.COGNITO_CLIENT_ID,

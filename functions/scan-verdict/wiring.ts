@@ -1,6 +1,6 @@
 import { AttachmentStore } from '../../shared/adapters/attachment-store';
 import { dynamoDocumentClient, s3Client, sqsClient } from '../../shared/adapters/clients';
-import { SqsEventQueue } from '../../shared/adapters/event-queue';
+import { eventQueueFrom } from '../../shared/adapters/event-queue';
 import { SessionFileStore } from '../../shared/adapters/session-file-store';
 import { SqsMailQueue } from '../../shared/adapters/mail-queue';
 import { SqsScanWatch } from '../../shared/adapters/scan-watch-queue';
@@ -53,11 +53,7 @@ export function scanVerdictWiring(
             },
           }),
     // An agent's file to a channel user goes out once it is settled: a `deliver` event to actions.
-    events:
-      overrides.events ??
-      (config.EVENTS_QUEUE_URL
-        ? new SqsEventQueue(sqsClient(config), config.EVENTS_QUEUE_URL)
-        : { send: async () => Promise.reject(new Error('EVENTS_QUEUE_URL is not set')) }),
+    events: overrides.events ?? eventQueueFrom(config),
     now: overrides.now ?? Date.now,
     scanWatch: 'scanWatch' in overrides ? overrides.scanWatch : config.SCAN_WATCH_QUEUE_URL ? new SqsScanWatch(sqsClient(config), config.SCAN_WATCH_QUEUE_URL) : undefined,
   };

@@ -56,6 +56,14 @@ export function s3Client(config: Pick<Config, 'S3_ENDPOINT' | 'AWS_REGION'>): S3
   });
 }
 
+const sqsClients = new Map<string, SQSClient>();
+/**
+ * The SQS client, one per region for the container's life: a function that sends to several
+ * queues (mail, events, scan watch) builds one client at cold start, not one per queue.
+ */
 export function sqsClient(config: Pick<Config, 'AWS_REGION'>): SQSClient {
-  return new SQSClient({ region: config.AWS_REGION, requestHandler: SDK_TIMEOUTS.other });
+  const region = config.AWS_REGION ?? '';
+  let client = sqsClients.get(region);
+  if (!client) sqsClients.set(region, (client = new SQSClient({ region: config.AWS_REGION, requestHandler: SDK_TIMEOUTS.other })));
+  return client;
 }

@@ -1,5 +1,7 @@
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { EventQueue, FlowEvent } from '../app/ports';
+import type { Config } from '../config';
+import { sqsClient } from './clients';
 
 /** The events queue on AWS: SQS FIFO, one message group per session so turns run in order. */
 export class SqsEventQueue implements EventQueue {
@@ -18,4 +20,10 @@ export class SqsEventQueue implements EventQueue {
       }),
     );
   }
+}
+
+/** The events queue of `EVENTS_QUEUE_URL`; without it (a misconfigured function) every send fails, so nothing is dropped silently. */
+export function eventQueueFrom(config: Pick<Config, 'EVENTS_QUEUE_URL' | 'AWS_REGION'>): EventQueue {
+  const url = config.EVENTS_QUEUE_URL;
+  return url ? new SqsEventQueue(sqsClient(config), url) : { send: async () => Promise.reject(new Error('EVENTS_QUEUE_URL is not set')) };
 }

@@ -6,9 +6,9 @@ import { createScanVerdictHandler } from '../../functions/scan-verdict/handler';
 import { SqsScanWatch } from '../../shared/adapters/scan-watch-queue';
 import { storeIncomingFile } from '../../shared/app/incoming-files';
 import type { ScanWatch, ScanWatchJob } from '../../shared/app/ports';
-import { newSession, type Session } from '../../shared/domain/session';
+import type { Session } from '../../shared/domain/session';
 import { captureLogs } from '../support/logs';
-import { freshDeps, startTestEmulators, testBot, type Deps, type TestEmulators } from '../support/emulators';
+import { freshDeps, newUserSession as newSessionOf, startTestEmulators, testBot, type Deps, type TestEmulators } from '../support/emulators';
 import * as samples from '../support/samples';
 import { sqsRecord } from '../support/sqs';
 
@@ -42,12 +42,7 @@ beforeAll(async () => {
 });
 afterAll(async () => emu?.close());
 
-async function newUserSession(): Promise<Session> {
-  const id = deps.newId();
-  const session = newSession({ id, bot, channel: 'messenger', userId: `psid-${id}`, now: deps.now() });
-  await deps.sessions.create(session);
-  return session;
-}
+const newUserSession = (): Promise<Session> => newSessionOf(deps, bot);
 
 /** A user or agent file kept through the path every channel and upload shares; its scheduled check. */
 async function holdFile(session: Session, from: 'user' | 'agent' = 'user') {

@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sessionPrefix } from '../../shared/adapters/file-store';
 import type { Deps } from '../support/emulators';
 import { storeIncomingFile } from '../../shared/app/incoming-files';
-import { newSession, type Session } from '../../shared/domain/session';
-import { freshDeps, startTestEmulators, testBot, type TestEmulators } from '../support/emulators';
+import type { Session } from '../../shared/domain/session';
+import { freshDeps, newUserSession as newSessionOf, startTestEmulators, testBot, type TestEmulators } from '../support/emulators';
 import * as samples from '../support/samples';
 
 /** storeIncomingFile: the entry point for files from other channels (Messenger media). */
@@ -25,12 +25,7 @@ beforeAll(async () => {
 });
 afterAll(async () => emu?.close());
 
-async function newUserSession(): Promise<Session> {
-  const id = deps.newId();
-  const session = newSession({ id, bot, channel: 'messenger', userId: `psid-${id}`, now: deps.now() });
-  await deps.sessions.create(session);
-  return session;
-}
+const newUserSession = (): Promise<Session> => newSessionOf(deps, bot);
 
 const objectsOf = async (sessionId: string) => {
   const out = await deps.files.s3.send(new ListObjectsV2Command({ Bucket: deps.files.bucket, Prefix: sessionPrefix(sessionId) }));

@@ -14,6 +14,7 @@ import { SessionStore } from '../../shared/adapters/session-store';
 import { UploadSlotStore } from '../../shared/adapters/upload-slot-store';
 import { BotRegistry } from '../../shared/bots/loader';
 import { BotSchema, type Bot, type BotInput } from '../../shared/bots/schema';
+import { newSession, type Session } from '../../shared/domain/session';
 import type { EventQueue, FlowEvent, MailJob, MailQueue, Ports } from '../../shared/app/ports';
 import { ChannelStore } from '../../shared/adapters/channel-store';
 import type { Config } from '../../shared/config';
@@ -176,4 +177,12 @@ export async function freshDeps(
   ]);
   const deps = { ...proxy, ...expiry, ...mailer, ...intake, ...agent, ...actions, ...shared } as Deps;
   return Object.assign(deps, { queue, mailJobs, posted, ...(live && { sockets: live.sockets }) });
+}
+
+/** A live Messenger session of `bot`, stored: what a first message from a new user makes. */
+export async function newUserSession(deps: Deps, bot: Bot): Promise<Session> {
+  const id = deps.newId();
+  const session = newSession({ id, bot, channel: 'messenger', userId: `psid-${id}`, now: deps.now() });
+  await deps.sessions.create(session);
+  return session;
 }
