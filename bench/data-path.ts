@@ -830,6 +830,7 @@ function report(
     `\nTarget (issue 11): at most ${usd(TARGET_PER_MILLION)} per 1M text messages: ${now <= TARGET_PER_MILLION ? 'met' : 'NOT met'} ` +
       `(${usd(now)}, ${(old / now).toFixed(1)}x cheaper than polling).`,
   );
+  printDesignFloor(chatMinutes);
   const uploadSteps = steps.filter((s) => s.name.startsWith('upload'));
   const upload = sum(...uploadSteps.map((s) => s.name));
   const s3Ops = uploadSteps.flatMap((s) => Object.entries(s.s3));
@@ -851,5 +852,35 @@ function report(
       'every frame under 32 KB and every request under 512 KB (one billed unit each); the old design sends the same message ' +
       'and turn requests (its DynamoDB units included) without pushes, and each poll is 1 HTTP request, 1 Lambda at the intake ' +
       'size and 2 strongly consistent reads of at most 4 KB.',
+  );
+}
+
+/**
+ * The cheapest a text message and its reply can be in the design issue 11 prescribes (point
+ * 3: intake answers 202 after a conditional update of the session and one put, plus one queue
+ * send; SPEC 10: the reply is pushed), at the same list prices, with every measured cost that
+ * is not forced by that design taken away: no Lambda duration, SQS receive and delete shared by
+ * a full batch of 10, no socket connect or console share, each write at most 1 KB. Printed so
+ * the distance between the target and what the design can reach at all is measured, not argued.
+ */
+function printDesignFloor(chatMinutes: number): void {
+  const M = 1e6;
+  const lines: [string, string, number][] = [
+    ['HTTP API: POST message', '1 request', PRICES.httpApiRequest],
+    ['SQS FIFO', '1 send + (receive + delete) / 10', 1.2 * PRICES.sqsFifoRequest],
+    ['Lambda intake + actions', '2 requests, 0 ms', 2 * PRICES.lambdaRequest],
+    ['DynamoDB before 202', '1 update + 1 put, 1 WRU each', 2 * PRICES.dynamoWriteUnit],
+    ['DynamoDB turn', '1 consistent read (1 RRU), 1 put + 1 update', PRICES.dynamoReadUnit + 2 * PRICES.dynamoWriteUnit],
+    ['DynamoDB list index', '1 entry write (the list shows the last message)', PRICES.dynamoWriteUnit],
+    ['WebSocket: reply push', '1 frame', PRICES.webSocketMessage],
+    ['WebSocket: connection minutes', `${chatMinutes.toFixed(3)} min (the user's only)`, chatMinutes * PRICES.webSocketConnectionMinute],
+  ];
+  const total = lines.reduce((a, [, , c]) => a + c, 0);
+  const withoutIndex = total - PRICES.dynamoWriteUnit;
+  console.log("\nDesign floor: the issue's own design with everything not forced by it taken away (same prices)\n");
+  printTable([['', 'per message', 'per 1M'], ...lines.map(([item, units, c]) => [item, units, usd(c * M)]), ['total', '', usd(total * M)]], [2]);
+  console.log(
+    `\nThe floor is ${usd(total * M)} (${usd(withoutIndex * M)} if the list's index were never written), ` +
+      `${total * M > TARGET_PER_MILLION ? 'above' : 'within'} the ${usd(TARGET_PER_MILLION)} target before any Lambda duration is billed.`,
   );
 }
