@@ -298,16 +298,40 @@
     if (!(await send({ buttonIndex: index }))) refreshButtons();
   }
 
+  // Each message carries an Idempotency-Key, the same for every try of that message: when a
+  // request's answer is lost (the connection drops after the server took it), trying again
+  // cannot post the message twice. A connection failure or a 5xx is tried again by itself a
+  // few times; after that the words stay in the box, and sending them again reuses the key.
+  const unsentKeys = new Map(); // JSON body -> key, while that message is not known to have arrived
+  const RESEND_DELAYS_MS = [1000, 2000, 4000];
+  function newKey() {
+    if (crypto.randomUUID) return crypto.randomUUID();
+    return [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, '0')).join('');
+  }
+
   async function send(body) {
-    try {
-      await api('POST', `/web/sessions/${session.sessionId}/messages`, { token: session.token, body });
-      reached();
-      channel.nudge();
-      return true;
-    } catch (err) {
-      if (err.status === 410) endConversation('This conversation has ended. Start a new one to keep chatting.');
-      else unreachable(err);
-      return false;
+    const json = JSON.stringify(body);
+    const key = unsentKeys.get(json) || newKey();
+    unsentKeys.set(json, key);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await api('POST', `/web/sessions/${session.sessionId}/messages`, { token: session.token, body, headers: { 'idempotency-key': key } });
+        unsentKeys.delete(json);
+        reached();
+        channel.nudge();
+        return true;
+      } catch (err) {
+        const transient = err.status === 0 || err.status === 429 || err.status >= 500;
+        if (transient && attempt < RESEND_DELAYS_MS.length && !ended) {
+          if (err.status === 0) unreachable(err);
+          await new Promise((resolve) => setTimeout(resolve, RESEND_DELAYS_MS[attempt]));
+          continue;
+        }
+        if (!transient) unsentKeys.delete(json);
+        if (err.status === 410) endConversation('This conversation has ended. Start a new one to keep chatting.');
+        else unreachable(err);
+        return false;
+      }
     }
   }
 

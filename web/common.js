@@ -27,8 +27,8 @@ window.Satchel = (() => {
   }
 
   /** Calls the JSON API; non-2xx becomes an ApiError carrying the contract's code and message. */
-  async function api(method, path, { token, body } = {}) {
-    const headers = { accept: 'application/json' };
+  async function api(method, path, { token, body, headers: extra } = {}) {
+    const headers = { accept: 'application/json', ...extra };
     if (token) headers.authorization = `Bearer ${token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
     let res;

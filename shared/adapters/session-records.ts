@@ -401,16 +401,27 @@ export class SessionRecords implements SessionStorePort {
    * The user's activity (web intake): one conditional update checks the session is live (and
    * that the pressed button is offered), slides its expiry, takes the message's position and
    * notes it as the newest message; then one put. Two requests in all.
+   *
+   * With a `clientKey` (the web client's Idempotency-Key) the same update notes the key and the
+   * position, on condition that the key is not already the newest message's: a retry of a
+   * request whose answer was lost is refused there, and only then (error path) is the record
+   * read to tell it apart, so the usual path costs nothing more.
    */
   async recordUserMessage(
     sessionId: string,
-    input: { at: number; expiresAt: number; text?: string; buttonIndex?: number },
-  ): Promise<{ outcome: 'recorded'; session: Session; written?: TranscriptMessage } | { outcome: 'expired' } | { outcome: 'no_such_button' }> {
-    const { at, buttonIndex } = input;
+    input: { at: number; expiresAt: number; text?: string; buttonIndex?: number; clientKey?: string },
+  ): Promise<
+    | { outcome: 'recorded'; session: Session; written?: TranscriptMessage }
+    | { outcome: 'duplicate'; written?: TranscriptMessage }
+    | { outcome: 'expired' }
+    | { outcome: 'no_such_button' }
+  > {
+    const { at, buttonIndex, clientKey } = input;
     const hasMessage = input.text !== undefined || buttonIndex !== undefined;
     const names: Record<string, string> = { '#la': 'lastActivityAt', '#exp': 'expiresAt', '#gsk': 'gsi1sk' };
     const values: Record<string, unknown> = { ':at': at, ':exp': input.expiresAt, ':gsk': activityKey(at, sessionId), ':now': at / 1000 };
     const sets = ['#la = :at', '#exp = :exp', '#gsk = :gsk'];
+    const removes: string[] = [];
     const conditions = ['attribute_exists(pk)', '#exp > :now'];
     if (hasMessage) {
       // Only the counter: the list's copies and last message are the turn's to write (one
@@ -424,13 +435,22 @@ export class SessionRecords implements SessionStorePort {
       names['#ob'] = 'offeredButtons';
       conditions.push(`attribute_exists(#ob[${buttonIndex}])`);
     }
+    if (clientKey !== undefined) {
+      Object.assign(names, { '#ck': 'clientKey', '#cs': 'clientSeq' });
+      values[':ck'] = clientKey;
+      conditions.push('(attribute_not_exists(#ck) OR #ck <> :ck)');
+      sets.push('#ck = :ck');
+      // The position this message takes (operands are the values before the update).
+      if (hasMessage) sets.push('#cs = if_not_exists(#ls, :zero) + :one');
+      else removes.push('#cs');
+    }
     let session: Session;
     try {
       const out = await this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: sessionPk(sessionId), sk: META },
-          UpdateExpression: `SET ${sets.join(', ')}`,
+          UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
           ConditionExpression: conditions.join(' AND '),
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
@@ -440,10 +460,14 @@ export class SessionRecords implements SessionStorePort {
       session = fromItem(out.Attributes!);
     } catch (err) {
       if (!(err instanceof ConditionalCheckFailedException)) throw err;
-      if (buttonIndex === undefined) return { outcome: 'expired' };
-      // Refused: tell an expired session from a button that is not offered (error path only).
+      if (buttonIndex === undefined && clientKey === undefined) return { outcome: 'expired' };
+      // Refused: tell an expired session from a repeated request or a button that is not offered (error path only).
       const current = await this.get(sessionId);
-      return current && current.expiresAt * 1000 > at ? { outcome: 'no_such_button' } : { outcome: 'expired' };
+      if (!current || current.expiresAt * 1000 <= at) return { outcome: 'expired' };
+      if (clientKey !== undefined && current.clientKey === clientKey) return { outcome: 'duplicate', ...(await this.clientMessage(sessionId, current, input)) };
+      if (buttonIndex !== undefined && !current.offeredButtons?.[buttonIndex]) return { outcome: 'no_such_button' };
+      // Live, another key, the button offered: a concurrent write moved the record; the caller may retry.
+      throw new Error('the session record changed during the write; try again');
     }
     if (!hasMessage) return { outcome: 'recorded', session };
     const text = input.text ?? session.offeredButtons![buttonIndex!]!.label;
@@ -451,6 +475,35 @@ export class SessionRecords implements SessionStorePort {
     if (await this.putMessage(sessionId, message)) return { outcome: 'recorded', session, written: message };
     const [written] = await this.appendMessages(sessionId, [{ from: 'user', text }], at, { seen: { searchSize: SEARCH_TEXT_LIMIT } });
     return { outcome: 'recorded', session, written };
+  }
+
+  /**
+   * The message a repeated request (same client key) recorded the first time: as written; or
+   * written now at its position if that request died between the update and the put; or, if a
+   * reader has meanwhile closed that position as abandoned, appended at a new one.
+   */
+  private async clientMessage(
+    sessionId: string,
+    current: Session,
+    input: { at: number; text?: string; buttonIndex?: number },
+  ): Promise<{ written?: TranscriptMessage }> {
+    const seq = current.clientSeq;
+    if (seq === undefined) return {};
+    const text = input.text ?? (input.buttonIndex !== undefined ? current.offeredButtons?.[input.buttonIndex]?.label : undefined);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const out = await this.db.send(new GetCommand({ TableName: this.tableName, Key: { pk: sessionPk(sessionId), sk: msgSk(seq) }, ConsistentRead: true }));
+      const stored = out.Item && fromMessageItem(out.Item);
+      if (stored && !stored.void) return { written: stored };
+      // The first request's words are lost with it only if nothing says what they were.
+      if (text === undefined) return {};
+      if (stored?.void) {
+        const [written] = await this.appendMessages(sessionId, [{ from: 'user', text }], input.at, { seen: { searchSize: SEARCH_TEXT_LIMIT } });
+        return { written };
+      }
+      const message: TranscriptMessage = { from: 'user', text, seq, at: input.at };
+      if (await this.putMessage(sessionId, message)) return { written: message };
+    }
+    throw new Error('could not settle the repeated message');
   }
 
   // --- reading the transcript ---------------------------------------------------------

@@ -110,11 +110,19 @@ export interface Transcript {
    * The user's activity on a live session, in one conditional write: slides `lastActivityAt`
    * and `expiresAt`, and for a message takes its position (then one put). A `buttonIndex`
    * must name one of `offeredButtons`; the message's text is then that button's label.
+   * With `clientKey`, a second call with the key of the session's newest message records
+   * nothing new: it answers `duplicate` with that message, written now if the first call died
+   * before writing it.
    */
   recordUserMessage(
     sessionId: string,
-    input: { at: number; expiresAt: number; text?: string; buttonIndex?: number },
-  ): Promise<{ outcome: 'recorded'; session: Session; written?: TranscriptMessage } | { outcome: 'expired' } | { outcome: 'no_such_button' }>;
+    input: { at: number; expiresAt: number; text?: string; buttonIndex?: number; clientKey?: string },
+  ): Promise<
+    | { outcome: 'recorded'; session: Session; written?: TranscriptMessage }
+    | { outcome: 'duplicate'; written?: TranscriptMessage }
+    | { outcome: 'expired' }
+    | { outcome: 'no_such_button' }
+  >;
   /**
    * Messages after the cursor (a sequence number), oldest first, at most `limit` (200): the
    * run with no gap after the cursor. A position taken but not yet written stops the run, so

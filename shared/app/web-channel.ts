@@ -40,6 +40,17 @@ export const PostMessageBody = z
   );
 export type PostMessageInput = z.infer<typeof PostMessageBody>;
 
+/**
+ * `Idempotency-Key` on `POST /web/sessions/{id}/messages` (optional): the client's name for
+ * one message, sent again unchanged when it repeats a request whose answer it did not get.
+ */
+const CLIENT_KEY = /^[A-Za-z0-9_-]{1,64}$/;
+export function clientKeyOf(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  if (!CLIENT_KEY.test(header)) throw new InvalidRequest('Idempotency-Key must be 1 to 64 letters, digits, "-" or "_"');
+  return header;
+}
+
 /** `GET /web/bots/{botId}/config`: what a client needs to know before it talks to the bot. */
 /**
  * A channel's limits as a bot on it lives with them: the largest file a user can send there is
@@ -128,6 +139,7 @@ export async function postWebMessage(
   deps: Pick<Ports, 'bots' | 'sessions' | 'events' | 'now' | 'newId'>,
   session: Pick<Session, 'id' | 'botId'>,
   input: PostMessageInput,
+  clientKey?: string,
 ): Promise<void> {
   const bot = requireBot(deps, session.botId);
   const now = deps.now();
@@ -141,7 +153,12 @@ export async function postWebMessage(
     expiresAt: expiresAtFor(bot, now),
     ...(input.text?.trim() && { text: input.text }),
     ...(input.buttonIndex !== undefined && { buttonIndex: input.buttonIndex }),
+    ...(clientKey !== undefined && { clientKey }),
   });
+  // A repeated request (same Idempotency-Key, the answer to the first was lost) records nothing
+  // new; its event is sent again under the same deduplication id, in case the first request
+  // died before sending it: the queue drops a second copy, and a turn already run for that id
+  // does nothing (runFlowEvent).
   if (result.outcome === 'expired') throw new SessionExpired();
   if (result.outcome === 'no_such_button') throw new InvalidRequest('buttonIndex does not match a button the bot is offering');
   const { written: stored } = result;
@@ -157,7 +174,7 @@ export async function postWebMessage(
       uploadIds: input.uploadIds,
       ...(userMessage && { userMessage }),
     },
-    `msg-${session.id}-${deps.newId()}`,
+    `msg-${session.id}-${clientKey ?? deps.newId()}`,
   );
 }
 

@@ -55,6 +55,12 @@ export interface Session {
    */
   turnEventId?: string;
   turnFromSeq?: number;
+  /**
+   * The web client's idempotency key of its newest message (`Idempotency-Key`), and the
+   * transcript position that message took: a retry with the same key is that message again.
+   */
+  clientKey?: string;
+  clientSeq?: number;
   /** The web user's open WebSocket connections (SPEC 10), kept by the socket adapter. */
   sockets?: ReadonlySet<string>;
 }

@@ -38,6 +38,13 @@ export function parseJsonBody<S extends z.ZodMiniType>(event: HttpEvent, schema:
   return parsed.data;
 }
 
+/** A request header by name, whatever its case (API Gateway lower-cases them; other callers may not). */
+export const header = (event: HttpEvent, name: string): string | undefined => {
+  const wanted = name.toLowerCase();
+  for (const [k, v] of Object.entries(event.headers ?? {})) if (k.toLowerCase() === wanted) return v;
+  return undefined;
+};
+
 export const bearerToken = (event: HttpEvent): string | undefined => {
   const h = event.headers?.authorization ?? event.headers?.Authorization;
   const m = h?.match(/^Bearer\s+(\S+)$/i);

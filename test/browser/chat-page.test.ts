@@ -356,6 +356,41 @@ describe('the web chat page (issue 14)', () => {
     await user.context().close();
   });
 
+  it('posts a message once when its answer is lost: the page tries again with the same Idempotency-Key', { timeout: 120_000 }, async () => {
+    const user = await browser.newPerson();
+    await startChat(user, 'Lou Stanswer');
+    const keys: string[] = [];
+    const statuses: number[] = [];
+    await user.route('**/web/sessions/*/messages', async (route) => {
+      if (route.request().method() !== 'POST') return route.fallback();
+      keys.push(route.request().headers()['idempotency-key'] ?? '');
+      // The server takes the message and answers...
+      const response = await route.fetch();
+      statuses.push(response.status());
+      // ...but the first answer never reaches the page (the connection drops on the way back).
+      if (keys.length === 1) return route.abort('connectionreset');
+      return route.fulfill({ response });
+    });
+    await user.getByLabel('Message', { exact: true }).fill('only once please');
+    await user.getByRole('button', { name: 'Send', exact: true }).click();
+    // The page tries again by itself; the words leave the box once the server has confirmed them.
+    await wait(() => user.getByLabel('Message', { exact: true }).inputValue()).toBe('');
+    await user.getByText('Please use the buttons.').waitFor();
+    await runtime.events.drain(15_000);
+    expect(statuses).toEqual([202, 202]);
+    expect(keys[0]).toMatch(/^[A-Za-z0-9_-]{1,64}$/);
+    expect(keys[1]).toBe(keys[0]);
+    // Once in the server's transcript, once on the page, and the bot answered once.
+    const transcript = await runtime.deps.sessions.listMessages(await sessionIdOf(user));
+    expect(transcript.filter((m) => m.text === 'only once please')).toHaveLength(1);
+    expect(transcript.filter((m) => m.text === 'Please use the buttons.')).toHaveLength(1);
+    expect(await user.locator('.msg.from-user', { hasText: 'only once please' }).count()).toBe(1);
+    await wait(() => user.locator('#banner').isHidden()).toBe(true);
+    expect(browser.errors.filter((e) => !/Failed to fetch|ERR_CONNECTION_RESET|net::ERR_FAILED/.test(e))).toEqual([]);
+    browser.errors.length = 0;
+    await user.context().close();
+  });
+
   it('works at 375 px: a wide message box, nothing wider than the screen, no serious axe violations', { timeout: 120_000 }, async () => {
     const user = await browser.newPerson({ viewport: { width: 375, height: 740 } });
     await user.goto(`${runtime.urls.app}/?bot=desk`);

@@ -5,6 +5,7 @@ import { createExpiryHandler } from '../../functions/expiry/handler';
 import { createIntakeHandler } from '../../functions/intake/handler';
 import type { Deps } from '../support/emulators';
 import { runFlowEvent } from '../../shared/app/run-flow';
+import { SessionRecords } from '../../shared/adapters/session-records';
 import { freshDeps, startTestEmulators, testBot, type TestEmulators } from '../support/emulators';
 import { bearer, httpEvent, invoke } from '../support/http-events';
 import { clock } from '../support/clock';
@@ -196,6 +197,83 @@ describe('web channel against DynamoDB (dynalite)', () => {
       expect(JSON.stringify(res.body)).not.toContain('secret table detail');
       expect(res.body.error.code).toBe('internal_error');
     });
+  });
+});
+
+describe('a message sent again with the same Idempotency-Key', () => {
+  async function keyedSetup() {
+    const ctx = await setup();
+    const postKeyed = (s: { sessionId: string; token: string }, key: string, body: unknown, handler = ctx.intake) =>
+      invoke(handler, httpEvent('POST', `/web/sessions/${s.sessionId}/messages`, { headers: { ...bearer(s.token), 'Idempotency-Key': key }, body }));
+    const texts = async (s: { sessionId: string; token: string }) =>
+      (await ctx.read(s)).body.messages.map((m: { from: string; text?: string }) => `${m.from}: ${m.text}`);
+    return { ...ctx, postKeyed, texts };
+  }
+
+  it('is recorded and answered once, before and after its turn ran', async () => {
+    const { start, postKeyed, drain, texts, deps } = await keyedSetup();
+    const s = await start();
+    expect((await postKeyed(s, 'k-1', { text: 'hello' })).status).toBe(202);
+    expect((await postKeyed(s, 'k-1', { text: 'hello' })).status).toBe(202);
+    // Both requests queue the turn under one deduplication id (SQS drops the second copy;
+    // this recording queue keeps it, and the turn already run for that id does nothing).
+    expect(new Set(deps.queue.sent.map((e) => e.dedupId)).size).toBe(1);
+    await drain();
+    expect((await postKeyed(s, 'k-1', { text: 'hello' })).status).toBe(202);
+    await drain();
+    expect(await texts(s)).toEqual(['bot: Hi ', 'user: hello', 'bot: Pardon?']);
+    // Another key is another message, even with the same words.
+    expect((await postKeyed(s, 'k-2', { text: 'hello' })).status).toBe(202);
+    await drain();
+    expect(await texts(s)).toEqual(['bot: Hi ', 'user: hello', 'bot: Pardon?', 'user: hello', 'bot: Pardon?']);
+    expect((await deps.sessions.get(s.sessionId))!.flow.defaultAnswers).toBe(2);
+  });
+
+  it('sends the turn a first request could not queue, without writing the message twice', async () => {
+    const { deps, start, postKeyed, drain, texts } = await keyedSetup();
+    const s = await start();
+    let down = true;
+    const queueDown = createIntakeHandler(async () => ({
+      ...deps,
+      events: { send: async (...args: Parameters<Deps['events']['send']>) => (down ? Promise.reject(new Error('queue unavailable')) : deps.queue.send(...args)) },
+    }));
+    expect((await postKeyed(s, 'k-9', { text: 'hello' }, queueDown)).status).toBe(500);
+    expect(deps.queue.sent).toHaveLength(0);
+    down = false;
+    expect((await postKeyed(s, 'k-9', { text: 'hello' }, queueDown)).status).toBe(202);
+    expect(deps.queue.sent).toHaveLength(1);
+    await drain();
+    expect(await texts(s)).toEqual(['bot: Hi ', 'user: hello', 'bot: Pardon?']);
+  });
+
+  it('writes the message at its place when the first request died after taking it', async () => {
+    const { deps, start, postKeyed, drain, texts } = await keyedSetup();
+    const s = await start();
+    // The first request's put of the message fails (its Lambda dies, the network drops it).
+    const db = (deps.sessions as unknown as { db: { send(c: object): Promise<unknown> } }).db;
+    let failPuts = 1;
+    const flaky = { send: (c: object) => (c.constructor.name === 'PutCommand' && failPuts-- > 0 ? Promise.reject(new Error('connection reset')) : db.send(c)) };
+    const dying = createIntakeHandler(async () => ({ ...deps, sessions: new SessionRecords(flaky as never, deps.sessions.tableName) as unknown as Deps['sessions'] }));
+    expect((await postKeyed(s, 'k-3', { buttonIndex: 0 }, dying)).status).toBe(500);
+    const taken = (await deps.sessions.get(s.sessionId))!;
+    expect(taken.clientSeq).toBe(2);
+    expect(await texts(s)).toEqual(['bot: Hi ']); // position 2 taken, nothing written there yet
+    expect((await postKeyed(s, 'k-3', { buttonIndex: 0 })).status).toBe(202);
+    await drain();
+    expect(await texts(s)).toEqual(['bot: Hi ', 'user: Name', 'bot: Your name?']);
+    expect((await deps.sessions.listMessages(s.sessionId)).map((m) => m.seq)).toEqual([1, 2, 3]);
+  });
+
+  it('400 for a key that is not 1-64 letters, digits, "-" or "_", nothing stored', async () => {
+    const { start, postKeyed, deps } = await keyedSetup();
+    const s = await start();
+    for (const key of ['', 'a b', 'x'.repeat(65), 'ключ']) {
+      const res = await postKeyed(s, key, { text: 'hello' });
+      expect(res.status, JSON.stringify(key)).toBe(400);
+      expect(res.body.error.message).toContain('Idempotency-Key');
+    }
+    expect(await deps.sessions.listMessages(s.sessionId)).toHaveLength(1);
+    expect(deps.queue.sent).toHaveLength(0);
   });
 });
 
