@@ -5,6 +5,8 @@ import { buttonIndexOf, callbackData, inboundEvent, Update } from '../../shared/
 import { parseBot, channelSecretProblems, secretNames } from '../../shared/bots/loader';
 import type { TranscriptMessage } from '../../shared/domain/transcript';
 import { telegramFixture } from '../support/telegram-api';
+import { telegramReceiver } from '../../shared/channels/telegram/receiver';
+import { InvalidSignature } from '../../shared/domain/errors';
 
 const parse = (name: string) => Update.parse(telegramFixture(name));
 
@@ -100,15 +102,42 @@ describe('the channel registry', () => {
     expect(() => parseBot(bot({ botToken: 'inline-token', secretToken: { secret: 's' } }), 'tg.json')).toThrow(/channels\.telegram\.botToken/);
   });
 
-  it("reports a Telegram secret token Telegram would refuse (1-256 of A-Za-z0-9_-)", () => {
+  it("reports a Telegram secret token Telegram would refuse (1-256 of A-Za-z0-9_-) or one shorter than 16 characters", () => {
     const bot = parseBot(
       JSON.stringify({ id: 'tg', name: 'T', channels: { telegram: { botToken: { secret: 'tok' }, secretToken: { secret: 'sec' } } }, start: 'a', interactions: { a: { type: 'message', text: 'hi' } } }),
       'tg.json',
     );
     const problems = (secret: string) => channelSecretProblems(bot, (name) => (name === 'sec' ? secret : '123:abc'));
-    expect(problems('good_Token-1')).toEqual([]);
+    expect(problems('good_Token-1_long')).toEqual([]);
+    expect(problems('x'.repeat(16))).toEqual([]);
     expect(problems('x'.repeat(256))).toEqual([]);
-    for (const bad of ['', 'has space', 'x'.repeat(257), 'ümlaut', 'a.b']) expect(problems(bad), bad).toHaveLength(1);
+    for (const bad of ['', 'has space', 'x'.repeat(257), 'ümlaut', 'a.b', 'good_Token-1', 'x'.repeat(15)]) expect(problems(bad), bad).toHaveLength(1);
+    expect(problems('x'.repeat(15))[0]).toMatch(/16-256 characters/);
     expect(problems('a.b')[0]).toMatch(/Bot "tg" secret "sec" \(channels\.telegram\)/);
+  });
+});
+
+describe('Telegram webhook secret token', () => {
+  const receiveWith = (stored: string, given: string) =>
+    telegramReceiver.receive(
+      {
+        method: 'POST',
+        pathParameters: { botId: 'tg' },
+        query: {},
+        headers: { 'x-telegram-bot-api-secret-token': given },
+        rawBody: Buffer.from(JSON.stringify(telegramFixture('update-text.json'))),
+        publicUrl: 'https://example.test/channels/telegram/tg',
+      },
+      { bots: [{ botId: 'tg', config: { botToken: { secret: 'tok' }, secretToken: { secret: 'sec' } } }], secret: async () => stored, apiUrl: 'http://127.0.0.1:9' },
+    );
+
+  it('takes an update whose header matches a stored token of 16 characters or more', async () => {
+    const outcome = await receiveWith('x'.repeat(16), 'x'.repeat(16));
+    expect(outcome.kind).toBe('events');
+  });
+
+  it('refuses every update while the stored token is shorter than 16 characters, even a matching one', async () => {
+    await expect(receiveWith('short-secret', 'short-secret')).rejects.toBeInstanceOf(InvalidSignature);
+    await expect(receiveWith('x'.repeat(15), 'x'.repeat(15))).rejects.toBeInstanceOf(InvalidSignature);
   });
 });

@@ -3,7 +3,7 @@ import { logger } from '../../logger';
 import type { ChannelReceiver, InboundEvent, WebhookOutcome } from '../channel';
 import { secretsEqual } from '../messenger/signature';
 import { TelegramBotApi } from './bot-api';
-import { SECRET_TOKEN_PATTERN, type TelegramConfig } from './config';
+import { SECRET_TOKEN_MIN_CHARS, usableSecretToken, type TelegramConfig } from './config';
 import { inboundEvent, Update } from './update';
 
 /** Telegram's webhook (intake). */
@@ -19,9 +19,12 @@ export const telegramReceiver = {
     if (!bot) throw new NotFound('bot_not_found', 'No bot with a Telegram channel has this id');
     const given = request.headers['x-telegram-bot-api-secret-token'];
     const expected = await ctx.secret(bot.config.secretToken);
-    // A stored token Telegram could never send verifies nothing (fail closed).
-    if (!SECRET_TOKEN_PATTERN.test(expected)) logger.error('telegram secret token is not one Telegram accepts; every update is refused', { botId });
-    if (given === undefined || !SECRET_TOKEN_PATTERN.test(expected) || !secretsEqual(given, expected)) {
+    // A stored token Telegram could never send, or one short enough to guess, verifies nothing (fail closed).
+    const usable = usableSecretToken(expected);
+    if (!usable) {
+      logger.error(`telegram secret token is not one Telegram accepts or is shorter than ${SECRET_TOKEN_MIN_CHARS} characters; every update is refused`, { botId });
+    }
+    if (given === undefined || !usable || !secretsEqual(given, expected)) {
       logger.warn('telegram webhook with a wrong secret token refused', { botId });
       throw new InvalidSignature('X-Telegram-Bot-Api-Secret-Token does not match');
     }
