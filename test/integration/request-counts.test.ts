@@ -69,8 +69,8 @@ async function setup({ endpoint, ...opts }: { liveSockets?: boolean; endpoint?: 
     expect(res.status).toBe(201);
     return res.body as { sessionId: string; token: string };
   };
-  const say = (s: { sessionId: string; token: string }, body: unknown) =>
-    invoke(intake, httpEvent('POST', `/web/sessions/${s.sessionId}/messages`, { headers: bearer(s.token), body }));
+  const say = (s: { sessionId: string; token: string }, body: unknown, idempotencyKey?: string) =>
+    invoke(intake, httpEvent('POST', `/web/sessions/${s.sessionId}/messages`, { headers: { ...bearer(s.token), ...(idempotencyKey && { 'idempotency-key': idempotencyKey }) }, body }));
   const poll = (s: { sessionId: string; token: string }, after?: string) =>
     invoke(intake, httpEvent('GET', `/web/sessions/${s.sessionId}/messages`, { headers: bearer(s.token), ...(after !== undefined && { query: { after } }) }));
   const list = async (query: Record<string, string> = {}) => {
@@ -172,7 +172,8 @@ describe('DynamoDB requests on the data path (SPEC 10)', () => {
     deps.posted.length = 0;
     take();
 
-    const res = await say(s, { text: 'Where is my refund?' });
+    // As the chat page sends it: with an Idempotency-Key, checked in the same conditional write.
+    const res = await say(s, { text: 'Where is my refund?' }, 'page-key-1');
     expect(res.status).toBe(202);
     const beforeAccepted = take();
     expect(beforeAccepted.total).toBeLessThanOrEqual(2);
