@@ -29,11 +29,14 @@ export type UploadSlotDeps = Pick<Ports, 'bots' | 'sessions' | 'uploads' | 'uplo
 /** What using upload slots touches: the checks after arrival too. */
 export type SlotDeps = FileCheckDeps & Pick<Ports, 'sessions' | 'newId'>;
 
-export const UploadRequestBody = z.strictObject({
-  fileName: z.string().check(z.trim(), z.minLength(1), z.maxLength(1000)),
-  size: z.int().check(z.minimum(1), z.maximum(Number.MAX_SAFE_INTEGER)),
-  contentType: z.string().check(z.maxLength(200), z.refine(isPlausibleContentType, 'contentType must be a MIME type such as application/pdf')),
-});
+// Built on the first request that needs it, not at cold start (issue 10).
+export const UploadRequestBody = z.lazy(() =>
+  z.strictObject({
+    fileName: z.string().check(z.trim(), z.minLength(1), z.maxLength(1000)),
+    size: z.int().check(z.minimum(1), z.maximum(Number.MAX_SAFE_INTEGER)),
+    contentType: z.string().check(z.maxLength(200), z.refine(isPlausibleContentType, 'contentType must be a MIME type such as application/pdf')),
+  }),
+);
 export type UploadRequest = z.infer<typeof UploadRequestBody>;
 
 /** What the client needs to POST the file straight to S3. */
