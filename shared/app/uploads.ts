@@ -10,7 +10,7 @@ import { logger } from '../logger';
 import { requireBot } from './conversation';
 import { AGENT_FILE_LINK_SECONDS } from './file-links';
 import { checkAndKeep, reservePlace, type FileCheckDeps, type IncomingFileResult } from './incoming-files';
-import type { AcceptedFiles, Ports, SessionFileObjects, SlotResult, UploadSlot, UsedSlot } from './ports';
+import type { AcceptedFiles, Ports, SessionFileObjects, SlotOpening, SlotResult, UploadSlot, UsedSlot } from './ports';
 import '../zod-english';
 
 /** How long the browser has to POST the file to S3. */
@@ -25,7 +25,7 @@ const SLOT_GRACE_MS = 10 * 60_000;
 export const UPLOAD_KEY_MAX_AGE_MS = UPLOAD_POST_SECONDS * 1000 + SLOT_GRACE_MS;
 
 /** What opening an upload slot touches (intake, agent): no content checks, no file reads. */
-export type UploadSlotDeps = Pick<Ports, 'bots' | 'sessions' | 'uploads' | 'uploadForms' | 'now' | 'newId'> & { files: SessionFileObjects };
+export type UploadSlotDeps = Pick<Ports, 'bots' | 'sessions' | 'uploadForms' | 'now' | 'newId'> & { uploads: SlotOpening; files: SessionFileObjects };
 /** What using upload slots touches: the checks after arrival too. */
 export type SlotDeps = FileCheckDeps & Pick<Ports, 'sessions' | 'newId'>;
 
