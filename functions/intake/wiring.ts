@@ -5,7 +5,7 @@ import { S3UploadForms } from '../../shared/adapters/upload-forms';
 import { SessionFileStore } from '../../shared/adapters/session-file-store';
 import type { Secrets } from '../../shared/adapters/secrets';
 import { SessionRecords } from '../../shared/adapters/session-records';
-import { UploadSlotStore } from '../../shared/adapters/upload-slot-store';
+import { UploadSlotOpener } from '../../shared/adapters/upload-slot-store';
 import { socketAdapters, type LiveSockets } from '../../shared/adapters/socket-adapters';
 import { lazyBotSecrets, once, secretsFrom, tokenSigner } from '../../shared/adapters/wiring-kit';
 import { livePush } from '../../shared/app/live-push';
@@ -27,7 +27,7 @@ export function intakeWiring(env: Record<string, string | undefined> = process.e
   const ports = {
     bots: overrides.bots ?? BotRegistry.fromDir(config.BOTS_DIR),
     sessions: overrides.sessions ?? new SessionRecords(db, config.TABLE_NAME),
-    uploads: overrides.uploads ?? new UploadSlotStore(db, config.TABLE_NAME),
+    uploads: overrides.uploads ?? new UploadSlotOpener(db, config.TABLE_NAME),
     files: overrides.files ?? new SessionFileStore(s3, config.BUCKET_NAME),
     uploadForms: overrides.uploadForms ?? new S3UploadForms(s3, config.BUCKET_NAME),
     channelRecords: overrides.channelRecords ?? new ChannelStore(db, config.TABLE_NAME),

@@ -17,25 +17,30 @@ export const SCAN_RESULT_DETAIL_TYPE = 'GuardDuty Malware Protection Object Scan
  * validated here at the edge; only what the verdict needs is required. The local scanner
  * emits the same shape.
  */
-export const ScanResultEvent = z.object({
-  source: z.literal('aws.guardduty'),
-  'detail-type': z.literal(SCAN_RESULT_DETAIL_TYPE),
-  detail: z.object({
-    s3ObjectDetails: z.object({ bucketName: z.string().check(z.minLength(1)), objectKey: z.string().check(z.minLength(1)) }),
-    scanResultDetails: z.object({
-      scanResultStatus: z.enum(SCAN_RESULT_STATUSES),
-      threats: z.optional(z.nullable(z.array(z.object({ name: z.string() })))),
+// Each schema is built on the first message of its kind, not at cold start (issue 10).
+export const ScanResultEvent = z.lazy(() =>
+  z.object({
+    source: z.literal('aws.guardduty'),
+    'detail-type': z.literal(SCAN_RESULT_DETAIL_TYPE),
+    detail: z.object({
+      s3ObjectDetails: z.object({ bucketName: z.string().check(z.minLength(1)), objectKey: z.string().check(z.minLength(1)) }),
+      scanResultDetails: z.object({
+        scanResultStatus: z.enum(SCAN_RESULT_STATUSES),
+        threats: z.optional(z.nullable(z.array(z.object({ name: z.string() })))),
+      }),
     }),
   }),
-});
+);
 export type ScanResultEvent = z.infer<typeof ScanResultEvent>;
 
 /** A scan watch job as the watch queue carries it, validated here at the edge. */
-const ScanWatchJobBody = z.object({
-  sessionId: z.string().check(z.minLength(1)),
-  attachmentId: z.string().check(z.minLength(1)),
-  dueAt: z.number(),
-});
+const ScanWatchJobBody = z.lazy(() =>
+  z.object({
+    sessionId: z.string().check(z.minLength(1)),
+    attachmentId: z.string().check(z.minLength(1)),
+    dueAt: z.number(),
+  }),
+);
 
 const parseWatchJob = (body: string) => {
   try {

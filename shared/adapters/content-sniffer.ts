@@ -8,9 +8,11 @@ export type ByteSource = Readable | AsyncIterable<Uint8Array>;
 
 /**
  * file-type, loaded on the first sniff rather than at cold start (about 10 ms of module
- * set-up): most invocations of the functions that sniff receive no file (issue 10).
+ * set-up): most invocations of the functions that sniff receive no file (issue 10). Its
+ * portable entry point (`file-type/core`): the same detectors, without the Node entry's file
+ * and Node-stream tokenizers (strtok3's), which a web stream and a buffer never need.
  */
-const fileType = () => import('file-type');
+const fileType = () => import('file-type/core');
 
 /**
  * Looks at a file's bytes for the rule of its extension and reports what it found; the
@@ -24,7 +26,7 @@ export async function sniffContent(source: ByteSource, rule: ContentRule): Promi
   try {
     if (rule.kind === 'binary') {
       const { fileTypeFromStream } = await fileType();
-      // As a web stream: file-type's portable entry point takes those; it reads only what it needs.
+      // As a web stream, which the portable entry point takes; it reads only what it needs.
       try {
         const type = await fileTypeFromStream(Readable.toWeb(stream) as Parameters<typeof fileTypeFromStream>[0]);
         return type ? { detected: type.ext } : {};

@@ -1,9 +1,8 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import https from 'node:https';
-import { isIP, type LookupFunction, type Socket } from 'node:net';
+import { BlockList, isIP, type LookupFunction, type Socket } from 'node:net';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
-import ipaddr from 'ipaddr.js';
 import { FetchFailure, type FetchFailureReason } from '../domain/errors';
 import type { FetchedResponse, Fetcher, FetchOptions } from '../app/ports';
 import { allowHosts, type Config } from '../config';
@@ -45,25 +44,82 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 /** The only caller headers that may follow a redirect to another origin: credentials hide in custom headers too. */
 const CROSS_ORIGIN_SAFE_HEADERS = new Set(['accept', 'accept-language', 'user-agent']);
 
+type Family = 'ipv4' | 'ipv6';
+
 /**
- * The address range of an IP literal as ipaddr.js names it (`unicast` is public space;
- * `loopback`, `private`, `linkLocal` (169.254/16, the metadata service among them),
- * `uniqueLocal`, `carrierGradeNat`, `reserved`, ...), or undefined when `address` is not an IP.
+ * The special-purpose address ranges (IANA registries), named and ordered as ipaddr.js 2.5
+ * names them; the first range holding an address names it, and an address in none is
+ * `unicast` (public). Node's own `net.BlockList` does the matching.
+ */
+const SPECIAL_RANGES: readonly (readonly [name: string, family: Family, subnets: readonly string[]])[] = [
+  ['unspecified', 'ipv4', ['0.0.0.0/8']],
+  ['broadcast', 'ipv4', ['255.255.255.255/32']],
+  ['multicast', 'ipv4', ['224.0.0.0/4']], // RFC 3171
+  ['linkLocal', 'ipv4', ['169.254.0.0/16']], // RFC 3927: the cloud metadata service among them
+  ['loopback', 'ipv4', ['127.0.0.0/8']],
+  ['carrierGradeNat', 'ipv4', ['100.64.0.0/10']], // RFC 6598
+  ['private', 'ipv4', ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16']], // RFC 1918
+  // RFCs 5735, 5737, 2544, 1700
+  ['reserved', 'ipv4', ['192.0.0.0/24', '192.0.2.0/24', '192.88.99.0/24', '198.18.0.0/15', '198.51.100.0/24', '203.0.113.0/24', '240.0.0.0/4']],
+  ['as112', 'ipv4', ['192.175.48.0/24', '192.31.196.0/24']], // RFC 7534, 7535
+  ['amt', 'ipv4', ['192.52.193.0/24']], // RFC 7450
+  ['unspecified', 'ipv6', ['::/128']], // RFC 4291, here and after
+  ['linkLocal', 'ipv6', ['fe80::/10']],
+  ['multicast', 'ipv6', ['ff00::/8']],
+  ['loopback', 'ipv6', ['::1/128']],
+  ['uniqueLocal', 'ipv6', ['fc00::/7']],
+  // (::ffff:0:0/96, IPv4-mapped, never gets here: those are judged as the IPv4 address they carry.)
+  ['deprecatedSiteLocal', 'ipv6', ['fec0::/10']], // RFC 3879
+  ['discard', 'ipv6', ['100::/64']], // RFC 6666
+  ['rfc6145', 'ipv6', ['::ffff:0:0:0/96']],
+  ['rfc6052', 'ipv6', ['64:ff9b::/96', '64:ff9b:1::/48']], // NAT64: RFC 6052, 8215
+  ['6to4', 'ipv6', ['2002::/16']], // RFC 3056
+  ['teredo', 'ipv6', ['2001::/32']], // RFC 6052, 6146
+  ['benchmarking', 'ipv6', ['2001:2::/48']], // RFC 5180
+  ['amt', 'ipv6', ['2001:3::/32']], // RFC 7450
+  ['as112v6', 'ipv6', ['2001:4:112::/48', '2620:4f:8000::/48']], // RFC 7535, 7534
+  ['deprecatedOrchid', 'ipv6', ['2001:10::/28']], // RFC 4843
+  ['orchid2', 'ipv6', ['2001:20::/28']], // RFC 7343
+  ['droneRemoteIdProtocolEntityTags', 'ipv6', ['2001:30::/28']], // RFC 9374
+  ['segmentRouting', 'ipv6', ['5f00::/16']], // RFC 9602
+  ['reserved', 'ipv6', ['2001::/23', '2001:db8::/32', '3fff::/20']], // RFC 3849, 2928, 9637
+  // Deprecated IPv4-compatible IPv6 (::a.b.c.d, the first 96 bits zero; :: and ::1 are named above).
+  ['ipv4Compatible', 'ipv6', ['::/96']],
+];
+
+const blockList = (family: Family, subnets: readonly string[]): BlockList => {
+  const list = new BlockList();
+  for (const subnet of subnets) {
+    const [network, prefix] = subnet.split('/') as [string, string];
+    list.addSubnet(network, Number(prefix), family);
+  }
+  return list;
+};
+
+/** Built on the first address checked, not at cold start. */
+let ranges: { v4: [string, BlockList][]; v6: [string, BlockList][]; mapped: BlockList } | undefined;
+const specialRanges = () =>
+  (ranges ??= {
+    v4: SPECIAL_RANGES.filter(([, family]) => family === 'ipv4').map(([name, family, subnets]) => [name, blockList(family, subnets)]),
+    v6: SPECIAL_RANGES.filter(([, family]) => family === 'ipv6').map(([name, family, subnets]) => [name, blockList(family, subnets)]),
+    mapped: blockList('ipv6', ['::ffff:0:0/96']),
+  });
+
+/**
+ * The address range of an IP literal (`unicast` is public space; `loopback`, `private`,
+ * `linkLocal` (169.254/16, the metadata service among them), `uniqueLocal`,
+ * `carrierGradeNat`, `reserved`, ...), or undefined when `address` is not an IP. An
+ * IPv4-mapped IPv6 address (::ffff:a.b.c.d) is judged as the IPv4 address it carries.
  */
 export function addressRange(address: string): string | undefined {
-  if (!ipaddr.isValid(address)) return undefined;
-  let parsed: ipaddr.IPv4 | ipaddr.IPv6;
-  try {
-    // `process` turns ::ffff:a.b.c.d into a.b.c.d so it is classified as IPv4.
-    parsed = ipaddr.process(address);
-  } catch {
-    return undefined;
-  }
-  // Deprecated IPv4-compatible IPv6 (::a.b.c.d, i.e. the first 96 bits zero) embeds an IPv4
-  // address that ipaddr.js still calls unicast.
-  const range = parsed.range();
-  if (range === 'unicast' && parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).parts.slice(0, 6).every((p) => p === 0)) return 'ipv4Compatible';
-  return range;
+  const bare = address.replace(/%.*$/, ''); // an IPv6 zone (fe80::1%eth0) does not change the range
+  const version = isIP(bare);
+  if (version === 0) return undefined;
+  const { v4, v6, mapped } = specialRanges();
+  const family: Family = version === 4 ? 'ipv4' : 'ipv6';
+  // A BlockList's IPv4 subnets also hold the IPv4-mapped forms of their addresses.
+  const named = family === 'ipv4' || mapped.check(bare, 'ipv6') ? v4 : v6;
+  return named.find(([, list]) => list.check(bare, family))?.[0] ?? 'unicast';
 }
 
 /** True when `address` is an IP literal in public unicast space. Mapped/embedded IPv4 forms are refused. */

@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Sender } from '../domain/transcript';
-import type { SlotResult, UploadSlot, UploadSlots, UsedSlot } from '../app/ports';
+import type { SlotOpening, SlotResult, UploadSlot, UploadSlots, UsedSlot } from '../app/ports';
 import { META, sessionPk, UPLOAD_SK_PREFIX, uploadSk as slotSk } from './table-layout';
 import { conditionHeld } from './conditional-write';
 
@@ -25,9 +25,13 @@ const SETTLED = 'filesSettled';
 
 const isConditionFailure = (err: unknown) => err instanceof ConditionalCheckFailedException;
 
-export class UploadSlotStore implements UploadSlots {
+/**
+ * What opening a slot writes (intake): the slot, and the conversation's file places, given
+ * back by stale slots when none is left. UploadSlotStore adds the slot's use.
+ */
+export class UploadSlotOpener implements SlotOpening {
   constructor(
-    private readonly db: DynamoDBDocumentClient,
+    protected readonly db: DynamoDBDocumentClient,
     readonly tableName: string,
   ) {}
 
@@ -38,55 +42,6 @@ export class UploadSlotStore implements UploadSlots {
         Item: { pk: sessionPk(slot.sessionId), sk: slotSk(slot.uploadId), ...slot },
         ConditionExpression: 'attribute_not_exists(sk)',
       }),
-    );
-  }
-
-  /**
-   * Marks the slot used by `use.by` and returns it, or undefined if it does not exist (never
-   * created, of another session, or gone), belongs to another kind of sender, or was used by
-   * another key. The same key gets the slot back as often as it asks, with whatever its
-   * earlier attempts recorded (`again`: an earlier attempt had marked it).
-   * `storedKey` and `at` are kept from the first use.
-   */
-  async consume(
-    sessionId: string,
-    uploadId: string,
-    from: Sender,
-    use: { by: string; at: number; storedKey: string },
-  ): Promise<{ slot: UsedSlot; again: boolean } | undefined> {
-    try {
-      const out = await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: sessionPk(sessionId), sk: slotSk(uploadId) },
-          UpdateExpression: 'SET usedBy = :by, usedAt = if_not_exists(usedAt, :at), storedKey = if_not_exists(storedKey, :key)',
-          ConditionExpression: 'attribute_exists(sk) AND #from = :from AND (attribute_not_exists(usedBy) OR usedBy = :by)',
-          ExpressionAttributeNames: { '#from': 'from' },
-          ExpressionAttributeValues: { ':from': from, ':by': use.by, ':at': use.at, ':key': use.storedKey },
-          ReturnValues: 'ALL_OLD',
-        }),
-      );
-      const old = strip(out.Attributes!);
-      const slot: UsedSlot = { ...old, usedBy: use.by, usedAt: old.usedAt ?? use.at, storedKey: old.storedKey ?? use.storedKey };
-      return { slot, again: old.usedBy !== undefined };
-    } catch (err) {
-      if (isConditionFailure(err)) return undefined;
-      throw err;
-    }
-  }
-
-  /** Records what the use `usedBy` of the slot gave. A slot gone with its session is left alone. */
-  async recordOutcome(sessionId: string, uploadId: string, usedBy: string, outcome: SlotResult): Promise<void> {
-    await conditionHeld(
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: sessionPk(sessionId), sk: slotSk(uploadId) },
-          UpdateExpression: 'SET outcome = :outcome',
-          ConditionExpression: 'usedBy = :by',
-          ExpressionAttributeValues: { ':outcome': outcome, ':by': usedBy },
-        }),
-      ),
     );
   }
 
@@ -179,6 +134,73 @@ export class UploadSlotStore implements UploadSlots {
     }
   }
 
+  /** The once-only marks on META (see HOLDS), or undefined when the session is gone. */
+  protected async marks(sessionId: string): Promise<{ holds: Set<string>; settled: Set<string> } | undefined> {
+    const out = await this.db.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: sessionPk(sessionId), sk: META },
+        ProjectionExpression: 'pk, #holds, #settled',
+        ExpressionAttributeNames: { '#holds': HOLDS, '#settled': SETTLED },
+        ConsistentRead: true,
+      }),
+    );
+    if (!out.Item) return undefined;
+    return { holds: (out.Item[HOLDS] as Set<string> | undefined) ?? new Set(), settled: (out.Item[SETTLED] as Set<string> | undefined) ?? new Set() };
+  }
+}
+
+/** Upload slots with their use (actions, agent): marking a slot used, its outcome, an accepted file's place. */
+export class UploadSlotStore extends UploadSlotOpener implements UploadSlots {
+  /**
+   * Marks the slot used by `use.by` and returns it, or undefined if it does not exist (never
+   * created, of another session, or gone), belongs to another kind of sender, or was used by
+   * another key. The same key gets the slot back as often as it asks, with whatever its
+   * earlier attempts recorded (`again`: an earlier attempt had marked it).
+   * `storedKey` and `at` are kept from the first use.
+   */
+  async consume(
+    sessionId: string,
+    uploadId: string,
+    from: Sender,
+    use: { by: string; at: number; storedKey: string },
+  ): Promise<{ slot: UsedSlot; again: boolean } | undefined> {
+    try {
+      const out = await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: sessionPk(sessionId), sk: slotSk(uploadId) },
+          UpdateExpression: 'SET usedBy = :by, usedAt = if_not_exists(usedAt, :at), storedKey = if_not_exists(storedKey, :key)',
+          ConditionExpression: 'attribute_exists(sk) AND #from = :from AND (attribute_not_exists(usedBy) OR usedBy = :by)',
+          ExpressionAttributeNames: { '#from': 'from' },
+          ExpressionAttributeValues: { ':from': from, ':by': use.by, ':at': use.at, ':key': use.storedKey },
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      const old = strip(out.Attributes!);
+      const slot: UsedSlot = { ...old, usedBy: use.by, usedAt: old.usedAt ?? use.at, storedKey: old.storedKey ?? use.storedKey };
+      return { slot, again: old.usedBy !== undefined };
+    } catch (err) {
+      if (isConditionFailure(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** Records what the use `usedBy` of the slot gave. A slot gone with its session is left alone. */
+  async recordOutcome(sessionId: string, uploadId: string, usedBy: string, outcome: SlotResult): Promise<void> {
+    await conditionHeld(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: sessionPk(sessionId), sk: slotSk(uploadId) },
+          UpdateExpression: 'SET outcome = :outcome',
+          ConditionExpression: 'usedBy = :by',
+          ExpressionAttributeValues: { ':outcome': outcome, ':by': usedBy },
+        }),
+      ),
+    );
+  }
+
   /**
    * A reserved file was accepted: it now counts as a file of the conversation. With
    * `settleKey`, at most once for that key. False when the session is gone.
@@ -203,21 +225,6 @@ export class UploadSlotStore implements UploadSlots {
       if (settleKey !== undefined && marks.settled.has(settleKey)) return true;
       throw err;
     }
-  }
-
-  /** The once-only marks on META (see HOLDS), or undefined when the session is gone. */
-  private async marks(sessionId: string): Promise<{ holds: Set<string>; settled: Set<string> } | undefined> {
-    const out = await this.db.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: { pk: sessionPk(sessionId), sk: META },
-        ProjectionExpression: 'pk, #holds, #settled',
-        ExpressionAttributeNames: { '#holds': HOLDS, '#settled': SETTLED },
-        ConsistentRead: true,
-      }),
-    );
-    if (!out.Item) return undefined;
-    return { holds: (out.Item[HOLDS] as Set<string> | undefined) ?? new Set(), settled: (out.Item[SETTLED] as Set<string> | undefined) ?? new Set() };
   }
 }
 

@@ -68,12 +68,15 @@ export async function requireHolder(deps: Pick<Ports, 'sessions' | 'now'>, sessi
   return session;
 }
 
-export const AgentMessageBody = z
-  .strictObject({
-    text: z.optional(z.string().check(z.maxLength(4000))),
-    uploadIds: z.optional(z.array(z.string().check(z.minLength(1), z.maxLength(100))).check(z.minLength(1), z.maxLength(10))),
-  })
-  .check(z.refine((b) => (b.text?.trim() ?? '') !== '' || b.uploadIds !== undefined, { message: 'a message needs text or uploadIds' }));
+// Built on the first request that needs it, not at cold start (issue 10).
+export const AgentMessageBody = z.lazy(() =>
+  z
+    .strictObject({
+      text: z.optional(z.string().check(z.maxLength(4000))),
+      uploadIds: z.optional(z.array(z.string().check(z.minLength(1), z.maxLength(100))).check(z.minLength(1), z.maxLength(10))),
+    })
+    .check(z.refine((b) => (b.text?.trim() ?? '') !== '' || b.uploadIds !== undefined, { message: 'a message needs text or uploadIds' })),
+);
 export type AgentMessageInput = z.infer<typeof AgentMessageBody>;
 
 /**

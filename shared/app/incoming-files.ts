@@ -14,7 +14,7 @@ import type { Session } from '../domain/session';
 import type { Sender, WarningCode } from '../domain/transcript';
 import { logger } from '../logger';
 import { countFileHeldForScan } from '../metrics';
-import type { Ports } from './ports';
+import type { Ports, SlotOpening } from './ports';
 import { scanPendingAlarmSeconds } from './scan-watch';
 
 export type IncomingFileResult = FileOutcome;
@@ -179,7 +179,7 @@ async function checkStoredObject(
  * abandoned upload does not hold a place for ever.
  */
 export async function reservePlace(
-  deps: Pick<Ports, 'uploads' | 'now'> & { files: Pick<Ports['files'], 'delete'> },
+  deps: Pick<Ports, 'now'> & { uploads: SlotOpening; files: Pick<Ports['files'], 'delete'> },
   session: Session,
   rules: AttachmentRules,
   holdKey?: string,

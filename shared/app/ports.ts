@@ -307,6 +307,9 @@ export interface UploadSlots {
   countAcceptedFile(sessionId: string, settleKey?: string): Promise<boolean>;
 }
 
+/** What opening a slot uses (intake): writing it, and taking a place (stale slots give theirs back). */
+export type SlotOpening = Pick<UploadSlots, 'put' | 'removeStale' | 'reserve' | 'release'>;
+
 // ---------------------------------------------------------------------------------------
 // Presence, queues, fetching
 

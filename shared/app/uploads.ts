@@ -10,7 +10,7 @@ import { logger } from '../logger';
 import { requireBot } from './conversation';
 import { AGENT_FILE_LINK_SECONDS } from './file-links';
 import { checkAndKeep, reservePlace, type FileCheckDeps, type IncomingFileResult } from './incoming-files';
-import type { AcceptedFiles, Ports, SessionFileObjects, SlotResult, UploadSlot, UsedSlot } from './ports';
+import type { AcceptedFiles, Ports, SessionFileObjects, SlotOpening, SlotResult, UploadSlot, UsedSlot } from './ports';
 import '../zod-english';
 
 /** How long the browser has to POST the file to S3. */
@@ -25,15 +25,18 @@ const SLOT_GRACE_MS = 10 * 60_000;
 export const UPLOAD_KEY_MAX_AGE_MS = UPLOAD_POST_SECONDS * 1000 + SLOT_GRACE_MS;
 
 /** What opening an upload slot touches (intake, agent): no content checks, no file reads. */
-export type UploadSlotDeps = Pick<Ports, 'bots' | 'sessions' | 'uploads' | 'uploadForms' | 'now' | 'newId'> & { files: SessionFileObjects };
+export type UploadSlotDeps = Pick<Ports, 'bots' | 'sessions' | 'uploadForms' | 'now' | 'newId'> & { uploads: SlotOpening; files: SessionFileObjects };
 /** What using upload slots touches: the checks after arrival too. */
 export type SlotDeps = FileCheckDeps & Pick<Ports, 'sessions' | 'newId'>;
 
-export const UploadRequestBody = z.strictObject({
-  fileName: z.string().check(z.trim(), z.minLength(1), z.maxLength(1000)),
-  size: z.int().check(z.minimum(1), z.maximum(Number.MAX_SAFE_INTEGER)),
-  contentType: z.string().check(z.maxLength(200), z.refine(isPlausibleContentType, 'contentType must be a MIME type such as application/pdf')),
-});
+// Built on the first request that needs it, not at cold start (issue 10).
+export const UploadRequestBody = z.lazy(() =>
+  z.strictObject({
+    fileName: z.string().check(z.trim(), z.minLength(1), z.maxLength(1000)),
+    size: z.int().check(z.minimum(1), z.maximum(Number.MAX_SAFE_INTEGER)),
+    contentType: z.string().check(z.maxLength(200), z.refine(isPlausibleContentType, 'contentType must be a MIME type such as application/pdf')),
+  }),
+);
 export type UploadRequest = z.infer<typeof UploadRequestBody>;
 
 /** What the client needs to POST the file straight to S3. */

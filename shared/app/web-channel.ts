@@ -13,31 +13,37 @@ import '../zod-english';
 
 export { SESSION_TOKEN };
 
-export const CreateSessionBody = z.strictObject({
-  botId: z.string().check(z.minLength(1), z.maxLength(40)),
-  // No line breaks or bidi controls: the name is shown to agents and quoted in team emails.
-  userName: z.optional(
-    z.pipe(
-      z.pipe(z.string().check(z.maxLength(100)), z.transform((n: string) => stripInvisible(n).trim())),
-      z.string().check(z.minLength(1, 'userName must contain visible characters')),
+// Built on the first request that needs it, not at cold start (issue 10).
+export const CreateSessionBody = z.lazy(() =>
+  z.strictObject({
+    botId: z.string().check(z.minLength(1), z.maxLength(40)),
+    // No line breaks or bidi controls: the name is shown to agents and quoted in team emails.
+    userName: z.optional(
+      z.pipe(
+        z.pipe(z.string().check(z.maxLength(100)), z.transform((n: string) => stripInvisible(n).trim())),
+        z.string().check(z.minLength(1, 'userName must contain visible characters')),
+      ),
     ),
-  ),
-});
+  }),
+);
 
-export const PostMessageBody = z
-  .strictObject({
-    text: z.optional(z.string().check(z.maxLength(4000))),
-    buttonIndex: z.optional(z.int().check(z.minimum(0), z.maximum(50))),
-    uploadIds: z.optional(z.array(z.string().check(z.minLength(1), z.maxLength(100))).check(z.minLength(1), z.maxLength(10))),
-  })
-  .check(
-    z.refine((b) => (b.text?.trim() ?? '') !== '' || b.buttonIndex !== undefined || b.uploadIds !== undefined, {
-      message: 'a message needs text, buttonIndex or uploadIds',
-    }),
-    z.refine((b) => !(b.buttonIndex !== undefined && (b.text !== undefined || b.uploadIds !== undefined)), {
-      message: 'buttonIndex cannot be combined with text or uploadIds',
-    }),
-  );
+// Built on the first request that needs it, not at cold start (issue 10).
+export const PostMessageBody = z.lazy(() =>
+  z
+    .strictObject({
+      text: z.optional(z.string().check(z.maxLength(4000))),
+      buttonIndex: z.optional(z.int().check(z.minimum(0), z.maximum(50))),
+      uploadIds: z.optional(z.array(z.string().check(z.minLength(1), z.maxLength(100))).check(z.minLength(1), z.maxLength(10))),
+    })
+    .check(
+      z.refine((b) => (b.text?.trim() ?? '') !== '' || b.buttonIndex !== undefined || b.uploadIds !== undefined, {
+        message: 'a message needs text, buttonIndex or uploadIds',
+      }),
+      z.refine((b) => !(b.buttonIndex !== undefined && (b.text !== undefined || b.uploadIds !== undefined)), {
+        message: 'buttonIndex cannot be combined with text or uploadIds',
+      }),
+    ),
+);
 export type PostMessageInput = z.infer<typeof PostMessageBody>;
 
 /**

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
 
 // file-type is replaced only here, to make its parser throw as it can on hostile bytes.
-vi.mock('file-type', () => ({
+vi.mock('file-type/core', () => ({
   fileTypeFromStream: vi.fn(async (stream: ReadableStream) => {
     const reader = stream.getReader();
     await reader.read(); // surfaces a failing source as the real parser would

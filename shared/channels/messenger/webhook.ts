@@ -8,33 +8,36 @@ import '../../zod-english';
  * delivery into a 400 that Meta would retry for days.
  */
 
-const Attachment = z.looseObject({
-  type: z.string(),
-  payload: z.nullish(z.looseObject({ url: z.optional(z.string()), sticker_id: z.optional(z.union([z.number(), z.string()])) })),
-});
+// Built on the first parse, not at cold start: most containers never see this request (issue 10).
+export const WebhookBody = z.lazy(() => {
+  const Attachment = z.looseObject({
+    type: z.string(),
+    payload: z.nullish(z.looseObject({ url: z.optional(z.string()), sticker_id: z.optional(z.union([z.number(), z.string()])) })),
+  });
 
-const Messaging = z.looseObject({
-  sender: z.looseObject({ id: z.string() }),
-  recipient: z.looseObject({ id: z.string() }),
-  timestamp: z.optional(z.number()),
-  message: z.optional(
-    z.looseObject({
-      mid: z.string().check(z.minLength(1)),
-      text: z.optional(z.string()),
-      is_echo: z.optional(z.boolean()),
-      quick_reply: z.optional(z.looseObject({ payload: z.string() })),
-      attachments: z.optional(z.array(Attachment)),
-    }),
-  ),
-  postback: z.optional(z.looseObject({ mid: z.optional(z.string()), title: z.optional(z.string()), payload: z.optional(z.string()) })),
-});
+  const Messaging = z.looseObject({
+    sender: z.looseObject({ id: z.string() }),
+    recipient: z.looseObject({ id: z.string() }),
+    timestamp: z.optional(z.number()),
+    message: z.optional(
+      z.looseObject({
+        mid: z.string().check(z.minLength(1)),
+        text: z.optional(z.string()),
+        is_echo: z.optional(z.boolean()),
+        quick_reply: z.optional(z.looseObject({ payload: z.string() })),
+        attachments: z.optional(z.array(Attachment)),
+      }),
+    ),
+    postback: z.optional(z.looseObject({ mid: z.optional(z.string()), title: z.optional(z.string()), payload: z.optional(z.string()) })),
+  });
 
-const Entry = z.looseObject({
-  id: z.pipe(z.union([z.string(), z.number()]), z.transform((id: string | number) => String(id))),
-  messaging: z.optional(z.array(Messaging)),
-});
+  const Entry = z.looseObject({
+    id: z.pipe(z.union([z.string(), z.number()]), z.transform((id: string | number) => String(id))),
+    messaging: z.optional(z.array(Messaging)),
+  });
 
-export const WebhookBody = z.looseObject({ object: z.string(), entry: z.array(Entry) });
+  return z.looseObject({ object: z.string(), entry: z.array(Entry) });
+});
 export type WebhookBody = z.output<typeof WebhookBody>;
 
 /** Media kinds that carry a file to download; stickers, locations and link previews do not. */

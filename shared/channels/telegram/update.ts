@@ -8,48 +8,54 @@ import type { InboundEvent, InboundMedia } from '../channel';
  * into a 400 that Telegram would retry.
  */
 
-const Chat = z.looseObject({ id: z.union([z.number(), z.string()]), type: z.optional(z.string()) });
-const User = z.looseObject({ id: z.number(), first_name: z.optional(z.string()), last_name: z.optional(z.string()), is_bot: z.optional(z.boolean()) });
+// Built on the first parse, not at cold start: most containers never see this request (issue 10).
+export const Update = z.lazy(() => {
+  const Chat = z.looseObject({ id: z.union([z.number(), z.string()]), type: z.optional(z.string()) });
+  const User = z.looseObject({ id: z.number(), first_name: z.optional(z.string()), last_name: z.optional(z.string()), is_bot: z.optional(z.boolean()) });
 
-const PhotoSize = z.looseObject({
-  file_id: z.string().check(z.minLength(1)),
-  file_unique_id: z.optional(z.string()),
-  width: z.optional(z.number()),
-  height: z.optional(z.number()),
-  file_size: z.optional(z.number()),
-});
+  const PhotoSize = z.looseObject({
+    file_id: z.string().check(z.minLength(1)),
+    file_unique_id: z.optional(z.string()),
+    width: z.optional(z.number()),
+    height: z.optional(z.number()),
+    file_size: z.optional(z.number()),
+  });
 
-const Document = z.looseObject({
-  file_id: z.string().check(z.minLength(1)),
-  file_unique_id: z.optional(z.string()),
-  file_name: z.optional(z.string()),
-  mime_type: z.optional(z.string()),
-  file_size: z.optional(z.number()),
-});
+  const Document = z.looseObject({
+    file_id: z.string().check(z.minLength(1)),
+    file_unique_id: z.optional(z.string()),
+    file_name: z.optional(z.string()),
+    mime_type: z.optional(z.string()),
+    file_size: z.optional(z.number()),
+  });
 
-const Message = z.looseObject({
-  message_id: z.number(),
-  chat: Chat,
-  from: z.optional(User),
-  text: z.optional(z.string()),
-  caption: z.optional(z.string()),
-  document: z.optional(Document),
-  photo: z.optional(z.array(PhotoSize)),
-});
+  const Message = z.looseObject({
+    message_id: z.number(),
+    chat: Chat,
+    from: z.optional(User),
+    text: z.optional(z.string()),
+    caption: z.optional(z.string()),
+    document: z.optional(Document),
+    photo: z.optional(z.array(PhotoSize)),
+  });
 
-const CallbackQuery = z.looseObject({
-  id: z.string().check(z.minLength(1)),
-  from: User,
-  message: z.optional(z.looseObject({ message_id: z.optional(z.number()), chat: z.optional(Chat) })),
-  data: z.optional(z.string()),
-});
+  const CallbackQuery = z.looseObject({
+    id: z.string().check(z.minLength(1)),
+    from: User,
+    message: z.optional(z.looseObject({ message_id: z.optional(z.number()), chat: z.optional(Chat) })),
+    data: z.optional(z.string()),
+  });
 
-export const Update = z.looseObject({
-  update_id: z.number(),
-  message: z.optional(Message),
-  callback_query: z.optional(CallbackQuery),
+  return z.looseObject({
+    update_id: z.number(),
+    message: z.optional(Message),
+    callback_query: z.optional(CallbackQuery),
+  });
 });
 export type Update = z.output<typeof Update>;
+type Message = NonNullable<Update['message']>;
+type User = NonNullable<Message['from']>;
+type Chat = Message['chat'];
 
 export { callbackData } from './outbound';
 
@@ -58,7 +64,7 @@ export function buttonIndexOf(data: string | undefined): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-const nameOf = (user: z.output<typeof User> | undefined): string | undefined =>
+const nameOf = (user: User | undefined): string | undefined =>
   user ? [user.first_name, user.last_name].filter(Boolean).join(' ') || undefined : undefined;
 
 /**
@@ -67,7 +73,7 @@ const nameOf = (user: z.output<typeof User> | undefined): string | undefined =>
  * The message id is the `update_id`, which Telegram repeats when it redelivers.
  */
 /** A one-to-one chat with the bot; groups, supergroups and channels are not served. */
-const isPrivate = (chat: z.output<typeof Chat>): boolean => chat.type === 'private';
+const isPrivate = (chat: Chat): boolean => chat.type === 'private';
 
 export function inboundEvent(update: Update, botId: string): { event?: InboundEvent; callbackQueryId?: string } {
   const base = { botId, account: botId, messageId: String(update.update_id) };

@@ -3,13 +3,16 @@ import * as z from 'zod/mini';
 import '../../zod-english';
 
 /** What `GET /{media-id}` answers (see media.ts). */
-export const MediaInfo = z.looseObject({
-  url: z.url({ protocol: /^https?$/ }),
-  mime_type: z.optional(z.string()),
-  sha256: z.string().check(z.minLength(1)),
-  file_size: z.optional(z.union([z.number(), z.string()])),
-  id: z.optional(z.string()),
-});
+// Built on the first media lookup, not at cold start (issue 10).
+export const MediaInfo = z.lazy(() =>
+  z.looseObject({
+    url: z.url({ protocol: /^https?$/ }),
+    mime_type: z.optional(z.string()),
+    sha256: z.string().check(z.minLength(1)),
+    file_size: z.optional(z.union([z.number(), z.string()])),
+    id: z.optional(z.string()),
+  }),
+);
 export type MediaInfo = z.output<typeof MediaInfo>;
 
 /**

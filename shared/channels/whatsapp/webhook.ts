@@ -9,50 +9,53 @@ import '../../zod-english';
  * Payload reference: developers.facebook.com/docs/whatsapp/cloud-api/webhooks/components
  */
 
-const MediaObject = z.looseObject({
-  id: z.string().check(z.minLength(1), z.maxLength(200)),
-  mime_type: z.optional(z.string()),
-  sha256: z.optional(z.string()),
-  filename: z.optional(z.string()),
-  caption: z.optional(z.string()),
+// Built on the first parse, not at cold start: most containers never see this request (issue 10).
+export const WebhookBody = z.lazy(() => {
+  const MediaObject = z.looseObject({
+    id: z.string().check(z.minLength(1), z.maxLength(200)),
+    mime_type: z.optional(z.string()),
+    sha256: z.optional(z.string()),
+    filename: z.optional(z.string()),
+    caption: z.optional(z.string()),
+  });
+
+  const Message = z.looseObject({
+    from: z.string().check(z.minLength(1), z.maxLength(64)),
+    id: z.string().check(z.minLength(1), z.maxLength(512)),
+    timestamp: z.optional(z.union([z.string(), z.number()])),
+    type: z.string(),
+    text: z.optional(z.looseObject({ body: z.string() })),
+    interactive: z.optional(
+      z.looseObject({
+        type: z.string(),
+        button_reply: z.optional(z.looseObject({ id: z.string(), title: z.optional(z.string()) })),
+        list_reply: z.optional(z.looseObject({ id: z.string(), title: z.optional(z.string()) })),
+      }),
+    ),
+    button: z.optional(z.looseObject({ payload: z.optional(z.string()), text: z.optional(z.string()) })),
+    image: z.optional(MediaObject),
+    document: z.optional(MediaObject),
+    audio: z.optional(MediaObject),
+    video: z.optional(MediaObject),
+  });
+
+  const Value = z.looseObject({
+    messaging_product: z.optional(z.string()),
+    metadata: z.optional(z.looseObject({ phone_number_id: z.pipe(z.union([z.string(), z.number()]), z.transform((id: string | number) => String(id))) })),
+    contacts: z.optional(z.array(z.looseObject({ wa_id: z.optional(z.string()), profile: z.optional(z.looseObject({ name: z.optional(z.string()) })) }))),
+    messages: z.optional(z.array(Message)),
+    // statuses[], errors[] and other fields are acknowledged and ignored: not parsed.
+  });
+
+  const Change = z.looseObject({ field: z.optional(z.string()), value: z.optional(Value) });
+
+  const Entry = z.looseObject({
+    id: z.optional(z.union([z.string(), z.number()])),
+    changes: z.optional(z.array(Change)),
+  });
+
+  return z.looseObject({ object: z.string(), entry: z.array(Entry) });
 });
-
-const Message = z.looseObject({
-  from: z.string().check(z.minLength(1), z.maxLength(64)),
-  id: z.string().check(z.minLength(1), z.maxLength(512)),
-  timestamp: z.optional(z.union([z.string(), z.number()])),
-  type: z.string(),
-  text: z.optional(z.looseObject({ body: z.string() })),
-  interactive: z.optional(
-    z.looseObject({
-      type: z.string(),
-      button_reply: z.optional(z.looseObject({ id: z.string(), title: z.optional(z.string()) })),
-      list_reply: z.optional(z.looseObject({ id: z.string(), title: z.optional(z.string()) })),
-    }),
-  ),
-  button: z.optional(z.looseObject({ payload: z.optional(z.string()), text: z.optional(z.string()) })),
-  image: z.optional(MediaObject),
-  document: z.optional(MediaObject),
-  audio: z.optional(MediaObject),
-  video: z.optional(MediaObject),
-});
-
-const Value = z.looseObject({
-  messaging_product: z.optional(z.string()),
-  metadata: z.optional(z.looseObject({ phone_number_id: z.pipe(z.union([z.string(), z.number()]), z.transform((id: string | number) => String(id))) })),
-  contacts: z.optional(z.array(z.looseObject({ wa_id: z.optional(z.string()), profile: z.optional(z.looseObject({ name: z.optional(z.string()) })) }))),
-  messages: z.optional(z.array(Message)),
-  // statuses[], errors[] and other fields are acknowledged and ignored: not parsed.
-});
-
-const Change = z.looseObject({ field: z.optional(z.string()), value: z.optional(Value) });
-
-const Entry = z.looseObject({
-  id: z.optional(z.union([z.string(), z.number()])),
-  changes: z.optional(z.array(Change)),
-});
-
-export const WebhookBody = z.looseObject({ object: z.string(), entry: z.array(Entry) });
 export type WebhookBody = z.output<typeof WebhookBody>;
 
 /** The media kinds users send that carry a file; stickers, locations, contacts do not count. */
@@ -112,7 +115,7 @@ export function phoneNumberIdsIn(body: unknown): string[] {
   return [...new Set(ids)];
 }
 
-type Message = z.output<typeof Message>;
+type Message = NonNullable<NonNullable<NonNullable<WebhookBody['entry'][number]['changes']>[number]['value']>['messages']>[number];
 
 const nonBlank = (s: string | undefined): string | undefined => (s?.trim() ? s : undefined);
 
