@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Context } from 'aws-lambda';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { channelSecretProblems, loadBotsDir, secretNames } from '../shared/bots/loader';
+import { channelSecretAdvice, channelSecretProblems, loadBotsDir, secretNames } from '../shared/bots/loader';
 import { dynamoDocumentClient, endpointCredentials, s3Client, LOCAL_CREDENTIALS } from '../shared/adapters/clients';
 import { AttachmentStore } from '../shared/adapters/attachment-store';
 import { FileStore } from '../shared/adapters/file-store';
@@ -277,6 +277,7 @@ function loadSecrets(opts: LocalOptions): StaticSecrets {
   }
   const problems = bots.flatMap((bot) => channelSecretProblems(bot, (name) => secrets.value(name)));
   if (problems.length) throw new StartupError(problems.join('\n'));
+  for (const advice of bots.flatMap((bot) => channelSecretAdvice(bot, (name) => secrets.value(name)))) console.warn(`Warning: ${advice}`);
   return secrets;
 }
 

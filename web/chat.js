@@ -16,6 +16,8 @@
   let status = '';
   let channel = null; // the socket, or polling while it cannot be held
   let ended = false;
+  /** Idempotency keys kept for messages not known to have arrived (see send()). */
+  const unsentKeys = new Map(); // JSON body -> key, while that message is not known to have arrived
   const seen = new Set();
 
   /**
@@ -259,6 +261,9 @@
     if (m.warning && m.fileName) node.querySelector('.bubble').prepend(el('strong', { class: 'refused-file' }, `${m.fileName} was refused: `));
     if (m.from === 'user' && m.text) node.setAttribute('data-text', m.text); // a press carries its button's label
     insertById($('messages'), node, m.id);
+    // A message of the user's reached the transcript: whatever was kept for a retry arrived (or
+    // is now older than the newest message), so the same words or press again is a new message.
+    if (m.from === 'user') unsentKeys.clear();
     refreshButtons();
     settleUploads(m);
     node.scrollIntoView({ block: 'end', behavior: 'smooth' });
@@ -302,7 +307,6 @@
   // request's answer is lost (the connection drops after the server took it), trying again
   // cannot post the message twice. A connection failure or a 5xx is tried again by itself a
   // few times; after that the words stay in the box, and sending them again reuses the key.
-  const unsentKeys = new Map(); // JSON body -> key, while that message is not known to have arrived
   const RESEND_DELAYS_MS = [1000, 2000, 4000];
   function newKey() {
     if (crypto.randomUUID) return crypto.randomUUID();
@@ -313,9 +317,11 @@
     const json = JSON.stringify(body);
     const key = unsentKeys.get(json) || newKey();
     unsentKeys.set(json, key);
+    // The conversation this message belongs to: a retry never goes to another one.
+    const target = session;
     for (let attempt = 0; ; attempt++) {
       try {
-        await api('POST', `/web/sessions/${session.sessionId}/messages`, { token: session.token, body, headers: { 'idempotency-key': key } });
+        await api('POST', `/web/sessions/${target.sessionId}/messages`, { token: target.token, body, headers: { 'idempotency-key': key } });
         unsentKeys.delete(json);
         reached();
         channel.nudge();
@@ -325,8 +331,11 @@
         if (transient && attempt < RESEND_DELAYS_MS.length && !ended) {
           if (err.status === 0) unreachable(err);
           await new Promise((resolve) => setTimeout(resolve, RESEND_DELAYS_MS[attempt]));
+          // The user ended or left this conversation meanwhile: the message stays unsent.
+          if (session !== target || ended) return false;
           continue;
         }
+        if (session !== target) return false;
         if (!transient) unsentKeys.delete(json);
         if (err.status === 410) endConversation('This conversation has ended. Start a new one to keep chatting.');
         else unreachable(err);
@@ -439,7 +448,8 @@
     $('composer').addEventListener('submit', async (e) => {
       e.preventDefault();
       const text = $('text').value;
-      if (!text.trim()) return;
+      // Enter submits even while Send is disabled: one message at a time.
+      if (!text.trim() || $('send').disabled) return;
       $('send').disabled = true;
       if (await send({ text })) $('text').value = '';
       $('send').disabled = false;

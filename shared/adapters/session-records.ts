@@ -402,17 +402,19 @@ export class SessionRecords implements SessionStorePort {
    * that the pressed button is offered), slides its expiry, takes the message's position and
    * notes it as the newest message; then one put. Two requests in all.
    *
-   * With a `clientKey` (the web client's Idempotency-Key) the same update notes the key and the
-   * position, on condition that the key is not already the newest message's: a retry of a
-   * request whose answer was lost is refused there, and only then (error path) is the record
-   * read to tell it apart, so the usual path costs nothing more.
+   * With a `clientKey` (the web client's Idempotency-Key) the same update notes the key, the
+   * position and `clientEvent` (the turn's event id, made by the caller), on condition that the
+   * key is not already the newest message's: a retry of a request whose answer was lost is
+   * refused there, and only then (error path) is the record read to tell it apart, so the usual
+   * path costs nothing more. A message without a key clears them: a key names the newest
+   * message only.
    */
   async recordUserMessage(
     sessionId: string,
-    input: { at: number; expiresAt: number; text?: string; buttonIndex?: number; clientKey?: string },
+    input: { at: number; expiresAt: number; text?: string; buttonIndex?: number; clientKey?: string; clientEvent?: string },
   ): Promise<
     | { outcome: 'recorded'; session: Session; written?: TranscriptMessage }
-    | { outcome: 'duplicate'; written?: TranscriptMessage }
+    | { outcome: 'duplicate'; written?: TranscriptMessage; clientEvent?: string }
     | { outcome: 'expired' }
     | { outcome: 'no_such_button' }
   > {
@@ -435,52 +437,75 @@ export class SessionRecords implements SessionStorePort {
       names['#ob'] = 'offeredButtons';
       conditions.push(`attribute_exists(#ob[${buttonIndex}])`);
     }
+    Object.assign(names, { '#ck': 'clientKey', '#cs': 'clientSeq', '#ce': 'clientEvent' });
     if (clientKey !== undefined) {
-      Object.assign(names, { '#ck': 'clientKey', '#cs': 'clientSeq' });
       values[':ck'] = clientKey;
       conditions.push('(attribute_not_exists(#ck) OR #ck <> :ck)');
       sets.push('#ck = :ck');
       // The position this message takes (operands are the values before the update).
       if (hasMessage) sets.push('#cs = if_not_exists(#ls, :zero) + :one');
       else removes.push('#cs');
-    }
-    let session: Session;
-    try {
-      const out = await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: sessionPk(sessionId), sk: META },
-          UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
-          ConditionExpression: conditions.join(' AND '),
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      session = fromItem(out.Attributes!);
-    } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
-      if (buttonIndex === undefined && clientKey === undefined) return { outcome: 'expired' };
-      // Refused: tell an expired session from a repeated request or a button that is not offered (error path only).
-      const current = await this.get(sessionId);
-      if (!current || current.expiresAt * 1000 <= at) return { outcome: 'expired' };
-      if (clientKey !== undefined && current.clientKey === clientKey) return { outcome: 'duplicate', ...(await this.clientMessage(sessionId, current, input)) };
-      if (buttonIndex !== undefined && !current.offeredButtons?.[buttonIndex]) return { outcome: 'no_such_button' };
-      // Live, another key, the button offered: a concurrent write moved the record; the caller may retry.
-      throw new Error('the session record changed during the write; try again');
+      if (input.clientEvent !== undefined) {
+        values[':ce'] = input.clientEvent;
+        sets.push('#ce = :ce');
+      } else removes.push('#ce');
+    } else removes.push('#ck', '#cs', '#ce');
+    let session: Session | undefined;
+    for (let attempt = 0; !session; attempt++) {
+      try {
+        const out = await this.db.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { pk: sessionPk(sessionId), sk: META },
+            UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+            ConditionExpression: conditions.join(' AND '),
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+            ReturnValues: 'ALL_NEW',
+          }),
+        );
+        session = fromItem(out.Attributes!);
+      } catch (err) {
+        if (!(err instanceof ConditionalCheckFailedException)) throw err;
+        if (buttonIndex === undefined && clientKey === undefined) return { outcome: 'expired' };
+        // Refused: tell an expired session from a repeated request or a button that is not offered (error path only).
+        const current = await this.get(sessionId);
+        if (!current || current.expiresAt * 1000 <= at) return { outcome: 'expired' };
+        if (clientKey !== undefined && current.clientKey === clientKey) {
+          return { outcome: 'duplicate', ...(await this.clientMessage(sessionId, current, input)), ...(current.clientEvent !== undefined && { clientEvent: current.clientEvent }) };
+        }
+        // The button was not offered when the write was judged (what is offered now may be newer, never seen by the user).
+        if (buttonIndex !== undefined) return { outcome: 'no_such_button' };
+        // Live, another key: the record moved under the write (a repeat was settled meanwhile); judge it again once.
+        if (attempt >= 1) throw new Error('the session record kept changing during the write');
+      }
     }
     if (!hasMessage) return { outcome: 'recorded', session };
     const text = input.text ?? session.offeredButtons![buttonIndex!]!.label;
     const message: TranscriptMessage = { from: 'user', text, seq: session.lastSeq!, at };
     if (await this.putMessage(sessionId, message)) return { outcome: 'recorded', session, written: message };
+    if (clientKey !== undefined) {
+      // A repeat of this request (same key) may have written the message at its place already.
+      const there = await this.storedAt(sessionId, message.seq);
+      if (there && !there.void) return { outcome: 'recorded', session, written: there };
+    }
+    // A reader closed the place as abandoned: the message moves to the end.
     const [written] = await this.appendMessages(sessionId, [{ from: 'user', text }], at, { seen: { searchSize: SEARCH_TEXT_LIMIT } });
     return { outcome: 'recorded', session, written };
+  }
+
+  /** What is stored at a transcript position (a message or a void filler), if anything. */
+  private async storedAt(sessionId: string, seq: number): Promise<StoredMessage | undefined> {
+    const out = await this.db.send(new GetCommand({ TableName: this.tableName, Key: { pk: sessionPk(sessionId), sk: msgSk(seq) }, ConsistentRead: true }));
+    return out.Item && fromMessageItem(out.Item);
   }
 
   /**
    * The message a repeated request (same client key) recorded the first time: as written; or
    * written now at its position if that request died between the update and the put; or, if a
-   * reader has meanwhile closed that position as abandoned, appended at a new one.
+   * reader has meanwhile closed that position as abandoned, appended at a new one. (That last
+   * case needs the first request to outlive GAP_GRACE_MS, longer than intake's 10 s timeout on
+   * AWS; a first request still running then would append the message too.)
    */
   private async clientMessage(
     sessionId: string,
@@ -491,8 +516,7 @@ export class SessionRecords implements SessionStorePort {
     if (seq === undefined) return {};
     const text = input.text ?? (input.buttonIndex !== undefined ? current.offeredButtons?.[input.buttonIndex]?.label : undefined);
     for (let attempt = 0; attempt < 2; attempt++) {
-      const out = await this.db.send(new GetCommand({ TableName: this.tableName, Key: { pk: sessionPk(sessionId), sk: msgSk(seq) }, ConsistentRead: true }));
-      const stored = out.Item && fromMessageItem(out.Item);
+      const stored = await this.storedAt(sessionId, seq);
       if (stored && !stored.void) return { written: stored };
       // The first request's words are lost with it only if nothing says what they were.
       if (text === undefined) return {};

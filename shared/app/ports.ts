@@ -111,15 +111,15 @@ export interface Transcript {
    * and `expiresAt`, and for a message takes its position (then one put). A `buttonIndex`
    * must name one of `offeredButtons`; the message's text is then that button's label.
    * With `clientKey`, a second call with the key of the session's newest message records
-   * nothing new: it answers `duplicate` with that message, written now if the first call died
-   * before writing it.
+   * nothing new: it answers `duplicate` with that message (written now if the first call died
+   * before writing it) and the `clientEvent` the first call noted.
    */
   recordUserMessage(
     sessionId: string,
-    input: { at: number; expiresAt: number; text?: string; buttonIndex?: number; clientKey?: string },
+    input: { at: number; expiresAt: number; text?: string; buttonIndex?: number; clientKey?: string; clientEvent?: string },
   ): Promise<
     | { outcome: 'recorded'; session: Session; written?: TranscriptMessage }
-    | { outcome: 'duplicate'; written?: TranscriptMessage }
+    | { outcome: 'duplicate'; written?: TranscriptMessage; clientEvent?: string }
     | { outcome: 'expired' }
     | { outcome: 'no_such_button' }
   >;

@@ -154,17 +154,20 @@ export async function postWebMessage(
   // warning, an agent's text) do not take them away; a press the flow no longer waits for
   // gets the default answer from the engine. Uploads join the transcript once they pass the
   // checks; the text is kept now.
+  // The turn's event id; with an Idempotency-Key it is noted with the key on the session record.
+  const eventId = deps.newId();
   const result = await deps.sessions.recordUserMessage(session.id, {
     at: now,
     expiresAt: expiresAtFor(bot, now),
     ...(input.text?.trim() && { text: input.text }),
     ...(input.buttonIndex !== undefined && { buttonIndex: input.buttonIndex }),
-    ...(clientKey !== undefined && { clientKey }),
+    ...(clientKey !== undefined && { clientKey, clientEvent: eventId }),
   });
   // A repeated request (same Idempotency-Key, the answer to the first was lost) records nothing
-  // new; its event is sent again under the same deduplication id, in case the first request
-  // died before sending it: the queue drops a second copy, and a turn already run for that id
-  // does nothing (runFlowEvent).
+  // new; its event is sent again under the first request's event id, in case that request died
+  // before sending it: the queue drops a second copy, and a turn already run for that id does
+  // nothing (runFlowEvent). A key reused for a new message gets a new event id, so its turn is
+  // never taken for an earlier one's.
   if (result.outcome === 'expired') throw new SessionExpired();
   if (result.outcome === 'no_such_button') throw new InvalidRequest('buttonIndex does not match a button the bot is offering');
   const { written: stored } = result;
@@ -180,7 +183,7 @@ export async function postWebMessage(
       uploadIds: input.uploadIds,
       ...(userMessage && { userMessage }),
     },
-    `msg-${session.id}-${clientKey ?? deps.newId()}`,
+    `msg-${session.id}-${result.outcome === 'duplicate' ? (result.clientEvent ?? eventId) : eventId}`,
   );
 }
 

@@ -103,6 +103,19 @@ export function channelSecretProblems(bot: Bot, valueOf: (name: string) => strin
   });
 }
 
+/** Advice about a bot's channel secret values that work but are weak (a short Telegram secret token), for start-up warnings. */
+export function channelSecretAdvice(bot: Bot, valueOf: (name: string) => string): string[] {
+  return (CHANNEL_DEFINITIONS as readonly AnyChannelDefinition[]).flatMap((c) => {
+    const config = (bot.channels as Record<string, unknown>)[c.name];
+    if (config === undefined || !c.secretAdvice) return [];
+    const { webhook, delivery } = c.secrets(config);
+    return [...new Set([...webhook, ...delivery].map((s) => s.secret))].flatMap((name) => {
+      const advice = c.secretAdvice!(config, name, valueOf(name));
+      return advice ? [`Bot "${bot.id}" secret "${name}" (channels.${c.name}): ${advice}`] : [];
+    });
+  });
+}
+
 /** Bots by id, for handlers. */
 export class BotRegistry {
   private readonly byId: Map<string, Bot>;

@@ -175,6 +175,8 @@ export interface ChannelAdapter<Cfg = unknown, Part = unknown> {
    * report, e.g. a Telegram secret token Telegram would not accept; undefined when fine.
    */
   secretProblem?(config: Cfg, name: string, value: string): string | undefined;
+  /** Advice about a secret value that works but is weak (start-up warns, nothing is refused); undefined when fine. */
+  secretAdvice?(config: Cfg, name: string, value: string): string | undefined;
   /** The account one bot's channel is (its page id, its own id): the first half of the session key. */
   account(bot: BotChannel<Cfg>): string;
   /**

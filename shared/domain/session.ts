@@ -61,6 +61,8 @@ export interface Session {
    */
   clientKey?: string;
   clientSeq?: number;
+  /** The flow event id that message's turn was queued under (a repeat queues it again under the same). */
+  clientEvent?: string;
   /** The web user's open WebSocket connections (SPEC 10), kept by the socket adapter. */
   sockets?: ReadonlySet<string>;
 }

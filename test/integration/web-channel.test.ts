@@ -264,6 +264,70 @@ describe('a message sent again with the same Idempotency-Key', () => {
     expect((await deps.sessions.listMessages(s.sessionId)).map((m) => m.seq)).toEqual([1, 2, 3]);
   });
 
+  it('writes the message once when a repeat overtakes the first request before its put', async () => {
+    const { deps, start, postKeyed, drain, texts } = await keyedSetup();
+    const s = await start();
+    // The first request's put of the message waits until the repeat has been answered.
+    const db = (deps.sessions as unknown as { db: { send(c: object): Promise<unknown> } }).db;
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let holdPuts = 1;
+    const slow = { send: async (c: object) => (c.constructor.name === 'PutCommand' && holdPuts-- > 0 ? held.then(() => db.send(c)) : db.send(c)) };
+    const slowIntake = createIntakeHandler(async () => ({ ...deps, sessions: new SessionRecords(slow as never, deps.sessions.tableName) as unknown as Deps['sessions'] }));
+    const first = postKeyed(s, 'k-race', { text: 'hello' }, slowIntake);
+    await expect.poll(() => deps.sessions.get(s.sessionId).then((x) => x?.clientKey)).toBe('k-race');
+    expect((await postKeyed(s, 'k-race', { text: 'hello' })).status).toBe(202);
+    release();
+    expect((await first).status).toBe(202);
+    expect(new Set(deps.queue.sent.map((e) => e.dedupId)).size).toBe(1);
+    await drain();
+    expect(await texts(s)).toEqual(['bot: Hi ', 'user: hello', 'bot: Pardon?']);
+  });
+
+  it('a key names the newest message only: a message without one clears it, and a key used again later is a new message with its own turn', async () => {
+    const { deps, start, postKeyed, post, drain: run, texts } = await keyedSetup();
+    const s = await start();
+    // The event ids each message was queued under.
+    const ids: string[] = [];
+    const drain = async () => {
+      ids.push(...deps.queue.sent.map((e) => e.dedupId));
+      await run();
+    };
+    expect((await postKeyed(s, 'k-a', { text: 'yes' })).status).toBe(202);
+    await drain();
+    expect((await post(s, { text: 'no' })).status).toBe(202);
+    await drain();
+    expect((await deps.sessions.get(s.sessionId))!.clientKey).toBeUndefined();
+    // The same key after another message: recorded and answered again (the page never does this).
+    expect((await postKeyed(s, 'k-a', { text: 'yes' })).status).toBe(202);
+    await drain();
+    expect((await postKeyed(s, 'k-b', { text: 'maybe' })).status).toBe(202);
+    await drain();
+    expect((await postKeyed(s, 'k-a', { text: 'yes' })).status).toBe(202);
+    await drain();
+    expect(await texts(s)).toEqual([
+      'bot: Hi ',
+      ...['yes', 'no', 'yes', 'maybe', 'yes'].flatMap((t) => [`user: ${t}`, 'bot: Pardon?']),
+    ]);
+    expect((await deps.sessions.get(s.sessionId))!.flow.defaultAnswers).toBe(5);
+    // Each under its own event id: SQS drops a second message under one id for 5 minutes.
+    expect(ids).toHaveLength(5);
+    expect(new Set(ids).size).toBe(5);
+  });
+
+  it('repeats of a message of files only queue its turn once', async () => {
+    const { start, postKeyed, drain, texts, deps } = await keyedSetup();
+    const s = await start();
+    expect((await postKeyed(s, 'k-files', { uploadIds: ['no-such-upload'] })).status).toBe(202);
+    expect((await postKeyed(s, 'k-files', { uploadIds: ['no-such-upload'] })).status).toBe(202);
+    expect(deps.queue.sent).toHaveLength(2);
+    expect(new Set(deps.queue.sent.map((e) => e.dedupId)).size).toBe(1);
+    await drain();
+    const after = await texts(s);
+    expect(after.filter((t: string) => t.startsWith('user:'))).toEqual([]);
+    expect(after).toHaveLength(2); // the greeting and one warning about the lost upload
+  });
+
   it('400 for a key that is not 1-64 letters, digits, "-" or "_", nothing stored', async () => {
     const { start, postKeyed, deps } = await keyedSetup();
     const s = await start();

@@ -1,5 +1,5 @@
 import type { ChannelDefinition } from '../channel';
-import { SECRET_TOKEN_MIN_CHARS, TelegramConfig, usableSecretToken } from './config';
+import { SECRET_TOKEN_PATTERN, TelegramConfig, WEAK_SECRET_TOKEN_ADVICE, weakSecretToken } from './config';
 import { MAX_BUTTONS, MAX_DOWNLOAD_BYTES, MAX_PHOTO_BYTES, MAX_TEXT_CHARS, MAX_UPLOAD_BYTES } from './outbound';
 
 /** What every function may know of Telegram (bot files, grants, routes, limits), without protocol code. */
@@ -23,7 +23,8 @@ export const telegramDefinition = {
   secrets: (c) => ({ webhook: [c.secretToken, c.botToken], delivery: [c.botToken] }),
   account: (bot) => bot.botId,
   secretProblem: (config, name, value) =>
-    name === config.secretToken.secret && !usableSecretToken(value)
-      ? `a Telegram secret token is ${SECRET_TOKEN_MIN_CHARS}-256 characters of A-Z, a-z, 0-9, _ and - (Telegram takes 1-256; a short one could be guessed)`
+    name === config.secretToken.secret && !SECRET_TOKEN_PATTERN.test(value)
+      ? 'a Telegram secret token is 1-256 characters of A-Z, a-z, 0-9, _ and -'
       : undefined,
+  secretAdvice: (config, name, value) => (name === config.secretToken.secret && SECRET_TOKEN_PATTERN.test(value) && weakSecretToken(value) ? WEAK_SECRET_TOKEN_ADVICE : undefined),
 } satisfies ChannelDefinition<TelegramConfig>;

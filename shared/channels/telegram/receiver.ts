@@ -3,7 +3,10 @@ import { logger } from '../../logger';
 import type { ChannelReceiver, InboundEvent, WebhookOutcome } from '../channel';
 import { secretsEqual } from '../messenger/signature';
 import { TelegramBotApi } from './bot-api';
-import { SECRET_TOKEN_MIN_CHARS, usableSecretToken, type TelegramConfig } from './config';
+import { SECRET_TOKEN_PATTERN, WEAK_SECRET_TOKEN_ADVICE, weakSecretToken, type TelegramConfig } from './config';
+
+/** Bots whose weak secret token this container has warned about (once each). */
+const warnedWeak = new Set<string>();
 import { inboundEvent, Update } from './update';
 
 /** Telegram's webhook (intake). */
@@ -19,10 +22,12 @@ export const telegramReceiver = {
     if (!bot) throw new NotFound('bot_not_found', 'No bot with a Telegram channel has this id');
     const given = request.headers['x-telegram-bot-api-secret-token'];
     const expected = await ctx.secret(bot.config.secretToken);
-    // A stored token Telegram could never send, or one short enough to guess, verifies nothing (fail closed).
-    const usable = usableSecretToken(expected);
-    if (!usable) {
-      logger.error(`telegram secret token is not one Telegram accepts or is shorter than ${SECRET_TOKEN_MIN_CHARS} characters; every update is refused`, { botId });
+    // A stored token Telegram could never send verifies nothing (fail closed).
+    const usable = SECRET_TOKEN_PATTERN.test(expected);
+    if (!usable) logger.error('telegram secret token is not one Telegram accepts; every update is refused', { botId });
+    else if (weakSecretToken(expected) && !warnedWeak.has(botId)) {
+      warnedWeak.add(botId);
+      logger.warn(`telegram secret token is weak: ${WEAK_SECRET_TOKEN_ADVICE}`, { botId, alarm: 'WeakSecretToken' });
     }
     if (given === undefined || !usable || !secretsEqual(given, expected)) {
       logger.warn('telegram webhook with a wrong secret token refused', { botId });
