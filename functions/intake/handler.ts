@@ -8,7 +8,6 @@ import { requestWebUpload, UploadRequestBody, type UploadSlotDeps } from '../../
 import {
   authorizeSession,
   botConfig,
-  clientKeyOf,
   createWebSession,
   CreateSessionBody,
   PostMessageBody,
@@ -18,7 +17,8 @@ import {
 } from '../../shared/app/web-channel';
 import { withResponseHeaders } from '../../shared/http/errors';
 import { pageResponse, widgetScriptResponse, type PageDeps } from '../../shared/http/pages';
-import { bearerToken, header, httpHandler, json, parseJsonBody, rawBody, type HttpEvent } from '../../shared/http/http-handler';
+import { idempotencyKey } from '../../shared/http/idempotency-key';
+import { bearerToken, httpHandler, json, parseJsonBody, rawBody, type HttpEvent } from '../../shared/http/http-handler';
 
 /** What intake uses: the web API, upload forms, every channel's webhooks and the pages. */
 export type IntakePorts = UploadSlotDeps & ChannelIntakeDeps & PageDeps & Pick<Ports, 'tokens' | 'push' | 'socketUrl' | 'publicBaseUrl'>;
@@ -70,7 +70,7 @@ export function createIntakeHandler(getPorts: () => Promise<IntakePorts>) {
       const ports = await getPorts();
       const claims = verifySessionToken(ports, param(e, 'sessionId'), bearerToken(e));
       const target = claims.bot ? { id: claims.sid, botId: claims.bot } : await authorizeSession(ports, claims.sid, bearerToken(e));
-      await postWebMessage(ports, target, parseJsonBody(e, PostMessageBody), clientKeyOf(header(e, 'idempotency-key')));
+      await postWebMessage(ports, target, parseJsonBody(e, PostMessageBody), idempotencyKey(e));
       return json(202, { accepted: true });
     },
 

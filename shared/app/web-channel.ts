@@ -46,17 +46,6 @@ export const PostMessageBody = z.lazy(() =>
 );
 export type PostMessageInput = z.infer<typeof PostMessageBody>;
 
-/**
- * `Idempotency-Key` on `POST /web/sessions/{id}/messages` (optional): the client's name for
- * one message, sent again unchanged when it repeats a request whose answer it did not get.
- */
-const CLIENT_KEY = /^[A-Za-z0-9_-]{1,64}$/;
-export function clientKeyOf(header: string | undefined): string | undefined {
-  if (header === undefined) return undefined;
-  if (!CLIENT_KEY.test(header)) throw new InvalidRequest('Idempotency-Key must be 1 to 64 letters, digits, "-" or "_"');
-  return header;
-}
-
 /** `GET /web/bots/{botId}/config`: what a client needs to know before it talks to the bot. */
 /**
  * A channel's limits as a bot on it lives with them: the largest file a user can send there is
