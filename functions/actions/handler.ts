@@ -3,7 +3,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import * as z from 'zod/mini';
-import { tellUserEventNotProcessed } from '../../shared/app/event-not-processed';
+import { tellUserEventNotProcessed, type NoticeDeps } from '../../shared/app/event-not-processed';
 import type { FlowEvent } from '../../shared/app/ports';
 import { QUEUE_MAX_RECEIVE_COUNT } from '../../shared/app/retry-policy';
 import { runFlowEvent, type TurnDeps } from '../../shared/app/run-flow';
@@ -12,7 +12,7 @@ import { logger } from '../../shared/logger';
 import '../../shared/zod-english';
 
 /** What actions uses: a turn's ports (the flow ports carry uploads, media, actions, delivery, email). */
-export type ActionsPorts = TurnDeps;
+export type ActionsPorts = TurnDeps & NoticeDeps;
 
 const Media = z.array(z.object({ type: z.string(), url: z.string() })).check(z.maxLength(MAX_FILES_PER_CHANNEL_MESSAGE));
 const ChannelMedia = z

@@ -9,7 +9,7 @@ import { SqsMailQueue } from '../../shared/adapters/mail-queue';
 import { SqsScanWatch } from '../../shared/adapters/scan-watch-queue';
 import { PresenceStore } from '../../shared/adapters/presence-store';
 import type { Secrets } from '../../shared/adapters/secrets';
-import { SessionRecords } from '../../shared/adapters/session-records';
+import { TurnSessionRecords } from '../../shared/adapters/session-records';
 import { UploadSlotStore } from '../../shared/adapters/upload-slot-store';
 import { socketAdapters, type LiveSockets } from '../../shared/adapters/socket-adapters';
 import { lazyBotSecrets, once, secretsFrom, tokenSigner } from '../../shared/adapters/wiring-kit';
@@ -17,7 +17,7 @@ import { livePush } from '../../shared/app/live-push';
 import { queueAttachmentEmail } from '../../shared/app/mail-attachment';
 import { acceptChannelMedia } from '../../shared/app/channel-media';
 import { channelDelivery } from '../../shared/app/channel-delivery';
-import type { MailJob, Ports } from '../../shared/app/ports';
+import type { MailJob, Ports, SessionStorePort, TurnRecords } from '../../shared/app/ports';
 import { logger } from '../../shared/logger';
 import { anyAgentOnline } from '../../shared/app/presence';
 import { createSendAttachment } from '../../shared/app/send-attachment';
@@ -31,7 +31,9 @@ import { STORAGE_SETTINGS, SIGNING_SETTINGS, BOT_SECRET_SETTINGS, CHANNEL_API_SE
 export const ACTIONS_CONFIG = [...STORAGE_SETTINGS, ...SIGNING_SETTINGS, ...BOT_SECRET_SETTINGS, 'BOTS_DIR', 'PUBLIC_BASE_URL', 'MAIL_QUEUE_URL', 'FETCH_ALLOW_HOSTS', ...CHANNEL_API_SETTINGS, 'SOCKET_ENDPOINT', 'MALWARE_SCAN', 'SCAN_WATCH_QUEUE_URL', 'SCAN_PENDING_ALARM_MINUTES'] as const;
 
 /** Everything a turn reaches through its flow ports, besides the turn's own. */
-export type ActionsWorld = Omit<Ports, 'events' | 'mail' | 'uploadForms' | 'downloadLinks' | 'senderEmail' | 'sockets' | 'socketPoster' | 'verifyAgentToken' | 'socketUrl'>;
+export type ActionsWorld = Omit<Ports, 'events' | 'mail' | 'uploadForms' | 'downloadLinks' | 'senderEmail' | 'sockets' | 'socketPoster' | 'verifyAgentToken' | 'socketUrl' | 'sessions'> & {
+  sessions: SessionStorePort & TurnRecords;
+};
 
 /**
  * The actions function's composition root: the stores a turn touches, and the flow ports
@@ -46,7 +48,7 @@ export function actionsWiring(env: Record<string, string | undefined> = process.
   const queueUrl = config.MAIL_QUEUE_URL;
   const stores = {
     bots: overrides.bots ?? BotRegistry.fromDir(config.BOTS_DIR),
-    sessions: overrides.sessions ?? new SessionRecords(db, config.TABLE_NAME),
+    sessions: overrides.sessions ?? new TurnSessionRecords(db, config.TABLE_NAME),
     attachments: overrides.attachments ?? new AttachmentStore(db, config.TABLE_NAME),
     files: overrides.files ?? new FileStore(s3, config.BUCKET_NAME),
     uploader: overrides.uploader ?? new S3StreamUploader(s3, config.BUCKET_NAME),

@@ -4,7 +4,7 @@ import { FileStore } from '../../shared/adapters/file-store';
 import { DynamoMailClaims } from '../../shared/adapters/mail-claims';
 import { SesMailSender, sesClient } from '../../shared/adapters/mail-sender';
 import type { Secrets } from '../../shared/adapters/secrets';
-import { SessionRecords } from '../../shared/adapters/session-records';
+import { TurnSessionRecords } from '../../shared/adapters/session-records';
 import { once, secretsFrom, tokenSigner } from '../../shared/adapters/wiring-kit';
 import { BotRegistry } from '../../shared/bots/loader';
 import { STORAGE_SETTINGS, SIGNING_SETTINGS, loadConfig } from '../../shared/config';
@@ -20,7 +20,7 @@ export function mailerWiring(env: Record<string, string | undefined> = process.e
   const secrets = overrides.secrets ?? secretsFrom(config);
   const ports = {
     bots: overrides.bots ?? BotRegistry.fromDir(config.BOTS_DIR),
-    sessions: overrides.sessions ?? new SessionRecords(db, config.TABLE_NAME),
+    sessions: overrides.sessions ?? new TurnSessionRecords(db, config.TABLE_NAME),
     attachments: overrides.attachments ?? new AttachmentStore(db, config.TABLE_NAME),
     files: overrides.files ?? new FileStore(s3Client(config), config.BUCKET_NAME),
     mail: overrides.mail ?? { sender: new SesMailSender(sesClient(config), config.SES_CONFIGURATION_SET), claims: new DynamoMailClaims(db, config.TABLE_NAME) },

@@ -5,7 +5,7 @@ import { SessionFileStore } from '../../shared/adapters/session-file-store';
 import { SqsMailQueue } from '../../shared/adapters/mail-queue';
 import { SqsScanWatch } from '../../shared/adapters/scan-watch-queue';
 import type { Secrets } from '../../shared/adapters/secrets';
-import { SessionRecords } from '../../shared/adapters/session-records';
+import { TurnSessionRecords } from '../../shared/adapters/session-records';
 import { socketAdapters, type LiveSockets } from '../../shared/adapters/socket-adapters';
 import { once, secretsFrom, tokenSigner } from '../../shared/adapters/wiring-kit';
 import { livePush } from '../../shared/app/live-push';
@@ -40,7 +40,7 @@ export function scanVerdictWiring(
   const queueUrl = config.MAIL_QUEUE_URL;
   const stores = {
     bots: overrides.bots ?? BotRegistry.fromDir(config.BOTS_DIR),
-    sessions: overrides.sessions ?? new SessionRecords(db, config.TABLE_NAME),
+    sessions: overrides.sessions ?? new TurnSessionRecords(db, config.TABLE_NAME),
     attachments: overrides.attachments ?? new AttachmentStore(db, config.TABLE_NAME),
     files: overrides.files ?? new SessionFileStore(s3Client(config), config.BUCKET_NAME),
     mailQueue:

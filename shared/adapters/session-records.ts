@@ -11,7 +11,7 @@ import {
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import type { MessageSummary, Session } from '../domain/session';
 import type { NewMessage, ScanState, TranscriptMessage } from '../domain/transcript';
-import type { AgentAudience, AppendOptions, SessionStorePort } from '../app/ports';
+import type { AgentAudience, AppendOptions, SessionStorePort, TurnRecords } from '../app/ports';
 import {
   conversationShard,
   MAX_SEQ,
@@ -171,26 +171,6 @@ export class SessionRecords implements SessionStorePort {
     );
   }
 
-  async getForTurn(id: string, nowSeconds: number): Promise<{ session: Session | undefined; agentConnections: string[]; agents: AgentAudience }> {
-    const key = { pk: sessionPk(id), sk: META };
-    let keys: Record<string, unknown>[] = [key, AGENT_SOCKETS_KEY];
-    let session: Session | undefined;
-    let agents: Item | undefined;
-    // One BatchGetItem; DynamoDB may hand some keys back unprocessed under load.
-    for (let attempt = 0; keys.length; attempt++) {
-      if (attempt >= 8) throw new Error('could not read the session and the agents\' connections');
-      if (attempt) await new Promise((r) => setTimeout(r, 25 * 2 ** attempt));
-      const out = await this.db.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }));
-      for (const item of out.Responses?.[this.tableName] ?? []) {
-        if (item.pk === key.pk && item.sk === META) session = fromItem(item);
-        else if (item.pk === AGENT_SOCKETS_KEY.pk && item.sk === AGENT_SOCKETS_KEY.sk) agents = item;
-      }
-      keys = out.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
-    }
-    const audience = agentAudienceIn(agents, nowSeconds, id);
-    return { session, agentConnections: audience.all, agents: audience };
-  }
-
   async get(id: string): Promise<Session | undefined> {
     const out = await this.db.send(
       new GetCommand({ TableName: this.tableName, Key: { pk: sessionPk(id), sk: META }, ConsistentRead: true }),
@@ -275,42 +255,6 @@ export class SessionRecords implements SessionStorePort {
       if (err instanceof ConditionalCheckFailedException && !opts.condition) throw new SessionNotFound(id);
       throw err;
     }
-  }
-
-  /**
-   * Adds `key` to the session record's `notices` set unless it is there: true the first time,
-   * false when it was there already or the record is gone (one winner among repeats).
-   */
-  async noteOnce(id: string, key: string): Promise<boolean> {
-    return conditionHeld(
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: sessionPk(id), sk: META },
-          UpdateExpression: 'ADD #n :keys',
-          ConditionExpression: 'attribute_exists(pk) AND NOT contains(#n, :key)',
-          ExpressionAttributeNames: { '#n': 'notices' },
-          ExpressionAttributeValues: { ':keys': new Set([key]), ':key': key },
-        }),
-      ),
-    );
-  }
-
-  /** Takes `key` back out of the `notices` set (the notice could not be given after all). */
-  async forgetNote(id: string, key: string): Promise<void> {
-    await conditionHeld(
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: sessionPk(id), sk: META },
-          UpdateExpression: 'DELETE #n :keys',
-          // Never brings back (as a stub) a session record that expiry deleted.
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeNames: { '#n': 'notices' },
-          ExpressionAttributeValues: { ':keys': new Set([key]) },
-        }),
-      ),
-    );
   }
 
   /** Deletes the session record itself (one created but never used). */
@@ -545,7 +489,7 @@ export class SessionRecords implements SessionStorePort {
   // --- reading the transcript ---------------------------------------------------------
 
   /** One query: positions after `after`, oldest first, voids included, at most `limit`. */
-  private async storedAfter(sessionId: string, after: number, limit: number): Promise<StoredMessage[]> {
+  protected async storedAfter(sessionId: string, after: number, limit: number): Promise<StoredMessage[]> {
     if (after >= MAX_SEQ) return [];
     const out = await this.db.send(
       new QueryCommand({
@@ -626,33 +570,6 @@ export class SessionRecords implements SessionStorePort {
     return { session: fromItem(meta), ...(await this.gapless(sessionId, stored, after, now)) };
   }
 
-  /** Every message stored at or after `fromSeq`, gaps or not, oldest first. */
-  async writtenFrom(sessionId: string, fromSeq: number): Promise<TranscriptMessage[]> {
-    const found: StoredMessage[] = [];
-    for (let after = fromSeq - 1; ; ) {
-      const page = await this.storedAfter(sessionId, after, PAGE);
-      found.push(...page);
-      if (page.length < PAGE) return visible(found);
-      after = page.at(-1)!.seq;
-    }
-  }
-
-  async setAttachmentScan(sessionId: string, seq: number, index: number, attachmentId: string, scan: ScanState): Promise<boolean> {
-    if (!Number.isInteger(index) || index < 0) return false;
-    return conditionHeld(
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: sessionPk(sessionId), sk: msgSk(seq) },
-          UpdateExpression: `SET attachments[${index}].#scan = :scan`,
-          ConditionExpression: `attachments[${index}].#id = :id`,
-          ExpressionAttributeNames: { '#scan': 'scan', '#id': 'id' },
-          ExpressionAttributeValues: { ':scan': scan, ':id': attachmentId },
-        }),
-      ),
-    );
-  }
-
   /** The newest messages, newest first. */
   async latestMessages(sessionId: string, limit: number): Promise<TranscriptMessage[]> {
     const out = await this.db.send(
@@ -688,5 +605,97 @@ export class SessionRecords implements SessionStorePort {
       }
       if (pending?.length) throw new Error(`could not delete ${pending.length} items`);
     }
+  }
+}
+
+/**
+ * The session records with what only the functions that run or settle queued work use
+ * (TurnRecords: actions, scan-verdict, mailer; the agent and expiry store extends it): reading
+ * a session for a turn with the agents' connections (BatchGetItem), reading back what an
+ * earlier attempt wrote, settling a malware verdict in its message, one-off notices. Intake
+ * and the proxy build SessionRecords and leave this code out of their bundles (issue 10).
+ */
+export class TurnSessionRecords extends SessionRecords implements TurnRecords {
+  async getForTurn(id: string, nowSeconds: number): Promise<{ session: Session | undefined; agentConnections: string[]; agents: AgentAudience }> {
+    const key = { pk: sessionPk(id), sk: META };
+    let keys: Record<string, unknown>[] = [key, AGENT_SOCKETS_KEY];
+    let session: Session | undefined;
+    let agents: Item | undefined;
+    // One BatchGetItem; DynamoDB may hand some keys back unprocessed under load.
+    for (let attempt = 0; keys.length; attempt++) {
+      if (attempt >= 8) throw new Error('could not read the session and the agents\' connections');
+      if (attempt) await new Promise((r) => setTimeout(r, 25 * 2 ** attempt));
+      const out = await this.db.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }));
+      for (const item of out.Responses?.[this.tableName] ?? []) {
+        if (item.pk === key.pk && item.sk === META) session = fromItem(item);
+        else if (item.pk === AGENT_SOCKETS_KEY.pk && item.sk === AGENT_SOCKETS_KEY.sk) agents = item;
+      }
+      keys = out.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+    }
+    const audience = agentAudienceIn(agents, nowSeconds, id);
+    return { session, agentConnections: audience.all, agents: audience };
+  }
+
+  /**
+   * Adds `key` to the session record's `notices` set unless it is there: true the first time,
+   * false when it was there already or the record is gone (one winner among repeats).
+   */
+  async noteOnce(id: string, key: string): Promise<boolean> {
+    return conditionHeld(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: sessionPk(id), sk: META },
+          UpdateExpression: 'ADD #n :keys',
+          ConditionExpression: 'attribute_exists(pk) AND NOT contains(#n, :key)',
+          ExpressionAttributeNames: { '#n': 'notices' },
+          ExpressionAttributeValues: { ':keys': new Set([key]), ':key': key },
+        }),
+      ),
+    );
+  }
+
+  /** Takes `key` back out of the `notices` set (the notice could not be given after all). */
+  async forgetNote(id: string, key: string): Promise<void> {
+    await conditionHeld(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: sessionPk(id), sk: META },
+          UpdateExpression: 'DELETE #n :keys',
+          // Never brings back (as a stub) a session record that expiry deleted.
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: { '#n': 'notices' },
+          ExpressionAttributeValues: { ':keys': new Set([key]) },
+        }),
+      ),
+    );
+  }
+
+  /** Every message stored at or after `fromSeq`, gaps or not, oldest first. */
+  async writtenFrom(sessionId: string, fromSeq: number): Promise<TranscriptMessage[]> {
+    const found: StoredMessage[] = [];
+    for (let after = fromSeq - 1; ; ) {
+      const page = await this.storedAfter(sessionId, after, PAGE);
+      found.push(...page);
+      if (page.length < PAGE) return visible(found);
+      after = page.at(-1)!.seq;
+    }
+  }
+
+  async setAttachmentScan(sessionId: string, seq: number, index: number, attachmentId: string, scan: ScanState): Promise<boolean> {
+    if (!Number.isInteger(index) || index < 0) return false;
+    return conditionHeld(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: sessionPk(sessionId), sk: msgSk(seq) },
+          UpdateExpression: `SET attachments[${index}].#scan = :scan`,
+          ConditionExpression: `attachments[${index}].#id = :id`,
+          ExpressionAttributeNames: { '#scan': 'scan', '#id': 'id' },
+          ExpressionAttributeValues: { ':scan': scan, ':id': attachmentId },
+        }),
+      ),
+    );
   }
 }

@@ -4,7 +4,7 @@ import { InvalidRequest } from '../domain/errors';
 import type { ConversationSummary, Operator, Session } from '../domain/session';
 import type { ConversationPage, SessionAdmin } from '../app/ports';
 import { CONVERSATIONS_INDEX, conversationShards, META, sessionPk } from './table-layout';
-import { SessionRecords } from './session-records';
+import { TurnSessionRecords } from './session-records';
 
 export * from './session-records';
 
@@ -38,7 +38,7 @@ function decodeCursor(cursor: string): ShardPositions {
  * see session-records.ts and table-layout.ts. Adds to SessionRecords what only the agent and
  * expiry functions do: the agent list, operator claims, deleting a whole session.
  */
-export class SessionStore extends SessionRecords implements SessionAdmin {
+export class SessionStore extends TurnSessionRecords implements SessionAdmin {
   /** Sets the operator unless one is set (one winner among concurrent takeovers). */
   async claimOperator(
     id: string,

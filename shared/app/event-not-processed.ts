@@ -2,10 +2,10 @@ import { isExpired } from '../domain/session';
 import { warningText } from '../domain/warnings';
 import type { NewMessage } from '../domain/transcript';
 import { logger } from '../logger';
-import type { FlowEvent, Ports } from './ports';
+import type { FlowEvent, Ports, WithTurnRecords } from './ports';
 
 /** What telling the user needs: the bots (the text), the session store, the clock, delivery and push. */
-export type NoticeDeps = Pick<Ports, 'bots' | 'sessions' | 'now' | 'ports' | 'push'>;
+export type NoticeDeps = Pick<Ports, 'bots' | 'now' | 'ports' | 'push'> & WithTurnRecords<'noteOnce' | 'forgetNote'>;
 
 export type NoticeOutcome = 'told' | 'already_told' | 'not_needed';
 

@@ -6,7 +6,7 @@ import type { AttachmentMeta, TranscriptMessage } from '../domain/transcript';
 import { logger } from '../logger';
 import { fileLink } from './file-links';
 import { attachmentEmail } from './mail-content';
-import type { MailJob, Ports } from './ports';
+import type { MailJob, Ports, WithTurnRecords } from './ports';
 
 export { MailBusy };
 
@@ -30,7 +30,7 @@ export const DEFAULT_MAILER_OPTIONS: MailerOptions = { maxMessageBytes: SES_MAX_
 const MAX_TRANSCRIPT_MESSAGES = 500;
 
 /** What the mailer touches. */
-export type MailDeps = Pick<Ports, 'bots' | 'sessions' | 'attachments' | 'files' | 'tokens' | 'now' | 'mail' | 'senderEmail' | 'publicBaseUrl'>;
+export type MailDeps = Pick<Ports, 'bots' | 'attachments' | 'files' | 'tokens' | 'now' | 'mail' | 'senderEmail' | 'publicBaseUrl'> & WithTurnRecords<'writtenFrom'>;
 
 /**
  * The `onUserFile` port: queues one email job for a file the user sent.

@@ -56,11 +56,6 @@ export interface Sessions {
   create(session: Session): Promise<void>;
   get(id: string): Promise<Session | undefined>;
   /**
-   * The session and the agents' open WebSocket connections in one read: what a bot turn
-   * needs to run and then push its replies without another request (SPEC 10 bounds).
-   */
-  getForTurn(id: string, nowSeconds: number): Promise<{ session: Session | undefined; agentConnections: string[]; agents?: AgentAudience }>;
-  /**
    * Sets (or, for `undefined` values, removes) top-level attributes of a live session record;
    * throws SessionNotFound when the record is gone. `searchText` adds texts to what agents
    * can search for (a turn adds the user's words there, in the write that saves its flow).
@@ -75,13 +70,6 @@ export interface Sessions {
       listMessage?: TranscriptMessage;
     },
   ): Promise<Session>;
-  /**
-   * Notes `key` on a live session once: true the first time, false when it was noted before or
-   * the session is gone. Makes a one-off notice (a dead-lettered event's warning) happen once
-   * however often it is attempted; `forgetNote` takes it back when the notice failed.
-   */
-  noteOnce(id: string, key: string): Promise<boolean>;
-  forgetNote(id: string, key: string): Promise<void>;
   /** Removes a session record that was created but never used (a lost race). */
   discard(id: string): Promise<void>;
 }
@@ -140,13 +128,6 @@ export interface Transcript {
    * `listMessages`), with the cursor to send next time. No session: `session` is undefined.
    */
   readSince(sessionId: string, after: number, now: number): Promise<{ session?: Session; messages: TranscriptMessage[]; cursor: number }>;
-  /** Every message stored at or after `fromSeq`, gaps or not (what a retried turn wrote before). */
-  writtenFrom(sessionId: string, fromSeq: number): Promise<TranscriptMessage[]>;
-  /**
-   * Rewrites the scan state of the `index`-th attachment of the message at `seq` (a malware
-   * verdict, SPEC 13); false when that message does not carry that attachment there.
-   */
-  setAttachmentScan(sessionId: string, seq: number, index: number, attachmentId: string, scan: ScanState): Promise<boolean>;
   /** The newest messages, newest first. */
   latestMessages(sessionId: string, limit: number): Promise<TranscriptMessage[]>;
   lastMessage(sessionId: string): Promise<TranscriptMessage | undefined>;
@@ -154,6 +135,37 @@ export interface Transcript {
 
 /** The session store holds sessions and their transcripts. */
 export type SessionStorePort = Sessions & Transcript;
+
+/**
+ * What only the functions that run or settle queued work (actions, scan-verdict, mailer) do
+ * with sessions: read one for a turn, look back over what an earlier attempt wrote, settle a
+ * file's malware verdict in its message, give a one-off notice once. A port of its own, so
+ * intake's and the proxy's stores leave that code out (issue 10).
+ */
+export interface TurnRecords {
+  /**
+   * The session and the agents' open WebSocket connections in one read: what a bot turn
+   * needs to run and then push its replies without another request (SPEC 10 bounds).
+   */
+  getForTurn(id: string, nowSeconds: number): Promise<{ session: Session | undefined; agentConnections: string[]; agents?: AgentAudience }>;
+  /**
+   * Notes `key` on a live session once: true the first time, false when it was noted before or
+   * the session is gone. Makes a one-off notice (a dead-lettered event's warning) happen once
+   * however often it is attempted; `forgetNote` takes it back when the notice failed.
+   */
+  noteOnce(id: string, key: string): Promise<boolean>;
+  forgetNote(id: string, key: string): Promise<void>;
+  /** Every message stored at or after `fromSeq`, gaps or not (what a retried turn wrote before). */
+  writtenFrom(sessionId: string, fromSeq: number): Promise<TranscriptMessage[]>;
+  /**
+   * Rewrites the scan state of the `index`-th attachment of the message at `seq` (a malware
+   * verdict, SPEC 13); false when that message does not carry that attachment there.
+   */
+  setAttachmentScan(sessionId: string, seq: number, index: number, attachmentId: string, scan: ScanState): Promise<boolean>;
+}
+
+/** A use case's `sessions` with the TurnRecords methods `K` as well. */
+export type WithTurnRecords<K extends keyof TurnRecords> = { sessions: SessionStorePort & Pick<TurnRecords, K> };
 
 /**
  * What only the agent function (the agent list, operator claims) and expiry (whole-session

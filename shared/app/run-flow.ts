@@ -7,13 +7,13 @@ import { builtinsFor, conversationStatus, isExpired, type Session } from '../dom
 import { warningText } from '../domain/warnings';
 import type { AttachmentMeta, NewMessage, TranscriptMessage } from '../domain/transcript';
 import { logger } from '../logger';
-import type { AcceptedFiles, ActionOutcome, AgentAudience, FlowEvent, Ports } from './ports';
+import type { AcceptedFiles, ActionOutcome, AgentAudience, FlowEvent, Ports, WithTurnRecords } from './ports';
 
 /**
  * A turn's ports, explicitly: the bots, the session store and clock, and the flow's
  * channel-facing ports (uploads, media, actions, delivery, presence, email).
  */
-export type TurnDeps = Pick<Ports, 'bots' | 'sessions' | 'now' | 'ports' | 'push'>;
+export type TurnDeps = Pick<Ports, 'bots' | 'now' | 'ports' | 'push'> & WithTurnRecords<'getForTurn' | 'writtenFrom'>;
 
 /**
  * Runs one queued event through the bot flow (the actions function).

@@ -6,10 +6,10 @@ import { warningText } from '../domain/warnings';
 import { logger } from '../logger';
 import { countScanVerdict } from '../metrics';
 import { queueAttachmentEmail } from './mail-attachment';
-import type { Ports, SessionFileObjects } from './ports';
+import type { Ports, SessionFileObjects, WithTurnRecords } from './ports';
 
 /** What recording a verdict touches. */
-export type ScanVerdictDeps = Pick<Ports, 'bots' | 'sessions' | 'attachments' | 'mailQueue' | 'events' | 'now' | 'push'> & { files: SessionFileObjects };
+export type ScanVerdictDeps = Pick<Ports, 'bots' | 'attachments' | 'mailQueue' | 'events' | 'now' | 'push'> & WithTurnRecords<'writtenFrom' | 'setAttachmentScan' | 'noteOnce' | 'forgetNote'> & { files: SessionFileObjects };
 
 /** One scanner answer about one object, as GuardDuty Malware Protection for S3 reports it. */
 export interface ScanResult {
@@ -99,7 +99,7 @@ export async function recordScanVerdict(deps: ScanVerdictDeps, result: ScanResul
  * never filled holds readers up for the store's grace (30 s), and the verdict must not wait
  * behind it (the message it looks for is already written).
  */
-async function rewriteTranscriptEntry(deps: Pick<Ports, 'sessions'>, session: Session, file: AttachmentRecord): Promise<TranscriptMessage> {
+async function rewriteTranscriptEntry(deps: WithTurnRecords<'writtenFrom' | 'setAttachmentScan'>, session: Session, file: AttachmentRecord): Promise<TranscriptMessage> {
   for (const m of await deps.sessions.writtenFrom(session.id, 1)) {
     const index = m.attachments?.findIndex((a) => a.id === file.id) ?? -1;
     if (index < 0) continue;
@@ -110,7 +110,7 @@ async function rewriteTranscriptEntry(deps: Pick<Ports, 'sessions'>, session: Se
 }
 
 /** The sender's warning naming the file, written once however often the verdict is recorded. */
-async function warnSender(deps: Pick<Ports, 'sessions' | 'now'>, session: Session, file: AttachmentRecord, text: string): Promise<TranscriptMessage[]> {
+async function warnSender(deps: Pick<Ports, 'now'> & WithTurnRecords<'noteOnce' | 'forgetNote'>, session: Session, file: AttachmentRecord, text: string): Promise<TranscriptMessage[]> {
   const key = `scan:${file.id}`;
   if (!(await deps.sessions.noteOnce(session.id, key))) return [];
   const code = file.scan === 'infected' ? 'attachment_infected' : 'attachment_unscannable';
