@@ -9,8 +9,6 @@
 (() => {
   const { config, el, api, uploadToS3, uploadRow, renderMessage, timeAgo, liveChannel, insertById } = window.Satchel;
   const $ = (id) => document.getElementById(id);
-  /** Idempotency keys kept for agent messages not known to have arrived (see sendAgent): sessionId + JSON body -> key. */
-  const unsentKeys = new Map();
   /**
    * Without the socket the list refreshes this often: any agent API call keeps the agent
    * "online" for 60 s (SPEC 6).
@@ -187,12 +185,12 @@
   });
 
   /** API calls as the agent; a refused token is refreshed once, and only then sends the agent back to sign-in. */
-  async function agentApi(method, path, body, retried = false, headers = undefined) {
+  async function agentApi(method, path, body, retried = false) {
     try {
-      return await api(method, path, { token, body, headers });
+      return await api(method, path, { token, body });
     } catch (err) {
       if (err.status === 401 && token) {
-        if (!retried && (await auth.refresh())) return agentApi(method, path, body, true, headers);
+        if (!retried && (await auth.refresh())) return agentApi(method, path, body, true);
         if (token) showSignIn('Your sign-in has expired. Please sign in again.');
       }
       throw err;
@@ -380,8 +378,6 @@
       // Pictures change the height once they load; keep the newest message in view.
       for (const img of node.querySelectorAll('img')) img.addEventListener('load', () => follow && (scroller.scrollTop = scroller.scrollHeight));
       insertById($('transcript'), node, m.id);
-      // This agent's message reached the conversation: whatever was kept for a retry arrived (or is older now).
-      if (m.from === 'agent') unsentKeys.clear();
     }
     if (messages.length && follow) scroller.scrollTop = scroller.scrollHeight;
     else if (added && current.scrolled) newMessagesBelow();
@@ -436,49 +432,22 @@
     refreshList();
   });
 
-  // Each message carries an Idempotency-Key, the same for every try of it: when an answer is
-  // lost (the connection drops after the server took the message), trying again cannot send
-  // the user the message twice. A connection failure, 429 or 5xx is tried again by itself after
-  // 1, 2 and 4 s; after that the words stay in the box and sending them again reuses the key,
-  // until a message of this agent's shows in the conversation.
-  const RESEND_DELAYS_MS = [1000, 2000, 4000];
-  function newKey() {
-    if (crypto.randomUUID) return crypto.randomUUID();
-    return [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, '0')).join('');
-  }
-
   async function sendAgent(body) {
-    const conversation = open;
-    const kept = `${conversation.sessionId}\n${JSON.stringify(body)}`;
-    const key = unsentKeys.get(kept) || newKey();
-    unsentKeys.set(kept, key);
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const res = await agentApi('POST', `/agent/conversations/${encodeURIComponent(conversation.sessionId)}/messages`, body, false, { 'idempotency-key': key });
-        unsentKeys.delete(kept);
-        if (res && res.delivered === false) paneBanner('Saved in the conversation, but it could not be pushed to the user\'s channel. Try again later.');
-        else if (attempt > 0) paneBanner(''); // the "Trying again" of this message
-        await refreshPane();
-        return res;
-      } catch (err) {
-        const transient = err.status === 0 || err.status === 429 || err.status >= 500;
-        if (transient && attempt < RESEND_DELAYS_MS.length && open === conversation && token) {
-          paneBanner(`${err.message} Trying again…`);
-          await new Promise((resolve) => setTimeout(resolve, RESEND_DELAYS_MS[attempt]));
-          if (open === conversation && token) continue;
-        }
-        if (!transient) unsentKeys.delete(kept);
-        if (open === conversation) paneBanner(err.message);
-        return null;
-      }
+    try {
+      const res = await agentApi('POST', `/agent/conversations/${encodeURIComponent(open.sessionId)}/messages`, body);
+      if (res && res.delivered === false) paneBanner('Saved in the conversation, but it could not be pushed to the user\'s channel. Try again later.');
+      await refreshPane();
+      return res;
+    } catch (err) {
+      paneBanner(err.message);
+      return null;
     }
   }
 
   $('agent-composer').addEventListener('submit', async (e) => {
     e.preventDefault();
     const text = $('agent-text').value;
-    // Enter submits even while Send is disabled: one message at a time.
-    if (!text.trim() || !holding() || $('agent-send').disabled) return;
+    if (!text.trim() || !holding()) return;
     $('agent-send').disabled = true;
     if (await sendAgent({ text })) $('agent-text').value = '';
     $('agent-send').disabled = !holding();

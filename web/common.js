@@ -37,7 +37,13 @@ window.Satchel = (() => {
     } catch {
       throw new ApiError(0, 'network_error', 'Cannot reach the server. Check your connection; we will keep trying.');
     }
-    const text = await res.text();
+    let text;
+    try {
+      text = await res.text();
+    } catch {
+      // The connection dropped during the answer: the request's outcome is unknown, as for a network error.
+      throw new ApiError(0, 'network_error', 'Cannot reach the server. Check your connection; we will keep trying.');
+    }
     let data;
     try {
       data = text ? JSON.parse(text) : undefined;

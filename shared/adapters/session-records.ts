@@ -24,7 +24,6 @@ import {
   LISTED_COPIES,
 } from './table-layout';
 import { conditionHeld } from './conditional-write';
-import { RepeatedRequest } from '../domain/errors';
 
 /**
  * Sessions (SESSION#<id> / META) and their transcripts (SESSION#<id> / MSG#<inverted seq>);
@@ -271,13 +270,11 @@ export class SessionRecords implements SessionStorePort {
     const written: TranscriptMessage[] = [];
     let pending = messages;
     let startsTurn = opts.startsTurn;
-    let agentKey = opts.agentKey;
     let search = newSearchEntries([...(opts.searchText ?? []), ...searchEntries(messages)], opts.seen);
     for (let round = 0; pending.length; round++) {
       if (round >= 5) throw new Error('could not append to the transcript');
-      const last = await this.takePositions(sessionId, pending, at, { startsTurn, search, agentKey });
+      const last = await this.takePositions(sessionId, pending, at, { startsTurn, search });
       startsTurn = undefined;
-      agentKey = undefined;
       search = [];
       const placed = pending.map((m, i): TranscriptMessage => ({ ...m, seq: last - pending.length + 1 + i, at }));
       const stored = await Promise.all(placed.map((m) => this.putMessage(sessionId, m)));
@@ -288,7 +285,7 @@ export class SessionRecords implements SessionStorePort {
   }
 
   /** The conditional update that takes `messages.length` positions; returns the last one taken. */
-  private async takePositions(sessionId: string, messages: NewMessage[], at: number, opts: { startsTurn?: string; search: string[]; agentKey?: string }): Promise<number> {
+  private async takePositions(sessionId: string, messages: NewMessage[], at: number, opts: { startsTurn?: string; search: string[] }): Promise<number> {
     const names: Record<string, string> = { '#ls': 'lastSeq', '#lm': 'lastMessage', ...LISTED_NAMES };
     const values: Record<string, unknown> = { ':zero': 0, ':n': messages.length, ':lm': summaryOf(messages.at(-1)!, at) };
     // The list's copies catch up with the user's activity (web intake leaves them alone).
@@ -312,20 +309,13 @@ export class SessionRecords implements SessionStorePort {
       Object.assign(values, { ':te': opts.startsTurn, ':one': 1 });
       sets.push('#te = :te', '#tf = if_not_exists(#ls, :zero) + :one');
     }
-    const conditions = ['attribute_exists(pk)'];
-    if (opts.agentKey !== undefined) {
-      Object.assign(names, { '#ak': 'agentKey' });
-      values[':ak'] = opts.agentKey;
-      conditions.push('(attribute_not_exists(#ak) OR #ak <> :ak)');
-      sets.push('#ak = :ak');
-    }
     try {
       const out = await this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: sessionPk(sessionId), sk: META },
           UpdateExpression: `SET ${sets.join(', ')}${adds.length ? ` ADD ${adds.join(', ')}` : ''}`,
-          ConditionExpression: conditions.join(' AND '),
+          ConditionExpression: 'attribute_exists(pk)',
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
           ReturnValues: 'UPDATED_NEW',
@@ -333,10 +323,8 @@ export class SessionRecords implements SessionStorePort {
       );
       return Number(out.Attributes!.lastSeq);
     } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
-      // Refused: a repeated agent request, or no session (error path only).
-      if (opts.agentKey !== undefined && (await this.get(sessionId))?.agentKey === opts.agentKey) throw new RepeatedRequest();
-      throw new SessionNotFound(sessionId);
+      if (err instanceof ConditionalCheckFailedException) throw new SessionNotFound(sessionId);
+      throw err;
     }
   }
 

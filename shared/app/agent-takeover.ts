@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import '../zod-english';
 import { splitOutcomes } from '../domain/attachment';
-import { AlreadyTakenOver, AttachmentRefused, ChannelWindowClosed, NotHolder, RepeatedRequest } from '../domain/errors';
+import { AlreadyTakenOver, AttachmentRefused, ChannelWindowClosed, NotHolder } from '../domain/errors';
 import { isReplyWindowOpen, replyWindowClosedText } from '../domain/reply-window';
 import { render, repromptCurrent } from '../domain/flow';
 import { builtinsFor, type Session } from '../domain/session';
@@ -88,9 +88,9 @@ export async function tell(
   deps: Pick<Ports, 'sessions' | 'now' | 'ports' | 'push'>,
   session: Session,
   messages: NewMessage[],
-  opts: { listChanged?: boolean; agentKey?: string } = {},
+  opts: { listChanged?: boolean } = {},
 ): Promise<{ written: TranscriptMessage[]; delivered: boolean }> {
-  const written = await deps.sessions.appendMessages(session.id, messages, deps.now(), { seen: session, ...(opts.agentKey !== undefined && { agentKey: opts.agentKey }) });
+  const written = await deps.sessions.appendMessages(session.id, messages, deps.now(), { seen: session });
   // Web users and agents get them over their sockets (never failing the write).
   if (written.length) await deps.push?.(session, written, 'everyone', undefined, opts.listChanged);
   if (!written.length || !deps.ports.deliver) return { written, delivered: true };
@@ -109,17 +109,12 @@ export async function tell(
  * window; else 409 `channel_window_closed` with nothing written or used up), check the
  * agent's uploads, write one agent message with the text and the accepted files, push it to
  * the user's channel.
- * With an Idempotency-Key (`clientKey`, the console sends one per message) a repeat of the
- * newest keyed message writes nothing: its uploads are the same use of their slots (the same
- * outcome), the write that would take the positions is refused on the key, and what the user
- * is still owed on their channel is sent (the channel's cursor says what that is).
  */
 export async function sendAgentMessage(
   deps: TakeoverDeps,
   sessionId: string,
   agent: AgentIdentity,
   input: AgentMessageInput,
-  clientKey?: string,
 ): Promise<{ delivered: boolean; warnings: string[] }> {
   const session = await requireHolder(deps, sessionId, agent);
   const channel = definitionNamed(session.channel);
@@ -127,42 +122,21 @@ export async function sendAgentMessage(
     logger.info('agent message refused: the channel window has closed', { sessionId: session.id, channel: session.channel });
     throw new ChannelWindowClosed(replyWindowClosedText(channel!.label, channel!.replyWindowSeconds!));
   }
-  const { accepted, warnings: refused } = input.uploadIds ? await acceptAgentUploads(deps, session, input.uploadIds, clientKey) : { accepted: [], warnings: [] };
+  const { accepted, warnings: refused } = input.uploadIds ? await acceptAgentUploads(deps, session, input.uploadIds) : { accepted: [], warnings: [] };
   const warnings = refused.map((w) => w.warning);
   const text = input.text?.trim() ? input.text : undefined;
   if (!text && !accepted.length) return { delivered: true, warnings };
-  try {
-    const { delivered } = await tell(
-      deps,
-      session,
-      [{ from: 'agent', agent: { agentId: agent.agentId, name: agent.name }, ...(text && { text }), ...(accepted.length && { attachments: accepted }) }],
-      { ...(clientKey !== undefined && { agentKey: clientKey }) },
-    );
-    return { delivered, warnings };
-  } catch (err) {
-    if (!(err instanceof RepeatedRequest)) throw err;
-    logger.info('agent message repeated with its Idempotency-Key: nothing written again', { sessionId: session.id });
-    return { delivered: await deliverOwed(deps, session), warnings };
-  }
-}
-
-/** Sends the channel user what they are still owed (nothing on the web, where pushes and polls carry it). */
-async function deliverOwed(deps: Pick<Ports, 'ports'>, session: Session): Promise<boolean> {
-  try {
-    await deps.ports.deliver?.(session, []);
-    return true;
-  } catch (err) {
-    logger.warn('could not deliver to the channel', { sessionId: session.id, channel: session.channel, error: err as Error });
-    return false;
-  }
+  const { delivered } = await tell(deps, session, [
+    { from: 'agent', agent: { agentId: agent.agentId, name: agent.name }, ...(text && { text }), ...(accepted.length && { attachments: accepted }) },
+  ]);
+  return { delivered, warnings };
 }
 
 /** Checks the agent's upload slots after arrival; refused files are reported to the agent only. */
-async function acceptAgentUploads(deps: TakeoverDeps, session: Session, uploadIds: string[], clientKey?: string): Promise<AcceptedFiles> {
+async function acceptAgentUploads(deps: TakeoverDeps, session: Session, uploadIds: string[]): Promise<AcceptedFiles> {
   // An HTTP request is not redelivered like a queued event: each request is one use of its
-  // slots, so a second request naming the same upload is refused (the agent sees the warning),
-  // unless it is the same request again (its Idempotency-Key), which gets the same outcome.
-  const useKey = `agent-request#${clientKey ?? deps.newId()}`;
+  // slots, so a second request naming the same upload is refused (the agent sees the warning).
+  const useKey = `agent-request#${deps.newId()}`;
   return splitOutcomes(await acceptUploadSlots(deps, session, uploadIds, 'agent', useKey));
 }
 

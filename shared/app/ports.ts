@@ -85,11 +85,6 @@ export interface AppendOptions {
   searchText?: string[];
   /** The session as the writer last read it: texts it holds are not added again, and once it is full, none. */
   seen?: Pick<Session, 'searchSize'> & Partial<Pick<Session, 'searchText'>>;
-  /**
-   * An agent's Idempotency-Key: the positions are taken, and the key noted as the record's
-   * `agentKey`, only if it is not already that; otherwise RepeatedRequest and nothing is written.
-   */
-  agentKey?: string;
 }
 
 export interface Transcript {

@@ -21,14 +21,6 @@ function namedError(name: string, code: string, defaultMessage?: string) {
   };
 }
 
-/**
- * A request repeated with the Idempotency-Key of one already carried out (an agent's message):
- * nothing is written twice. Not an HTTP error: the use case answers as it did the first time.
- */
-export class RepeatedRequest extends Error {
-  override name = 'RepeatedRequest';
-}
-
 /** The request itself is wrong (bad body, bad cursor, a button that is not offered). */
 export class InvalidRequest extends namedError('InvalidRequest', 'invalid_request') {}
 /** No or a wrong credential (session token, agent token). */

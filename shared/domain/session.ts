@@ -63,8 +63,6 @@ export interface Session {
   clientSeq?: number;
   /** The flow event id that message's turn was queued under (a repeat queues it again under the same). */
   clientEvent?: string;
-  /** The agent console's Idempotency-Key of the newest agent message sent with one. */
-  agentKey?: string;
   /** The web user's open WebSocket connections (SPEC 10), kept by the socket adapter. */
   sockets?: ReadonlySet<string>;
 }

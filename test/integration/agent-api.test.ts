@@ -380,33 +380,6 @@ describe('takeover, agent messages and release', () => {
     }
   });
 
-  it('sends an agent message once when it is sent again with the same Idempotency-Key (its answer was lost), files included', async () => {
-    const { start, userSees, asAgent, delivered } = await setup();
-    const s = await start('Ida');
-    await asAgent(ANN, 'POST', `/agent/conversations/${s.sessionId}/takeover`);
-    const answer = samples.pdf('Your answer');
-    const slot = await asAgent(ANN, 'POST', `/agent/conversations/${s.sessionId}/uploads`, {
-      body: { fileName: 'answer.pdf', size: answer.length, contentType: 'application/pdf' },
-    });
-    await postToS3(slot.body, answer, 'answer.pdf');
-    const body = { text: 'Here you go', uploadIds: [slot.body.uploadId] };
-    const keyed = (key: string, b: unknown = body) => asAgent(ANN, 'POST', `/agent/conversations/${s.sessionId}/messages`, { body: b, headers: { 'Idempotency-Key': key } });
-    const before = delivered.length;
-    for (let i = 0; i < 3; i++) {
-      const sent = await keyed('agent-key-1');
-      expect([sent.status, sent.body]).toEqual([202, { delivered: true, warnings: [] }]);
-    }
-    const agentMessages = (await userSees(s)).filter((m) => m.from === 'agent');
-    expect(agentMessages.map((m) => [m.text, m.attachments?.map((a) => a.fileName)])).toEqual([['Here you go', ['answer.pdf']]]);
-    // Written once; the repeats only send what the channel is still owed (here: nothing new).
-    expect(delivered.slice(before).map((d) => d.messages.length)).toEqual([1, 0, 0]);
-    // Another key is another message, even with the same words; a bad key is 400 and sends nothing.
-    expect((await keyed('agent-key-2', { text: 'Here you go' })).status).toBe(202);
-    const bad = await keyed('no spaces', { text: 'x' });
-    expect([bad.status, bad.body.error.code]).toEqual([400, 'invalid_request']);
-    expect((await userSees(s)).filter((m) => m.from === 'agent').map((m) => m.text)).toEqual(['Here you go', 'Here you go']);
-  });
-
   it('refuses agent files the bot does not accept, telling the agent only', async () => {
     const { start, userSees, asAgent } = await setup();
     const s = await start('Sam');
