@@ -11,7 +11,7 @@ import {
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import type { MessageSummary, Session } from '../domain/session';
 import type { NewMessage, ScanState, TranscriptMessage } from '../domain/transcript';
-import type { AgentAudience, AppendOptions, SessionStorePort, TurnRecords } from '../app/ports';
+import type { AgentAudience, AppendOptions, SessionStorePort, TurnRecords, UserMessageOutcome } from '../app/ports';
 import {
   conversationShard,
   MAX_SEQ,
@@ -356,12 +356,7 @@ export class SessionRecords implements SessionStorePort {
   async recordUserMessage(
     sessionId: string,
     input: { at: number; expiresAt: number; text?: string; buttonIndex?: number; clientKey?: string; clientEvent?: string },
-  ): Promise<
-    | { outcome: 'recorded'; session: Session; written?: TranscriptMessage }
-    | { outcome: 'duplicate'; written?: TranscriptMessage; clientEvent?: string }
-    | { outcome: 'expired' }
-    | { outcome: 'no_such_button' }
-  > {
+  ): Promise<UserMessageOutcome> {
     const { at, buttonIndex, clientKey } = input;
     const hasMessage = input.text !== undefined || buttonIndex !== undefined;
     const names: Record<string, string> = { '#la': 'lastActivityAt', '#exp': 'expiresAt', '#gsk': 'gsi1sk' };
@@ -428,14 +423,8 @@ export class SessionRecords implements SessionStorePort {
     const text = input.text ?? session.offeredButtons![buttonIndex!]!.label;
     const message: TranscriptMessage = { from: 'user', text, seq: session.lastSeq!, at };
     if (await this.putMessage(sessionId, message)) return { outcome: 'recorded', session, written: message };
-    if (clientKey !== undefined) {
-      // A repeat of this request (same key) may have written the message at its place already.
-      const there = await this.storedAt(sessionId, message.seq);
-      if (there && !there.void) return { outcome: 'recorded', session, written: there };
-    }
-    // A reader closed the place as abandoned: the message moves to the end.
-    const [written] = await this.appendMessages(sessionId, [{ from: 'user', text }], at, { seen: { searchSize: SEARCH_TEXT_LIMIT } });
-    return { outcome: 'recorded', session, written };
+    // Refused: a repeat of this request (same key) wrote it there already, or a reader closed the place.
+    return { outcome: 'recorded', session, written: await this.userMessageAt(sessionId, message.seq, text, at) };
   }
 
   /** What is stored at a transcript position (a message or a void filler), if anything. */
@@ -445,11 +434,9 @@ export class SessionRecords implements SessionStorePort {
   }
 
   /**
-   * The message a repeated request (same client key) recorded the first time: as written; or
-   * written now at its position if that request died between the update and the put; or, if a
-   * reader has meanwhile closed that position as abandoned, appended at a new one. (That last
-   * case needs the first request to outlive GAP_GRACE_MS, longer than intake's 10 s timeout on
-   * AWS; a first request still running then would append the message too.)
+   * The message a repeated request (same client key) recorded the first time, settled at the
+   * position it noted (userMessageAt). Without words to write (a press whose button is gone)
+   * only a message already there is returned.
    */
   private async clientMessage(
     sessionId: string,
@@ -459,19 +446,32 @@ export class SessionRecords implements SessionStorePort {
     const seq = current.clientSeq;
     if (seq === undefined) return {};
     const text = input.text ?? (input.buttonIndex !== undefined ? current.offeredButtons?.[input.buttonIndex]?.label : undefined);
+    if (text === undefined) {
+      const stored = await this.storedAt(sessionId, seq);
+      return stored && !stored.void ? { written: stored } : {};
+    }
+    return { written: await this.userMessageAt(sessionId, seq, text, input.at) };
+  }
+
+  /**
+   * The user's message at a position taken for it: the one stored there (another request with
+   * the same key wrote it); or put there now (the request that took it died before its put); or,
+   * if a reader has closed the position as abandoned, appended at a new one. (That last case
+   * needs the first request to outlive GAP_GRACE_MS, longer than intake's 10 s timeout on AWS; a
+   * first request still running then would append the message too.)
+   */
+  private async userMessageAt(sessionId: string, seq: number, text: string, at: number): Promise<TranscriptMessage> {
     for (let attempt = 0; attempt < 2; attempt++) {
       const stored = await this.storedAt(sessionId, seq);
-      if (stored && !stored.void) return { written: stored };
-      // The first request's words are lost with it only if nothing says what they were.
-      if (text === undefined) return {};
+      if (stored && !stored.void) return stored;
       if (stored?.void) {
-        const [written] = await this.appendMessages(sessionId, [{ from: 'user', text }], input.at, { seen: { searchSize: SEARCH_TEXT_LIMIT } });
-        return { written };
+        const [written] = await this.appendMessages(sessionId, [{ from: 'user', text }], at, { seen: { searchSize: SEARCH_TEXT_LIMIT } });
+        return written!;
       }
-      const message: TranscriptMessage = { from: 'user', text, seq, at: input.at };
-      if (await this.putMessage(sessionId, message)) return { written: message };
+      const message: TranscriptMessage = { from: 'user', text, seq, at };
+      if (await this.putMessage(sessionId, message)) return message;
     }
-    throw new Error('could not settle the repeated message');
+    throw new Error('could not settle the user message at its position');
   }
 
   // --- reading the transcript ---------------------------------------------------------

@@ -74,6 +74,13 @@ export interface Sessions {
   discard(id: string): Promise<void>;
 }
 
+/** What recording a web user's message came to (Transcript.recordUserMessage). */
+export type UserMessageOutcome =
+  | { outcome: 'recorded'; session: Session; written?: TranscriptMessage }
+  | { outcome: 'duplicate'; written?: TranscriptMessage; clientEvent?: string }
+  | { outcome: 'expired' }
+  | { outcome: 'no_such_button' };
+
 /** How an append is made: who writes it and what the writer knows of the session. */
 export interface AppendOptions {
   /**
@@ -105,12 +112,7 @@ export interface Transcript {
   recordUserMessage(
     sessionId: string,
     input: { at: number; expiresAt: number; text?: string; buttonIndex?: number; clientKey?: string; clientEvent?: string },
-  ): Promise<
-    | { outcome: 'recorded'; session: Session; written?: TranscriptMessage }
-    | { outcome: 'duplicate'; written?: TranscriptMessage; clientEvent?: string }
-    | { outcome: 'expired' }
-    | { outcome: 'no_such_button' }
-  >;
+  ): Promise<UserMessageOutcome>;
   /**
    * Messages after the cursor (a sequence number), oldest first, at most `limit` (200): the
    * run with no gap after the cursor. A position taken but not yet written stops the run, so

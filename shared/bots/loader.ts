@@ -90,31 +90,28 @@ export function channelSecretsOf(bot: Bot): { channel: string; webhook: SecretRe
   });
 }
 
-/** Problems with a bot's channel secret values (a Telegram secret token Telegram would refuse), for start-up checks. */
-export function channelSecretProblems(bot: Bot, valueOf: (name: string) => string): string[] {
+/**
+ * What a channel's `secretProblem` or `secretAdvice` says of each of a bot's channel secret
+ * values, as start-up lines naming the bot, the secret and the channel.
+ */
+function channelSecretNotes(bot: Bot, valueOf: (name: string) => string, check: 'secretProblem' | 'secretAdvice'): string[] {
   return (CHANNEL_DEFINITIONS as readonly AnyChannelDefinition[]).flatMap((c) => {
     const config = (bot.channels as Record<string, unknown>)[c.name];
-    if (config === undefined || !c.secretProblem) return [];
+    const judge = c[check];
+    if (config === undefined || !judge) return [];
     const { webhook, delivery } = c.secrets(config);
     return [...new Set([...webhook, ...delivery].map((s) => s.secret))].flatMap((name) => {
-      const problem = c.secretProblem!(config, name, valueOf(name));
-      return problem ? [`Bot "${bot.id}" secret "${name}" (channels.${c.name}): ${problem}`] : [];
+      const note = judge(config, name, valueOf(name));
+      return note ? [`Bot "${bot.id}" secret "${name}" (channels.${c.name}): ${note}`] : [];
     });
   });
 }
 
+/** Problems with a bot's channel secret values (a Telegram secret token Telegram would refuse), for start-up checks. */
+export const channelSecretProblems = (bot: Bot, valueOf: (name: string) => string): string[] => channelSecretNotes(bot, valueOf, 'secretProblem');
+
 /** Advice about a bot's channel secret values that work but are weak (a short Telegram secret token), for start-up warnings. */
-export function channelSecretAdvice(bot: Bot, valueOf: (name: string) => string): string[] {
-  return (CHANNEL_DEFINITIONS as readonly AnyChannelDefinition[]).flatMap((c) => {
-    const config = (bot.channels as Record<string, unknown>)[c.name];
-    if (config === undefined || !c.secretAdvice) return [];
-    const { webhook, delivery } = c.secrets(config);
-    return [...new Set([...webhook, ...delivery].map((s) => s.secret))].flatMap((name) => {
-      const advice = c.secretAdvice!(config, name, valueOf(name));
-      return advice ? [`Bot "${bot.id}" secret "${name}" (channels.${c.name}): ${advice}`] : [];
-    });
-  });
-}
+export const channelSecretAdvice = (bot: Bot, valueOf: (name: string) => string): string[] => channelSecretNotes(bot, valueOf, 'secretAdvice');
 
 /** Bots by id, for handlers. */
 export class BotRegistry {

@@ -46,7 +46,7 @@ export const header = (event: HttpEvent, name: string): string | undefined => {
 };
 
 export const bearerToken = (event: HttpEvent): string | undefined => {
-  const h = event.headers?.authorization ?? event.headers?.Authorization;
+  const h = header(event, 'authorization');
   const m = h?.match(/^Bearer\s+(\S+)$/i);
   return m?.[1];
 };

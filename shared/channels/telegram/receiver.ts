@@ -4,10 +4,10 @@ import type { ChannelReceiver, InboundEvent, WebhookOutcome } from '../channel';
 import { secretsEqual } from '../messenger/signature';
 import { TelegramBotApi } from './bot-api';
 import { SECRET_TOKEN_PATTERN, WEAK_SECRET_TOKEN_ADVICE, weakSecretToken, type TelegramConfig } from './config';
+import { inboundEvent, Update } from './update';
 
 /** Bots whose weak secret token this container has warned about (once each). */
 const warnedWeak = new Set<string>();
-import { inboundEvent, Update } from './update';
 
 /** Telegram's webhook (intake). */
 export const telegramReceiver = {
