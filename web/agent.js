@@ -7,8 +7,10 @@
 'use strict';
 
 (() => {
-  const { config, el, api, uploadToS3, uploadRow, renderMessage, timeAgo, liveChannel, insertById } = window.Satchel;
+  const { config, el, api, RESEND_DELAYS_MS, isTransient, newIdempotencyKey, uploadToS3, uploadRow, renderMessage, timeAgo, liveChannel, insertById } = window.Satchel;
   const $ = (id) => document.getElementById(id);
+  /** Idempotency keys kept for agent messages not known to have arrived (see sendAgent): sessionId + JSON body -> key. */
+  const unsentKeys = new Map();
   /**
    * Without the socket the list refreshes this often: any agent API call keeps the agent
    * "online" for 60 s (SPEC 6).
@@ -185,12 +187,12 @@
   });
 
   /** API calls as the agent; a refused token is refreshed once, and only then sends the agent back to sign-in. */
-  async function agentApi(method, path, body, retried = false) {
+  async function agentApi(method, path, body, retried = false, headers = undefined) {
     try {
-      return await api(method, path, { token, body });
+      return await api(method, path, { token, body, headers });
     } catch (err) {
       if (err.status === 401 && token) {
-        if (!retried && (await auth.refresh())) return agentApi(method, path, body, true);
+        if (!retried && (await auth.refresh())) return agentApi(method, path, body, true, headers);
         if (token) showSignIn('Your sign-in has expired. Please sign in again.');
       }
       throw err;
@@ -378,6 +380,8 @@
       // Pictures change the height once they load; keep the newest message in view.
       for (const img of node.querySelectorAll('img')) img.addEventListener('load', () => follow && (scroller.scrollTop = scroller.scrollHeight));
       insertById($('transcript'), node, m.id);
+      // An agent's message reached the conversation: what was kept for a manual resend arrived (or is older now).
+      if (m.from === 'agent') unsentKeys.clear();
     }
     if (messages.length && follow) scroller.scrollTop = scroller.scrollHeight;
     else if (added && current.scrolled) newMessagesBelow();
@@ -432,24 +436,58 @@
     refreshList();
   });
 
-  async function sendAgent(body) {
-    try {
-      const res = await agentApi('POST', `/agent/conversations/${encodeURIComponent(open.sessionId)}/messages`, body);
-      if (res && res.delivered === false) paneBanner('Saved in the conversation, but it could not be pushed to the user\'s channel. Try again later.');
-      await refreshPane();
-      return res;
-    } catch (err) {
-      paneBanner(err.message);
-      return null;
+  // Each message carries an Idempotency-Key (common.js), the same for every try of it: a
+  // connection failure, 429 or 5xx is tried again by itself after 1, 2 and 4 s; after that the
+  // words stay in the box and sending them again reuses the key, until a message of this
+  // agent's shows in the conversation. The server remembers the newest key only, so messages
+  // go one at a time (files included): each is settled, retries and all, before the next.
+  let sending = Promise.resolve();
+  function sendAgent(body) {
+    const conversation = open;
+    const turn = sending.then(() => sendOne(conversation, body));
+    sending = turn.catch(() => undefined);
+    return turn;
+  }
+
+  async function sendOne(conversation, body) {
+    const kept = `${conversation.sessionId}\n${JSON.stringify(body)}`;
+    const key = unsentKeys.get(kept) || newIdempotencyKey();
+    unsentKeys.set(kept, key);
+    const path = `/agent/conversations/${encodeURIComponent(conversation.sessionId)}/messages`;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const res = await agentApi('POST', path, body, false, { 'idempotency-key': key });
+        unsentKeys.delete(kept);
+        if (open === conversation) {
+          if (res && res.delivered === false) paneBanner('Saved in the conversation, but it could not be pushed to the user\'s channel. Try again later.');
+          else if (attempt > 0) paneBanner(''); // the "Trying again" of this message
+          await refreshPane();
+        }
+        return res;
+      } catch (err) {
+        const transient = isTransient(err);
+        if (transient && attempt < RESEND_DELAYS_MS.length && token) {
+          if (open === conversation) paneBanner(`${err.message} Trying again…`);
+          await new Promise((resolve) => setTimeout(resolve, RESEND_DELAYS_MS[attempt]));
+          if (token) continue;
+        }
+        if (!transient) unsentKeys.delete(kept);
+        if (open === conversation) paneBanner(err.message);
+        return null;
+      }
     }
   }
 
   $('agent-composer').addEventListener('submit', async (e) => {
     e.preventDefault();
     const text = $('agent-text').value;
-    if (!text.trim() || !holding()) return;
+    // Enter submits even while Send is disabled: one message at a time.
+    if (!text.trim() || !holding() || $('agent-send').disabled) return;
     $('agent-send').disabled = true;
-    if (await sendAgent({ text })) $('agent-text').value = '';
+    const conversation = open;
+    const sent = await sendAgent({ text });
+    // Retries take seconds: the box is left alone if the agent moved on meanwhile.
+    if (sent && open === conversation && $('agent-text').value === text) $('agent-text').value = '';
     $('agent-send').disabled = !holding();
     $('agent-text').focus();
   });

@@ -6,7 +6,7 @@
 'use strict';
 
 (() => {
-  const { config, el, api, uploadToS3, uploadRow, renderMessage, extensionOf, formatSize, liveChannel, insertById } = window.Satchel;
+  const { config, el, api, RESEND_DELAYS_MS, isTransient, newIdempotencyKey, uploadToS3, uploadRow, renderMessage, extensionOf, formatSize, liveChannel, insertById } = window.Satchel;
   const $ = (id) => document.getElementById(id);
 
   const botId = new URLSearchParams(location.search).get('bot') || config.defaultBot;
@@ -303,19 +303,12 @@
     if (!(await send({ buttonIndex: index }))) refreshButtons();
   }
 
-  // Each message carries an Idempotency-Key, the same for every try of that message: when a
-  // request's answer is lost (the connection drops after the server took it), trying again
-  // cannot post the message twice. A connection failure or a 5xx is tried again by itself a
-  // few times; after that the words stay in the box, and sending them again reuses the key.
-  const RESEND_DELAYS_MS = [1000, 2000, 4000];
-  function newKey() {
-    if (crypto.randomUUID) return crypto.randomUUID();
-    return [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, '0')).join('');
-  }
-
+  // Each message carries an Idempotency-Key (common.js): a connection failure, 429 or 5xx is
+  // tried again by itself a few times; after that the words stay in the box, and sending them
+  // again reuses the key.
   async function send(body) {
     const json = JSON.stringify(body);
-    const key = unsentKeys.get(json) || newKey();
+    const key = unsentKeys.get(json) || newIdempotencyKey();
     unsentKeys.set(json, key);
     // The conversation this message belongs to: a retry never goes to another one.
     const target = session;
@@ -327,7 +320,7 @@
         channel.nudge();
         return true;
       } catch (err) {
-        const transient = err.status === 0 || err.status === 429 || err.status >= 500;
+        const transient = isTransient(err);
         if (transient && attempt < RESEND_DELAYS_MS.length && !ended) {
           if (err.status === 0) unreachable(err);
           await new Promise((resolve) => setTimeout(resolve, RESEND_DELAYS_MS[attempt]));

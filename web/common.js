@@ -62,6 +62,17 @@ window.Satchel = (() => {
    * POSTs the file to the presigned S3 form. XMLHttpRequest, because fetch cannot report
    * upload progress. Resolves when S3 has the whole file.
    */
+  // Each message a page sends carries an Idempotency-Key, the same for every try of that
+  // message: when a request's answer is lost (the connection drops after the server took it),
+  // trying again cannot post the message twice. A connection failure, 429 or 5xx is tried
+  // again by itself after these delays.
+  const RESEND_DELAYS_MS = [1000, 2000, 4000];
+  const isTransient = (err) => err.status === 0 || err.status === 429 || err.status >= 500;
+  function newIdempotencyKey() {
+    if (crypto.randomUUID) return crypto.randomUUID();
+    return [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, '0')).join('');
+  }
+
   function uploadToS3(ticket, file, onProgress) {
     return new Promise((resolve, reject) => {
       const form = new FormData();
@@ -286,5 +297,5 @@ window.Satchel = (() => {
     list.insertBefore(node, after || null);
   }
 
-  return { config, el, api, ApiError, uploadToS3, formatSize, formatTime, timeAgo, extensionOf, uploadRow, renderMessage, liveChannel, insertById };
+  return { config, el, api, ApiError, RESEND_DELAYS_MS, isTransient, newIdempotencyKey, uploadToS3, formatSize, formatTime, timeAgo, extensionOf, uploadRow, renderMessage, liveChannel, insertById };
 })();

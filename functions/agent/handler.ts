@@ -6,6 +6,7 @@ import type { Ports, WithSessionAdmin } from '../../shared/app/ports';
 import { markAgentOnline } from '../../shared/app/presence';
 import { UploadRequestBody } from '../../shared/app/uploads';
 import { badRequest, zodMessage } from '../../shared/http/errors';
+import { idempotencyKey } from '../../shared/http/idempotency-key';
 import { httpHandler, json, parseJsonBody, type HttpEvent, type HttpResult } from '../../shared/http/http-handler';
 
 /** What the agent API uses: conversations, takeover, agent files (checked like users'), presence, delivery. */
@@ -48,7 +49,7 @@ export function createAgentHandler(getPorts: () => Promise<AgentPorts>) {
     }),
 
     'POST /agent/conversations/{sessionId}/messages': route(async (ports, agent, id, e) =>
-      json(202, await sendAgentMessage(ports, id, agent, parseJsonBody(e, AgentMessageBody))),
+      json(202, await sendAgentMessage(ports, id, agent, parseJsonBody(e, AgentMessageBody), idempotencyKey(e))),
     ),
 
     'POST /agent/conversations/{sessionId}/uploads': route(async (ports, agent, id, e) =>

@@ -273,7 +273,7 @@ export class SessionRecords implements SessionStorePort {
     let search = newSearchEntries([...(opts.searchText ?? []), ...searchEntries(messages)], opts.seen);
     for (let round = 0; pending.length; round++) {
       if (round >= 5) throw new Error('could not append to the transcript');
-      const last = await this.takePositions(sessionId, pending, at, { startsTurn, search });
+      const { last } = (await this.takePositions(sessionId, pending, at, { startsTurn, search })) as { last: number };
       startsTurn = undefined;
       search = [];
       const placed = pending.map((m, i): TranscriptMessage => ({ ...m, seq: last - pending.length + 1 + i, at }));
@@ -284,8 +284,37 @@ export class SessionRecords implements SessionStorePort {
     return written.sort((a, b) => a.seq - b.seq);
   }
 
-  /** The conditional update that takes `messages.length` positions; returns the last one taken. */
-  private async takePositions(sessionId: string, messages: NewMessage[], at: number, opts: { startsTurn?: string; search: string[] }): Promise<number> {
+  /**
+   * An agent's message (Live Takeover): appended as appendMessages does, in the same two
+   * requests. With `key` (the console's Idempotency-Key) the write that takes the position also
+   * notes the key and the position (`agentKey`, `agentSeq`), on condition that the key is not
+   * already the newest agent message's. A repeat (the first answer was lost) is told apart only
+   * when that write is refused, and answers `repeated` with the message at the noted position:
+   * the one stored there, or written there now if the first request died before its put. A
+   * message without a key clears them: a key names the newest agent message only.
+   */
+  async appendAgentMessage(sessionId: string, message: NewMessage, at: number, opts: AppendOptions & { key?: string }): Promise<{ written: TranscriptMessage; repeated: boolean }> {
+    const search = newSearchEntries(searchEntries([message]), opts.seen);
+    const taken = await this.takePositions(sessionId, [message], at, { search, agentKey: opts.key ?? null });
+    if ('repeatOf' in taken) return { written: await this.messageAt(sessionId, taken.repeatOf, message, at), repeated: true };
+    const placed: TranscriptMessage = { ...message, seq: taken.last, at };
+    if (await this.putMessage(sessionId, placed)) return { written: placed, repeated: false };
+    // Refused: a repeat (same key) that overtook this request wrote it there, or a reader closed the place.
+    return { written: await this.messageAt(sessionId, placed.seq, message, at), repeated: false };
+  }
+
+  /**
+   * The conditional update that takes `messages.length` positions; returns the last one taken.
+   * `agentKey` (an agent's single message): a key is noted with its position unless it is the
+   * noted one already, in which case nothing is written and the noted position is returned as
+   * `repeatOf`; null clears a noted key.
+   */
+  private async takePositions(
+    sessionId: string,
+    messages: NewMessage[],
+    at: number,
+    opts: { startsTurn?: string; search: string[]; agentKey?: string | null },
+  ): Promise<{ last: number } | { repeatOf: number }> {
     const names: Record<string, string> = { '#ls': 'lastSeq', '#lm': 'lastMessage', ...LISTED_NAMES };
     const values: Record<string, unknown> = { ':zero': 0, ':n': messages.length, ':lm': summaryOf(messages.at(-1)!, at) };
     // The list's copies catch up with the user's activity (web intake leaves them alone).
@@ -309,22 +338,35 @@ export class SessionRecords implements SessionStorePort {
       Object.assign(values, { ':te': opts.startsTurn, ':one': 1 });
       sets.push('#te = :te', '#tf = if_not_exists(#ls, :zero) + :one');
     }
+    const conditions = ['attribute_exists(pk)'];
+    const removes: string[] = [];
+    if (opts.agentKey !== undefined) Object.assign(names, { '#ak': 'agentKey', '#as': 'agentSeq' });
+    if (typeof opts.agentKey === 'string') {
+      values[':ak'] = opts.agentKey;
+      conditions.push('(attribute_not_exists(#ak) OR #ak <> :ak)');
+      sets.push('#ak = :ak', '#as = if_not_exists(#ls, :zero) + :n');
+    } else if (opts.agentKey === null) removes.push('#ak', '#as');
     try {
       const out = await this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: sessionPk(sessionId), sk: META },
-          UpdateExpression: `SET ${sets.join(', ')}${adds.length ? ` ADD ${adds.join(', ')}` : ''}`,
-          ConditionExpression: 'attribute_exists(pk)',
+          UpdateExpression: `SET ${sets.join(', ')}${adds.length ? ` ADD ${adds.join(', ')}` : ''}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+          ConditionExpression: conditions.join(' AND '),
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
           ReturnValues: 'UPDATED_NEW',
         }),
       );
-      return Number(out.Attributes!.lastSeq);
+      return { last: Number(out.Attributes!.lastSeq) };
     } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) throw new SessionNotFound(sessionId);
-      throw err;
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      if (typeof opts.agentKey === 'string') {
+        // Refused: a repeated agent request, or no session (error path only).
+        const current = await this.get(sessionId);
+        if (current && current.agentKey === opts.agentKey && current.agentSeq !== undefined) return { repeatOf: current.agentSeq };
+      }
+      throw new SessionNotFound(sessionId);
     }
   }
 
@@ -461,17 +503,27 @@ export class SessionRecords implements SessionStorePort {
    * first request still running then would append the message too.)
    */
   private async userMessageAt(sessionId: string, seq: number, text: string, at: number): Promise<TranscriptMessage> {
+    return this.messageAt(sessionId, seq, { from: 'user', text }, at);
+  }
+
+  /**
+   * A message at a position a keyed request took for it: the one stored there (another request
+   * with the same key wrote it); or put there now (the request that took it died before its
+   * put); or, if a reader has closed the position as abandoned, appended at a new one (its
+   * search text was added with the position, so not again).
+   */
+  private async messageAt(sessionId: string, seq: number, message: NewMessage, at: number): Promise<TranscriptMessage> {
     for (let attempt = 0; attempt < 2; attempt++) {
       const stored = await this.storedAt(sessionId, seq);
       if (stored && !stored.void) return stored;
       if (stored?.void) {
-        const [written] = await this.appendMessages(sessionId, [{ from: 'user', text }], at, { seen: { searchSize: SEARCH_TEXT_LIMIT } });
+        const [written] = await this.appendMessages(sessionId, [message], at, { seen: { searchSize: SEARCH_TEXT_LIMIT } });
         return written!;
       }
-      const message: TranscriptMessage = { from: 'user', text, seq, at };
-      if (await this.putMessage(sessionId, message)) return message;
+      const placed: TranscriptMessage = { ...message, seq, at };
+      if (await this.putMessage(sessionId, placed)) return placed;
     }
-    throw new Error('could not settle the user message at its position');
+    throw new Error('could not settle the message at its position');
   }
 
   // --- reading the transcript ---------------------------------------------------------

@@ -91,15 +91,23 @@ export async function tell(
   opts: { listChanged?: boolean } = {},
 ): Promise<{ written: TranscriptMessage[]; delivered: boolean }> {
   const written = await deps.sessions.appendMessages(session.id, messages, deps.now(), { seen: session });
-  // Web users and agents get them over their sockets (never failing the write).
+  return { written, delivered: await publish(deps, session, written, opts) };
+}
+
+/**
+ * Sends written messages on: to web users and agents over their sockets (never failing the
+ * write), and to a messaging channel's user (what its delivery cursor says they are owed, so
+ * messages already sent are not sent again). False when the channel refused them.
+ */
+async function publish(deps: Pick<Ports, 'ports' | 'push'>, session: Session, written: TranscriptMessage[], opts: { listChanged?: boolean } = {}): Promise<boolean> {
   if (written.length) await deps.push?.(session, written, 'everyone', undefined, opts.listChanged);
-  if (!written.length || !deps.ports.deliver) return { written, delivered: true };
+  if (!written.length || !deps.ports.deliver) return true;
   try {
     await deps.ports.deliver(session, written);
-    return { written, delivered: true };
+    return true;
   } catch (err) {
     logger.warn('could not deliver to the channel', { sessionId: session.id, channel: session.channel, error: err as Error });
-    return { written, delivered: false };
+    return false;
   }
 }
 
@@ -109,12 +117,20 @@ export async function tell(
  * window; else 409 `channel_window_closed` with nothing written or used up), check the
  * agent's uploads, write one agent message with the text and the accepted files, push it to
  * the user's channel.
+ *
+ * With an Idempotency-Key (`clientKey`; the console sends one per message) a repeat of the
+ * newest keyed agent message (its first answer was lost) sends nothing twice: its files are the
+ * same use of their upload slots (the same outcome), the write that would take a new position
+ * is refused on the key and the message at the position the first request took is answered
+ * (written there now if that request died before writing it), and the channel user is sent
+ * only what their delivery cursor says they are still owed.
  */
 export async function sendAgentMessage(
   deps: TakeoverDeps,
   sessionId: string,
   agent: AgentIdentity,
   input: AgentMessageInput,
+  clientKey?: string,
 ): Promise<{ delivered: boolean; warnings: string[] }> {
   const session = await requireHolder(deps, sessionId, agent);
   const channel = definitionNamed(session.channel);
@@ -122,21 +138,22 @@ export async function sendAgentMessage(
     logger.info('agent message refused: the channel window has closed', { sessionId: session.id, channel: session.channel });
     throw new ChannelWindowClosed(replyWindowClosedText(channel!.label, channel!.replyWindowSeconds!));
   }
-  const { accepted, warnings: refused } = input.uploadIds ? await acceptAgentUploads(deps, session, input.uploadIds) : { accepted: [], warnings: [] };
+  const { accepted, warnings: refused } = input.uploadIds ? await acceptAgentUploads(deps, session, input.uploadIds, clientKey) : { accepted: [], warnings: [] };
   const warnings = refused.map((w) => w.warning);
   const text = input.text?.trim() ? input.text : undefined;
   if (!text && !accepted.length) return { delivered: true, warnings };
-  const { delivered } = await tell(deps, session, [
-    { from: 'agent', agent: { agentId: agent.agentId, name: agent.name }, ...(text && { text }), ...(accepted.length && { attachments: accepted }) },
-  ]);
-  return { delivered, warnings };
+  const message: NewMessage = { from: 'agent', agent: { agentId: agent.agentId, name: agent.name }, ...(text && { text }), ...(accepted.length && { attachments: accepted }) };
+  const { written, repeated } = await deps.sessions.appendAgentMessage(session.id, message, deps.now(), { seen: session, ...(clientKey !== undefined && { key: clientKey }) });
+  if (repeated) logger.info('agent message repeated with its Idempotency-Key: not written again', { sessionId: session.id, seq: written.seq });
+  return { delivered: await publish(deps, session, [written]), warnings };
 }
 
 /** Checks the agent's upload slots after arrival; refused files are reported to the agent only. */
-async function acceptAgentUploads(deps: TakeoverDeps, session: Session, uploadIds: string[]): Promise<AcceptedFiles> {
+async function acceptAgentUploads(deps: TakeoverDeps, session: Session, uploadIds: string[], clientKey?: string): Promise<AcceptedFiles> {
   // An HTTP request is not redelivered like a queued event: each request is one use of its
-  // slots, so a second request naming the same upload is refused (the agent sees the warning).
-  const useKey = `agent-request#${deps.newId()}`;
+  // slots, so a second request naming the same upload is refused (the agent sees the warning),
+  // unless it is the same request again (its Idempotency-Key), which gets the same outcome.
+  const useKey = `agent-request#${clientKey ?? deps.newId()}`;
   return splitOutcomes(await acceptUploadSlots(deps, session, uploadIds, 'agent', useKey));
 }
 

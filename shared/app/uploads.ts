@@ -209,6 +209,9 @@ async function useSlot(deps: SlotDeps, session: Session, rules: Bot['attachments
 async function moveUpload(deps: Pick<Ports, 'files'>, slot: UsedSlot, again: boolean): Promise<boolean> {
   let arrived = again && (await deps.files.size(slot.storedKey)) !== undefined;
   if (!arrived && slot.usedAt <= slot.usableUntil) arrived = await deps.files.copy(slot.key, slot.storedKey, storedContentType(slot.fileName));
+  // A use still running (an agent's repeated request overlapping its first) may have moved it
+  // between the two looks: the upload is copied before it is deleted, so look again.
+  if (!arrived && again) arrived = (await deps.files.size(slot.storedKey)) !== undefined;
   await deps.files.delete(slot.key);
   return arrived;
 }

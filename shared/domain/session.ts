@@ -63,6 +63,12 @@ export interface Session {
   clientSeq?: number;
   /** The flow event id that message's turn was queued under (a repeat queues it again under the same). */
   clientEvent?: string;
+  /**
+   * The agent console's idempotency key of the newest agent message, and the position that
+   * message took (`POST /agent/conversations/{id}/messages`, as clientKey for the web user).
+   */
+  agentKey?: string;
+  agentSeq?: number;
   /** The web user's open WebSocket connections (SPEC 10), kept by the socket adapter. */
   sockets?: ReadonlySet<string>;
 }

@@ -197,4 +197,66 @@ describe('Live Takeover in Chromium', () => {
 
     expect(browser.errors).toEqual([]);
   });
+  it('sends an agent message once when its answer is lost, and sends files one message at a time', { timeout: 120_000 }, async () => {
+    const agent = await browser.newPerson();
+    await agent.goto(`${runtime.urls.app}/agent`);
+    await agent.getByLabel('Your name').fill('Kim Agent');
+    await agent.getByRole('button', { name: 'Sign in' }).click();
+    await agent.getByText('Signed in as Kim Agent').waitFor();
+
+    const user = await browser.newPerson();
+    await user.goto(`${runtime.urls.app}/?bot=support`);
+    await user.getByLabel('Your name (optional)').fill('Lou Lost');
+    await user.getByRole('button', { name: 'Start chatting' }).click();
+    await user.getByRole('button', { name: 'Talk to a person' }).click();
+    await user.getByText('Waiting for someone from our team').waitFor();
+
+    await agent.getByLabel('Search names and messages').fill('Lou Lost');
+    await agent.locator('.conv', { hasText: 'Lou Lost' }).click();
+    await agent.getByRole('button', { name: 'Take over' }).click();
+    await agent.getByRole('button', { name: 'Release to bot' }).waitFor();
+
+    const keys: string[] = [];
+    const statuses: number[] = [];
+    let inFlight = 0;
+    let mostInFlight = 0;
+    await agent.route('**/agent/conversations/*/messages', async (route) => {
+      if (route.request().method() !== 'POST') return route.fallback();
+      keys.push(route.request().headers()['idempotency-key'] ?? '');
+      mostInFlight = Math.max(mostInFlight, ++inFlight);
+      try {
+        // The server takes the message and answers, but the first answer never reaches the console.
+        const response = await route.fetch();
+        statuses.push(response.status());
+        if (keys.length === 1) return await route.abort('connectionreset');
+        return await route.fulfill({ response });
+      } finally {
+        inFlight--;
+      }
+    });
+    await agent.getByLabel('Message to the user').fill('Only once, promise.');
+    await agent.getByRole('button', { name: 'Send', exact: true }).click();
+    await poll(() => agent.getByLabel('Message to the user').inputValue()).toBe('');
+    await user.locator('.msg.from-agent', { hasText: 'Only once, promise.' }).waitFor();
+    expect(statuses).toEqual([202, 202]);
+    expect(keys[0]).toMatch(/^[A-Za-z0-9_-]{1,64}$/);
+    expect(keys[1]).toBe(keys[0]);
+    const kept = await user.evaluate(() => (globalThis as unknown as { localStorage: { getItem(k: string): string | null } }).localStorage.getItem('satchel.chat.support'));
+    const { sessionId } = JSON.parse(kept ?? '{}') as { sessionId: string };
+    const texts = async () => (await runtime.deps.sessions.listMessages(sessionId)).filter((m) => m.from === 'agent').map((m) => m.text ?? m.attachments?.map((a) => a.fileName).join());
+    expect(await texts()).toEqual(['Only once, promise.']);
+    expect(await user.locator('.msg.from-agent', { hasText: 'Only once, promise.' }).count()).toBe(1);
+    await poll(() => agent.locator('#transcript .msg.from-agent', { hasText: 'Only once, promise.' }).count()).toBe(1);
+
+    // Three files chosen at once upload side by side, but their messages go one at a time
+    // (the server keeps the newest key only), each with its own key.
+    await agent.setInputFiles('#agent-file', [1, 2, 3].map((n) => ({ name: `part-${n}.pdf`, mimeType: 'application/pdf', buffer: samples.pdf(`Part ${n}`) })));
+    await poll(async () => (await texts()).length).toBe(4);
+    expect((await texts()).slice(1).sort()).toEqual(['part-1.pdf', 'part-2.pdf', 'part-3.pdf']);
+    expect(mostInFlight).toBe(1);
+    expect(new Set(keys.slice(2)).size).toBe(3);
+    expect(browser.errors.filter((e) => !/Failed to fetch|ERR_CONNECTION_RESET|net::ERR_FAILED/.test(e))).toEqual([]);
+    browser.errors.length = 0;
+    await Promise.all([agent.context().close(), user.context().close()]);
+  });
 });

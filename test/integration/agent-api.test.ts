@@ -6,12 +6,13 @@ import type { MessageView } from '../../shared/app/conversation';
 import type { ConversationView } from '../../shared/app/agent-conversations';
 import { FILE_TOKEN, type FileClaims } from '../../shared/app/file-links';
 import { resolveFileLink } from '../../shared/app/file-proxy';
+import { SessionStore } from '../../shared/adapters/session-store';
 import { anyAgentOnline } from '../../shared/app/presence';
 import { runFlowEvent } from '../../shared/app/run-flow';
 import type { Session } from '../../shared/domain/session';
 import type { TranscriptMessage } from '../../shared/domain/transcript';
 import type { HttpEvent } from '../../shared/http/http-handler';
-import { freshDeps, startTestEmulators, testBot, type TestEmulators } from '../support/emulators';
+import { freshDeps, startTestEmulators, testBot, type Deps, type TestEmulators } from '../support/emulators';
 import { bearer, httpEvent, invoke } from '../support/http-events';
 import * as samples from '../support/samples';
 import { postToS3 } from '../support/web-user';
@@ -401,6 +402,112 @@ describe('takeover, agent messages and release', () => {
     const reused = await asAgent(ANN, 'POST', `/agent/conversations/${s.sessionId}/messages`, { body: { uploadIds: [slot.body.uploadId] } });
     expect(reused.body.warnings).toEqual(['attachment_upload_failed']);
     expect(await userSees(s)).toEqual(before);
+  });
+});
+
+describe('an agent message sent again with the same Idempotency-Key', () => {
+  async function keyedSetup() {
+    const ctx = await setup();
+    const taken = async (name: string) => {
+      const s = await ctx.start(name);
+      expect((await ctx.asAgent(ANN, 'POST', `/agent/conversations/${s.sessionId}/takeover`)).status).toBe(200);
+      return s;
+    };
+    const sendKeyed = (s: WebSession, key: string, body: unknown, handler?: ReturnType<typeof createAgentHandler>) => {
+      const event = httpEvent('POST', `/agent/conversations/${s.sessionId}/messages`, { body, headers: { 'Idempotency-Key': key } });
+      event.requestContext.authorizer = { jwt: { claims: ANN } };
+      return invoke(handler ?? createAgentHandler(async () => ctx.deps), event);
+    };
+    const agentTexts = async (s: WebSession) => (await ctx.userSees(s)).filter((m) => m.from === 'agent').map((m) => m.text);
+    /** An agent function whose session store talks to DynamoDB through `send` (to fail or hold one request). */
+    const agentWith = (send: (c: object, real: (c: object) => Promise<unknown>) => Promise<unknown>) => {
+      const db = (ctx.deps.sessions as unknown as { db: { send(c: object): Promise<unknown> } }).db;
+      const sessions = new SessionStore({ send: (c: object) => send(c, (x) => db.send(x)) } as never, ctx.deps.sessions.tableName);
+      return createAgentHandler(async () => ({ ...ctx.deps, sessions: sessions as unknown as Deps['sessions'] }));
+    };
+    return { ...ctx, taken, sendKeyed, agentTexts, agentWith };
+  }
+
+  it('is written and answered once, files included; another key is another message; a bad key is 400', async () => {
+    const { taken, sendKeyed, agentTexts, asAgent, userSees, deps } = await keyedSetup();
+    const s = await taken('Ida');
+    const answer = samples.pdf('Your answer');
+    const slot = await asAgent(ANN, 'POST', `/agent/conversations/${s.sessionId}/uploads`, {
+      body: { fileName: 'answer.pdf', size: answer.length, contentType: 'application/pdf' },
+    });
+    await postToS3(slot.body, answer, 'answer.pdf');
+    const body = { text: 'Here you go', uploadIds: [slot.body.uploadId] };
+    for (let i = 0; i < 3; i++) {
+      const sent = await sendKeyed(s, 'agent-key-1', body);
+      expect([sent.status, sent.body]).toEqual([202, { delivered: true, warnings: [] }]);
+    }
+    const agentMessages = (await userSees(s)).filter((m) => m.from === 'agent');
+    expect(agentMessages.map((m) => [m.text, m.attachments?.map((a) => a.fileName)])).toEqual([['Here you go', ['answer.pdf']]]);
+    expect((await deps.sessions.get(s.sessionId))!.agentSeq).toBe((await deps.sessions.lastMessage(s.sessionId))!.seq);
+
+    // Another key is another message, even with the same words; a bad key is 400 and writes nothing.
+    expect((await sendKeyed(s, 'agent-key-2', { text: 'Here you go' })).status).toBe(202);
+    const bad = await sendKeyed(s, 'no spaces', { text: 'x' });
+    expect([bad.status, bad.body.error.code]).toEqual([400, 'invalid_request']);
+    expect(await agentTexts(s)).toEqual(['Here you go', 'Here you go']);
+  });
+
+  it('a refused file gets the same answer again, not "upload failed" for a used slot', async () => {
+    const { taken, sendKeyed, asAgent, userSees } = await keyedSetup();
+    const s = await taken('Fay');
+    const before = await userSees(s);
+    const fake = Buffer.from('this is not a PDF');
+    const slot = await asAgent(ANN, 'POST', `/agent/conversations/${s.sessionId}/uploads`, { body: { fileName: 'fake.pdf', size: fake.length, contentType: 'application/pdf' } });
+    await postToS3(slot.body, fake, 'fake.pdf');
+    for (let i = 0; i < 2; i++) {
+      const sent = await sendKeyed(s, 'k-fake', { uploadIds: [slot.body.uploadId] });
+      expect([sent.status, sent.body.warnings]).toEqual([202, ['attachment_content_mismatch']]);
+    }
+    expect(await userSees(s)).toEqual(before);
+  });
+
+  it('writes the message at its place when the first request died after taking it', async () => {
+    const { taken, sendKeyed, agentTexts, agentWith, deps } = await keyedSetup();
+    const s = await taken('Dan');
+    // The first request's put of the message fails (its Lambda dies, the network drops it).
+    let failPuts = 1;
+    const dying = agentWith((c, real) => (c.constructor.name === 'PutCommand' && failPuts-- > 0 ? Promise.reject(new Error('connection reset')) : real(c)));
+    expect((await sendKeyed(s, 'k-3', { text: 'Still there?' }, dying)).status).toBe(500);
+    const record = (await deps.sessions.get(s.sessionId))!;
+    expect([record.agentKey, record.agentSeq]).toEqual(['k-3', record.lastSeq]);
+    expect(await agentTexts(s)).toEqual([]); // the position is taken, nothing written there yet
+    expect((await sendKeyed(s, 'k-3', { text: 'Still there?' })).status).toBe(202);
+    expect(await agentTexts(s)).toEqual(['Still there?']);
+    const seqs = (await deps.sessions.listMessages(s.sessionId)).map((m) => m.seq);
+    expect(seqs).toEqual(seqs.map((_, i) => i + 1)); // no gap, nothing after it
+    expect(seqs.at(-1)).toBe(record.agentSeq);
+  });
+
+  it('writes the message once when a repeat overtakes the first request before its put', async () => {
+    const { taken, sendKeyed, agentTexts, agentWith, deps } = await keyedSetup();
+    const s = await taken('Ola');
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let holdPuts = 1;
+    const slow = agentWith((c, real) => (c.constructor.name === 'PutCommand' && holdPuts-- > 0 ? held.then(() => real(c)) : real(c)));
+    const first = sendKeyed(s, 'k-race', { text: 'Only once' }, slow);
+    await expect.poll(() => deps.sessions.get(s.sessionId).then((x) => x?.agentKey)).toBe('k-race');
+    expect((await sendKeyed(s, 'k-race', { text: 'Only once' })).status).toBe(202);
+    release();
+    expect((await first).status).toBe(202);
+    expect(await agentTexts(s)).toEqual(['Only once']);
+  });
+
+  it('a key names the newest agent message only: a message without one forgets it', async () => {
+    const { taken, sendKeyed, agentTexts, asAgent, deps } = await keyedSetup();
+    const s = await taken('Kit');
+    expect((await sendKeyed(s, 'k-a', { text: 'one' })).status).toBe(202);
+    expect((await asAgent(ANN, 'POST', `/agent/conversations/${s.sessionId}/messages`, { body: { text: 'two' } })).status).toBe(202);
+    const record = (await deps.sessions.get(s.sessionId))!;
+    expect([record.agentKey, record.agentSeq]).toEqual([undefined, undefined]);
+    // The same key after another message is a new message.
+    expect((await sendKeyed(s, 'k-a', { text: 'one' })).status).toBe(202);
+    expect(await agentTexts(s)).toEqual(['one', 'two', 'one']);
   });
 });
 

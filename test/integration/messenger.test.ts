@@ -522,6 +522,33 @@ describe('Messenger delivery', () => {
     expect(graph.calls.length).toBe(before);
   });
 
+  it('sends an agent message once when the console sends it again with its Idempotency-Key, and what the first try still owed', async () => {
+    const psid = 'psid-agent-key';
+    await userSends(psid, text('hi'));
+    const session = await sessionOf(psid);
+    // The agent console's calls, over HTTP to the local runtime's agent API.
+    const minted = await fetch(`${rt.urls.app}/local/agent-token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ agentId: 'a-key', name: 'Sam' }) });
+    const { token } = (await minted.json()) as { token: string };
+    const agentPost = async (path: string, body?: unknown, key?: string) => {
+      const res = await fetch(`${rt.urls.app}/agent/conversations/${session.id}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...(key && { 'idempotency-key': key }) },
+        body: JSON.stringify(body ?? {}),
+      });
+      return { status: res.status, body: (await res.json()) as unknown };
+    };
+    expect((await agentPost('/takeover')).status).toBe(200);
+    const before = sentTo(psid).length;
+    // The first try is written but Meta is down: the console is told, and tries again with the key.
+    graph.reply = (call) => (call.body.message?.text === 'On it.' ? { status: 503, body: graphError(2, 'Service temporarily unavailable') } : undefined);
+    expect(await agentPost('/messages', { text: 'On it.' }, 'k-m1')).toEqual({ status: 202, body: { delivered: false, warnings: [] } });
+    graph.reply = undefined;
+    // The repeat sends what the user is owed; a further repeat (its answer lost too) sends nothing.
+    for (let i = 0; i < 2; i++) expect(await agentPost('/messages', { text: 'On it.' }, 'k-m1')).toEqual({ status: 202, body: { delivered: true, warnings: [] } });
+    expect(textsSentTo(psid).slice(before)).toEqual(['On it.']);
+    expect((await transcriptOf(psid)).filter((m) => m.text === 'On it.')).toHaveLength(1);
+  });
+
   it('retries a failed Send API call through the queue without losing or repeating replies', async () => {
     const psid = 'psid-send-failure';
     await userSends(psid, text('hi'));
