@@ -11,6 +11,8 @@
   const $ = (id) => document.getElementById(id);
   /** Idempotency keys kept for agent messages not known to have arrived (see sendAgent): sessionId + JSON body -> key. */
   const unsentKeys = new Map();
+  /** A typed message is being sent (retries included): the composer's Send waits for it. */
+  let composerBusy = false;
   /**
    * Without the socket the list refreshes this often: any agent API call keeps the agent
    * "online" for 60 s (SPEC 6).
@@ -335,7 +337,9 @@
     $('take-over').disabled = Boolean(c.operator);
     $('take-over').title = c.operator ? `${c.operator.name} has this conversation` : '';
     $('release').hidden = !mine;
-    for (const id of ['agent-text', 'agent-send', 'agent-attach']) $(id).disabled = !mine;
+    for (const id of ['agent-text', 'agent-attach']) $(id).disabled = !mine;
+    // One typed message at a time: Send stays off while the last one is still being sent.
+    $('agent-send').disabled = !mine || composerBusy;
     $('agent-text').placeholder = mine ? 'Write to the user' : c.operator ? `${c.operator.name} is talking to this user` : 'Take over to reply';
   }
 
@@ -380,7 +384,7 @@
       // Pictures change the height once they load; keep the newest message in view.
       for (const img of node.querySelectorAll('img')) img.addEventListener('load', () => follow && (scroller.scrollTop = scroller.scrollHeight));
       insertById($('transcript'), node, m.id);
-      // An agent's message reached the conversation: what was kept for a manual resend arrived (or is older now).
+      // An agent's message reached a conversation: what was kept for a manual resend arrived, or is older now.
       if (m.from === 'agent') unsentKeys.clear();
     }
     if (messages.length && follow) scroller.scrollTop = scroller.scrollHeight;
@@ -442,8 +446,7 @@
   // agent's shows in the conversation. The server remembers the newest key only, so messages
   // go one at a time (files included): each is settled, retries and all, before the next.
   let sending = Promise.resolve();
-  function sendAgent(body) {
-    const conversation = open;
+  function sendAgent(body, conversation = open) {
     const turn = sending.then(() => sendOne(conversation, body));
     sending = turn.catch(() => undefined);
     return turn;
@@ -481,15 +484,20 @@
   $('agent-composer').addEventListener('submit', async (e) => {
     e.preventDefault();
     const text = $('agent-text').value;
-    // Enter submits even while Send is disabled: one message at a time.
-    if (!text.trim() || !holding() || $('agent-send').disabled) return;
+    // Enter submits even while Send is disabled: one typed message at a time.
+    if (!text.trim() || !holding() || composerBusy) return;
+    composerBusy = true;
     $('agent-send').disabled = true;
-    const conversation = open;
-    const sent = await sendAgent({ text });
-    // Retries take seconds: the box is left alone if the agent moved on meanwhile.
-    if (sent && open === conversation && $('agent-text').value === text) $('agent-text').value = '';
+    let sent;
+    try {
+      sent = await sendAgent({ text });
+    } finally {
+      composerBusy = false;
+    }
+    // Retries take seconds: only the words that were sent are cleared, whatever is open now.
+    if (sent && $('agent-text').value === text) $('agent-text').value = '';
     $('agent-send').disabled = !holding();
-    $('agent-text').focus();
+    if (holding()) $('agent-text').focus();
   });
   $('agent-text').addEventListener('keydown', (e) => {
     if (e.key === 'Enter' && !e.shiftKey) {
@@ -501,7 +509,8 @@
   async function sendAgentFile(file) {
     const row = uploadRow(file);
     $('agent-uploads').append(row.row);
-    const sessionId = open.sessionId;
+    const conversation = open;
+    const sessionId = conversation.sessionId;
     let ticket;
     try {
       ticket = await agentApi('POST', `/agent/conversations/${encodeURIComponent(sessionId)}/uploads`, {
@@ -517,7 +526,8 @@
     } catch (err) {
       return row.failed(`Not sent: ${err.message}`);
     }
-    const res = await sendAgent({ uploadIds: [ticket.uploadId] });
+    // To the conversation the file was chosen for, even if another is open by now.
+    const res = await sendAgent({ uploadIds: [ticket.uploadId] }, conversation);
     if (!res) row.failed('Not sent. Please try again.');
     else if (res.warnings && res.warnings.length) row.failed('Not sent: the file did not pass the checks (its content must match its type).');
     else row.done('Sent');

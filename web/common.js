@@ -58,10 +58,6 @@ window.Satchel = (() => {
     return data;
   }
 
-  /**
-   * POSTs the file to the presigned S3 form. XMLHttpRequest, because fetch cannot report
-   * upload progress. Resolves when S3 has the whole file.
-   */
   // Each message a page sends carries an Idempotency-Key, the same for every try of that
   // message: when a request's answer is lost (the connection drops after the server took it),
   // trying again cannot post the message twice. A connection failure, 429 or 5xx is tried
@@ -73,6 +69,10 @@ window.Satchel = (() => {
     return [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, '0')).join('');
   }
 
+  /**
+   * POSTs the file to the presigned S3 form. XMLHttpRequest, because fetch cannot report
+   * upload progress. Resolves when S3 has the whole file.
+   */
   function uploadToS3(ticket, file, onProgress) {
     return new Promise((resolve, reject) => {
       const form = new FormData();

@@ -129,6 +129,18 @@ function fromItem(item: Item): Session {
 
 type StoredMessage = TranscriptMessage & { void?: true };
 
+/**
+ * A keyed message's note on the session record (an Idempotency-Key and the position its message
+ * took): the web user's newest message (clientKey, clientSeq) or agent message (agentKey,
+ * agentSeq). `from`: the noted position, closed as abandoned, that the note moves away from.
+ */
+interface KeyNote {
+  field: 'client' | 'agent';
+  key: string;
+  from?: number;
+}
+const NOTED = { client: ['clientKey', 'clientSeq'], agent: ['agentKey', 'agentSeq'] } as const;
+
 function fromMessageItem(item: Item): StoredMessage {
   const { pk: _pk, sk: _sk, ...rest } = item;
   return rest as unknown as StoredMessage;
@@ -295,26 +307,31 @@ export class SessionRecords implements SessionStorePort {
    */
   async appendAgentMessage(sessionId: string, message: NewMessage, at: number, opts: AppendOptions & { key?: string }): Promise<{ written: TranscriptMessage; repeated: boolean }> {
     const search = newSearchEntries(searchEntries([message]), opts.seen);
-    const taken = await this.takePositions(sessionId, [message], at, { search, agentKey: opts.key ?? null });
-    if ('repeatOf' in taken) return { written: await this.messageAt(sessionId, taken.repeatOf, message, at), repeated: true };
+    const note: KeyNote | undefined = opts.key !== undefined ? { field: 'agent', key: opts.key } : undefined;
+    const taken = await this.takePositions(sessionId, [message], at, { search, note: note ?? { field: 'agent', key: null } });
+    if ('repeatOf' in taken) return { written: await this.messageAt(sessionId, taken.repeatOf, message, at, note), repeated: true };
+    if (!('last' in taken)) throw new Error('the agent key was not noted');
     const placed: TranscriptMessage = { ...message, seq: taken.last, at };
     if (await this.putMessage(sessionId, placed)) return { written: placed, repeated: false };
     // Refused: a repeat (same key) that overtook this request wrote it there, or a reader closed the place.
-    return { written: await this.messageAt(sessionId, placed.seq, message, at), repeated: false };
+    return { written: await this.messageAt(sessionId, placed.seq, message, at, note), repeated: false };
   }
 
   /**
    * The conditional update that takes `messages.length` positions; returns the last one taken.
-   * `agentKey` (an agent's single message): a key is noted with its position unless it is the
-   * noted one already, in which case nothing is written and the noted position is returned as
-   * `repeatOf`; null clears a noted key.
+   * `note` (a keyed single message, see KeyNote): the key is noted with the position taken,
+   * unless it is the noted one already: then nothing is written and the noted position is
+   * returned as `repeatOf`. With `from`, the noted position moves from `from` (closed as
+   * abandoned) to the one taken, if the key and `from` are still what is noted: else `repeatOf`
+   * the position noted now, or `keyGone` when another message's key replaced it. A null key
+   * clears what is noted.
    */
   private async takePositions(
     sessionId: string,
     messages: NewMessage[],
     at: number,
-    opts: { startsTurn?: string; search: string[]; agentKey?: string | null },
-  ): Promise<{ last: number } | { repeatOf: number }> {
+    opts: { startsTurn?: string; search: string[]; note?: KeyNote | { field: KeyNote['field']; key: null } },
+  ): Promise<{ last: number } | { repeatOf: number } | { keyGone: true }> {
     const names: Record<string, string> = { '#ls': 'lastSeq', '#lm': 'lastMessage', ...LISTED_NAMES };
     const values: Record<string, unknown> = { ':zero': 0, ':n': messages.length, ':lm': summaryOf(messages.at(-1)!, at) };
     // The list's copies catch up with the user's activity (web intake leaves them alone).
@@ -340,33 +357,47 @@ export class SessionRecords implements SessionStorePort {
     }
     const conditions = ['attribute_exists(pk)'];
     const removes: string[] = [];
-    if (opts.agentKey !== undefined) Object.assign(names, { '#ak': 'agentKey', '#as': 'agentSeq' });
-    if (typeof opts.agentKey === 'string') {
-      values[':ak'] = opts.agentKey;
-      conditions.push('(attribute_not_exists(#ak) OR #ak <> :ak)');
-      sets.push('#ak = :ak', '#as = if_not_exists(#ls, :zero) + :n');
-    } else if (opts.agentKey === null) removes.push('#ak', '#as');
-    try {
-      const out = await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: sessionPk(sessionId), sk: META },
-          UpdateExpression: `SET ${sets.join(', ')}${adds.length ? ` ADD ${adds.join(', ')}` : ''}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
-          ConditionExpression: conditions.join(' AND '),
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-          ReturnValues: 'UPDATED_NEW',
-        }),
-      );
-      return { last: Number(out.Attributes!.lastSeq) };
-    } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
-      if (typeof opts.agentKey === 'string') {
-        // Refused: a repeated agent request, or no session (error path only).
-        const current = await this.get(sessionId);
-        if (current && current.agentKey === opts.agentKey && current.agentSeq !== undefined) return { repeatOf: current.agentSeq };
+    const note = opts.note;
+    const [keyAttr, seqAttr] = note ? NOTED[note.field] : [];
+    if (note) Object.assign(names, { '#kk': keyAttr, '#ks': seqAttr });
+    if (note?.key === null) removes.push('#kk', '#ks');
+    else if (note) {
+      values[':kk'] = note.key;
+      if (note.from === undefined) {
+        conditions.push('(attribute_not_exists(#kk) OR #kk <> :kk)');
+        sets.push('#kk = :kk');
+      } else {
+        values[':from'] = note.from;
+        conditions.push('#kk = :kk', '#ks = :from');
       }
-      throw new SessionNotFound(sessionId);
+      sets.push('#ks = if_not_exists(#ls, :zero) + :n');
+    }
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const out = await this.db.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { pk: sessionPk(sessionId), sk: META },
+            UpdateExpression: `SET ${sets.join(', ')}${adds.length ? ` ADD ${adds.join(', ')}` : ''}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+            ConditionExpression: conditions.join(' AND '),
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+            ReturnValues: 'UPDATED_NEW',
+          }),
+        );
+        return { last: Number(out.Attributes!.lastSeq) };
+      } catch (err) {
+        if (!(err instanceof ConditionalCheckFailedException)) throw err;
+        if (!note || note.key === null) throw new SessionNotFound(sessionId);
+        // Refused: a repeated request, a noted position moved meanwhile, or no session (error path only).
+        const current = await this.get(sessionId);
+        if (!current) throw new SessionNotFound(sessionId);
+        const notedSeq = current[NOTED[note.field][1]];
+        if (current[NOTED[note.field][0]] === note.key && notedSeq !== undefined && notedSeq !== note.from) return { repeatOf: notedSeq };
+        if (note.from !== undefined && current[NOTED[note.field][0]] !== note.key) return { keyGone: true };
+        // The record moved under the write (another request's key was noted meanwhile): judge it again once.
+        if (attempt >= 1) throw new Error('the session record kept changing during the write');
+      }
     }
   }
 
@@ -466,7 +497,7 @@ export class SessionRecords implements SessionStorePort {
     const message: TranscriptMessage = { from: 'user', text, seq: session.lastSeq!, at };
     if (await this.putMessage(sessionId, message)) return { outcome: 'recorded', session, written: message };
     // Refused: a repeat of this request (same key) wrote it there already, or a reader closed the place.
-    return { outcome: 'recorded', session, written: await this.userMessageAt(sessionId, message.seq, text, at) };
+    return { outcome: 'recorded', session, written: await this.userMessageAt(sessionId, message.seq, text, at, clientKey) };
   }
 
   /** What is stored at a transcript position (a message or a void filler), if anything. */
@@ -492,36 +523,42 @@ export class SessionRecords implements SessionStorePort {
       const stored = await this.storedAt(sessionId, seq);
       return stored && !stored.void ? { written: stored } : {};
     }
-    return { written: await this.userMessageAt(sessionId, seq, text, input.at) };
+    return { written: await this.userMessageAt(sessionId, seq, text, input.at, current.clientKey) };
   }
 
   /**
-   * The user's message at a position taken for it: the one stored there (another request with
-   * the same key wrote it); or put there now (the request that took it died before its put); or,
-   * if a reader has closed the position as abandoned, appended at a new one. (That last case
-   * needs the first request to outlive GAP_GRACE_MS, longer than intake's 10 s timeout on AWS; a
-   * first request still running then would append the message too.)
+   * The user's message at a position taken for it (messageAt), with its key when it has one.
    */
-  private async userMessageAt(sessionId: string, seq: number, text: string, at: number): Promise<TranscriptMessage> {
-    return this.messageAt(sessionId, seq, { from: 'user', text }, at);
+  private async userMessageAt(sessionId: string, seq: number, text: string, at: number, clientKey?: string): Promise<TranscriptMessage> {
+    return this.messageAt(sessionId, seq, { from: 'user', text }, at, clientKey !== undefined ? { field: 'client', key: clientKey } : undefined);
   }
 
   /**
    * A message at a position a keyed request took for it: the one stored there (another request
    * with the same key wrote it); or put there now (the request that took it died before its
    * put); or, if a reader has closed the position as abandoned, appended at a new one (its
-   * search text was added with the position, so not again).
+   * search text was added with the position, so not again), and the key's noted position moves
+   * there in the same write: every later request with that key (a repeat, or the first request
+   * itself, still running) then finds the message at the new position instead of appending it
+   * again.
    */
-  private async messageAt(sessionId: string, seq: number, message: NewMessage, at: number): Promise<TranscriptMessage> {
-    for (let attempt = 0; attempt < 2; attempt++) {
+  private async messageAt(sessionId: string, seq: number, message: NewMessage, at: number, note?: KeyNote): Promise<TranscriptMessage> {
+    for (let attempt = 0; attempt < 4; attempt++) {
       const stored = await this.storedAt(sessionId, seq);
       if (stored && !stored.void) return stored;
-      if (stored?.void) {
+      if (!stored) {
+        const placed: TranscriptMessage = { ...message, seq, at };
+        if (await this.putMessage(sessionId, placed)) return placed;
+        continue; // refused: written or closed meanwhile, look again
+      }
+      // Closed as abandoned: a new position, and the key's noted position moves there with it,
+      // so a later repeat finds the message instead of appending it again.
+      const taken = note ? await this.takePositions(sessionId, [message], at, { search: [], note: { ...note, from: seq } }) : { keyGone: true as const };
+      if ('keyGone' in taken) {
         const [written] = await this.appendMessages(sessionId, [message], at, { seen: { searchSize: SEARCH_TEXT_LIMIT } });
         return written!;
       }
-      const placed: TranscriptMessage = { ...message, seq, at };
-      if (await this.putMessage(sessionId, placed)) return placed;
+      seq = 'repeatOf' in taken ? taken.repeatOf : taken.last;
     }
     throw new Error('could not settle the message at its position');
   }

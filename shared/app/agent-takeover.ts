@@ -138,22 +138,24 @@ export async function sendAgentMessage(
     logger.info('agent message refused: the channel window has closed', { sessionId: session.id, channel: session.channel });
     throw new ChannelWindowClosed(replyWindowClosedText(channel!.label, channel!.replyWindowSeconds!));
   }
-  const { accepted, warnings: refused } = input.uploadIds ? await acceptAgentUploads(deps, session, input.uploadIds, clientKey) : { accepted: [], warnings: [] };
+  // The key is the agent's own: another agent's message with the same key is not a repeat of it.
+  const key = clientKey !== undefined ? `${agent.agentId}:${clientKey}` : undefined;
+  const { accepted, warnings: refused } = input.uploadIds ? await acceptAgentUploads(deps, session, input.uploadIds, key) : { accepted: [], warnings: [] };
   const warnings = refused.map((w) => w.warning);
   const text = input.text?.trim() ? input.text : undefined;
   if (!text && !accepted.length) return { delivered: true, warnings };
   const message: NewMessage = { from: 'agent', agent: { agentId: agent.agentId, name: agent.name }, ...(text && { text }), ...(accepted.length && { attachments: accepted }) };
-  const { written, repeated } = await deps.sessions.appendAgentMessage(session.id, message, deps.now(), { seen: session, ...(clientKey !== undefined && { key: clientKey }) });
+  const { written, repeated } = await deps.sessions.appendAgentMessage(session.id, message, deps.now(), { seen: session, ...(key !== undefined && { key }) });
   if (repeated) logger.info('agent message repeated with its Idempotency-Key: not written again', { sessionId: session.id, seq: written.seq });
   return { delivered: await publish(deps, session, [written]), warnings };
 }
 
 /** Checks the agent's upload slots after arrival; refused files are reported to the agent only. */
-async function acceptAgentUploads(deps: TakeoverDeps, session: Session, uploadIds: string[], clientKey?: string): Promise<AcceptedFiles> {
+async function acceptAgentUploads(deps: TakeoverDeps, session: Session, uploadIds: string[], key?: string): Promise<AcceptedFiles> {
   // An HTTP request is not redelivered like a queued event: each request is one use of its
   // slots, so a second request naming the same upload is refused (the agent sees the warning),
   // unless it is the same request again (its Idempotency-Key), which gets the same outcome.
-  const useKey = `agent-request#${clientKey ?? deps.newId()}`;
+  const useKey = `agent-request#${key ?? deps.newId()}`;
   return splitOutcomes(await acceptUploadSlots(deps, session, uploadIds, 'agent', useKey));
 }
 

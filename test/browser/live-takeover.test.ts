@@ -220,11 +220,15 @@ describe('Live Takeover in Chromium', () => {
     const statuses: number[] = [];
     let inFlight = 0;
     let mostInFlight = 0;
+    let releaseRetry!: () => void;
+    const retryHeld = new Promise<void>((r) => (releaseRetry = r));
     await agent.route('**/agent/conversations/*/messages', async (route) => {
       if (route.request().method() !== 'POST') return route.fallback();
       keys.push(route.request().headers()['idempotency-key'] ?? '');
       mostInFlight = Math.max(mostInFlight, ++inFlight);
       try {
+        // The retry waits until the test has tried to send again meanwhile.
+        if (keys.length === 2) await retryHeld;
         // The server takes the message and answers, but the first answer never reaches the console.
         const response = await route.fetch();
         statuses.push(response.status());
@@ -236,7 +240,15 @@ describe('Live Takeover in Chromium', () => {
     });
     await agent.getByLabel('Message to the user').fill('Only once, promise.');
     await agent.getByRole('button', { name: 'Send', exact: true }).click();
+    // The first try's message reaches the console (pushed) while the retry is still out: Send
+    // stays off and Enter sends nothing more.
+    await agent.locator('#transcript .msg.from-agent', { hasText: 'Only once, promise.' }).waitFor();
+    await poll(async () => keys.length).toBe(2);
+    expect(await agent.getByRole('button', { name: 'Send', exact: true }).isDisabled()).toBe(true);
+    await agent.getByLabel('Message to the user').press('Enter');
+    releaseRetry();
     await poll(() => agent.getByLabel('Message to the user').inputValue()).toBe('');
+    expect(keys).toHaveLength(2);
     await user.locator('.msg.from-agent', { hasText: 'Only once, promise.' }).waitFor();
     expect(statuses).toEqual([202, 202]);
     expect(keys[0]).toMatch(/^[A-Za-z0-9_-]{1,64}$/);

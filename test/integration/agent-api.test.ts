@@ -474,7 +474,7 @@ describe('an agent message sent again with the same Idempotency-Key', () => {
     const dying = agentWith((c, real) => (c.constructor.name === 'PutCommand' && failPuts-- > 0 ? Promise.reject(new Error('connection reset')) : real(c)));
     expect((await sendKeyed(s, 'k-3', { text: 'Still there?' }, dying)).status).toBe(500);
     const record = (await deps.sessions.get(s.sessionId))!;
-    expect([record.agentKey, record.agentSeq]).toEqual(['k-3', record.lastSeq]);
+    expect([record.agentKey, record.agentSeq]).toEqual([`${ANN.sub}:k-3`, record.lastSeq]);
     expect(await agentTexts(s)).toEqual([]); // the position is taken, nothing written there yet
     expect((await sendKeyed(s, 'k-3', { text: 'Still there?' })).status).toBe(202);
     expect(await agentTexts(s)).toEqual(['Still there?']);
@@ -491,11 +491,89 @@ describe('an agent message sent again with the same Idempotency-Key', () => {
     let holdPuts = 1;
     const slow = agentWith((c, real) => (c.constructor.name === 'PutCommand' && holdPuts-- > 0 ? held.then(() => real(c)) : real(c)));
     const first = sendKeyed(s, 'k-race', { text: 'Only once' }, slow);
-    await expect.poll(() => deps.sessions.get(s.sessionId).then((x) => x?.agentKey)).toBe('k-race');
+    await expect.poll(() => deps.sessions.get(s.sessionId).then((x) => x?.agentKey), { timeout: 30_000 }).toBe(`${ANN.sub}:k-race`);
     expect((await sendKeyed(s, 'k-race', { text: 'Only once' })).status).toBe(202);
     release();
     expect((await first).status).toBe(202);
     expect(await agentTexts(s)).toEqual(['Only once']);
+  });
+
+  it('writes the message once when its place was closed as abandoned before a repeat, however often it is repeated', async () => {
+    const { taken, sendKeyed, agentTexts, agentWith, userSays, time, deps } = await keyedSetup();
+    const s = await taken('Vic');
+    let failPuts = 1;
+    const dying = agentWith((c, real) => (c.constructor.name === 'PutCommand' && failPuts-- > 0 ? Promise.reject(new Error('connection reset')) : real(c)));
+    expect((await sendKeyed(s, 'k-void', { text: 'Still there?' }, dying)).status).toBe(500);
+    const abandoned = (await deps.sessions.get(s.sessionId))!.agentSeq!;
+    await userSays(s, { text: 'hello?' });
+    time.advance(31_000);
+    await agentTexts(s); // a reader closes the abandoned place
+    // The console tries again (its automatic tries failed, so this is the agent's own resend), and its answer is lost again.
+    for (let i = 0; i < 3; i++) expect((await sendKeyed(s, 'k-void', { text: 'Still there?' })).status).toBe(202);
+    expect(await agentTexts(s)).toEqual(['Still there?']);
+    const moved = (await deps.sessions.get(s.sessionId))!.agentSeq!;
+    expect(moved).toBeGreaterThan(abandoned);
+    expect((await deps.sessions.listMessages(s.sessionId)).find((m) => m.seq === moved)?.text).toBe('Still there?');
+  });
+
+  it("another agent's message with the same key is not a repeat of it", async () => {
+    const { taken, sendKeyed, agentTexts, asAgent } = await keyedSetup();
+    const s = await taken('Abe');
+    expect((await sendKeyed(s, 'shared-key', { text: 'from Ann' })).status).toBe(202);
+    expect((await asAgent(ANN, 'POST', `/agent/conversations/${s.sessionId}/release`)).status).toBe(200);
+    expect((await asAgent(BOB, 'POST', `/agent/conversations/${s.sessionId}/takeover`)).status).toBe(200);
+    const bob = await asAgent(BOB, 'POST', `/agent/conversations/${s.sessionId}/messages`, { body: { text: 'from Bob' }, headers: { 'Idempotency-Key': 'shared-key' } });
+    expect(bob.status).toBe(202);
+    expect(await agentTexts(s)).toEqual(['from Ann', 'from Bob']);
+  });
+
+  it('a repeat overlapping its first request gets the same file outcome, and the kept file stays', async () => {
+    const { taken, sendKeyed, asAgent, deps, userSees } = await keyedSetup();
+    const s = await taken('Ovi');
+    const answer = samples.pdf('Overlap');
+    const slot = await asAgent(ANN, 'POST', `/agent/conversations/${s.sessionId}/uploads`, { body: { fileName: 'o.pdf', size: answer.length, contentType: 'application/pdf' } });
+    await postToS3(slot.body, answer, 'o.pdf');
+    // The repeat looks for a stored copy before the first request has made one, and copies the
+    // upload only after the first request copied and deleted it.
+    const real = deps.files;
+    const gate = () => {
+      let open!: () => void;
+      return { done: new Promise<void>((r) => (open = r)), open: () => open() };
+    };
+    const firstAtCopy = gate();
+    const firstMayCopy = gate();
+    const firstDeleted = gate();
+    let storedKey = '';
+    const filesWith = (over: Partial<typeof real>) =>
+      new Proxy(real, { get: (t, k) => (k in over ? over[k as keyof typeof over] : (t[k as keyof typeof t] as (...a: unknown[]) => unknown)?.bind?.(t) ?? t[k as keyof typeof t]) });
+    const firstFiles = filesWith({
+      copy: async (from, to, type) => {
+        storedKey = to;
+        firstAtCopy.open();
+        await firstMayCopy.done;
+        return real.copy(from, to, type);
+      },
+      delete: async (key) => {
+        await real.delete(key);
+        if (key !== storedKey) firstDeleted.open();
+      },
+    });
+    const repeatFiles = filesWith({
+      copy: async (from, to, type) => {
+        firstMayCopy.open();
+        await firstDeleted.done;
+        return real.copy(from, to, type);
+      },
+    });
+    const body = { uploadIds: [slot.body.uploadId] };
+    const first = sendKeyed(s, 'k-ov', body, createAgentHandler(async () => ({ ...deps, files: firstFiles })));
+    await firstAtCopy.done;
+    const repeat = await sendKeyed(s, 'k-ov', body, createAgentHandler(async () => ({ ...deps, files: repeatFiles })));
+    const answered = await first;
+    expect([answered.status, answered.body.warnings, repeat.status, repeat.body.warnings]).toEqual([202, [], 202, []]);
+    const files = (await userSees(s)).filter((m) => m.from === 'agent').map((m) => m.attachments?.map((a) => a.fileName));
+    expect(files).toEqual([['o.pdf']]);
+    expect(await real.size(storedKey)).toBe(answer.length);
   });
 
   it('a key names the newest agent message only: a message without one forgets it', async () => {

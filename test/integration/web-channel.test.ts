@@ -264,6 +264,23 @@ describe('a message sent again with the same Idempotency-Key', () => {
     expect((await deps.sessions.listMessages(s.sessionId)).map((m) => m.seq)).toEqual([1, 2, 3]);
   });
 
+  it('writes the message once when its place was closed as abandoned before a repeat, however often it is repeated', async () => {
+    const { deps, start, postKeyed, drain, texts, time } = await keyedSetup();
+    const s = await start();
+    const db = (deps.sessions as unknown as { db: { send(c: object): Promise<unknown> } }).db;
+    let failPuts = 1;
+    const flaky = { send: (c: object) => (c.constructor.name === 'PutCommand' && failPuts-- > 0 ? Promise.reject(new Error('connection reset')) : db.send(c)) };
+    const dying = createIntakeHandler(async () => ({ ...deps, sessions: new SessionRecords(flaky as never, deps.sessions.tableName) as unknown as Deps['sessions'] }));
+    expect((await postKeyed(s, 'k-void', { text: 'hello' }, dying)).status).toBe(500);
+    // Something is written after the empty place, and a reader closes it once it is old enough.
+    await deps.sessions.appendMessages(s.sessionId, [{ from: 'bot', text: 'Meanwhile' }], time.now());
+    time.advance(31_000);
+    expect(await texts(s)).toEqual(['bot: Hi ', 'bot: Meanwhile']);
+    for (let i = 0; i < 3; i++) expect((await postKeyed(s, 'k-void', { text: 'hello' })).status).toBe(202);
+    await drain();
+    expect(await texts(s)).toEqual(['bot: Hi ', 'bot: Meanwhile', 'user: hello', 'bot: Pardon?']);
+  });
+
   it('writes the message once when a repeat overtakes the first request before its put', async () => {
     const { deps, start, postKeyed, drain, texts } = await keyedSetup();
     const s = await start();
@@ -275,7 +292,7 @@ describe('a message sent again with the same Idempotency-Key', () => {
     const slow = { send: async (c: object) => (c.constructor.name === 'PutCommand' && holdPuts-- > 0 ? held.then(() => db.send(c)) : db.send(c)) };
     const slowIntake = createIntakeHandler(async () => ({ ...deps, sessions: new SessionRecords(slow as never, deps.sessions.tableName) as unknown as Deps['sessions'] }));
     const first = postKeyed(s, 'k-race', { text: 'hello' }, slowIntake);
-    await expect.poll(() => deps.sessions.get(s.sessionId).then((x) => x?.clientKey)).toBe('k-race');
+    await expect.poll(() => deps.sessions.get(s.sessionId).then((x) => x?.clientKey), { timeout: 30_000 }).toBe('k-race');
     expect((await postKeyed(s, 'k-race', { text: 'hello' })).status).toBe(202);
     release();
     expect((await first).status).toBe(202);
