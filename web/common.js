@@ -27,13 +27,20 @@ window.Satchel = (() => {
   }
 
   /** Calls the JSON API; non-2xx becomes an ApiError carrying the contract's code and message. */
+  /** API Gateway answers within 30 s (its integration limit), so longer means the answer is lost. Tests may shorten it. */
+  const limits = { apiTimeoutMs: 35_000 };
+
   async function api(method, path, { token, body, headers: extra } = {}) {
     const headers = { accept: 'application/json', ...extra };
     if (token) headers.authorization = `Bearer ${token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
     let res;
+    // A request still unanswered after limits.apiTimeoutMs is given up (its outcome unknown, as
+    // for a dropped connection): a message is then tried again with its key instead of waiting
+    // forever and holding back the messages queued behind it.
+    const signal = AbortSignal.timeout ? AbortSignal.timeout(limits.apiTimeoutMs) : undefined;
     try {
-      res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store' });
+      res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store', signal });
     } catch {
       throw new ApiError(0, 'network_error', 'Cannot reach the server. Check your connection; we will keep trying.');
     }
@@ -297,5 +304,5 @@ window.Satchel = (() => {
     list.insertBefore(node, after || null);
   }
 
-  return { config, el, api, ApiError, RESEND_DELAYS_MS, isTransient, newIdempotencyKey, uploadToS3, formatSize, formatTime, timeAgo, extensionOf, uploadRow, renderMessage, liveChannel, insertById };
+  return { config, el, api, limits, ApiError, RESEND_DELAYS_MS, isTransient, newIdempotencyKey, uploadToS3, formatSize, formatTime, timeAgo, extensionOf, uploadRow, renderMessage, liveChannel, insertById };
 })();

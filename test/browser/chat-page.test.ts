@@ -391,6 +391,41 @@ describe('the web chat page (issue 14)', () => {
     await user.context().close();
   });
 
+  it('gives up a request that is never answered and tries again with the same Idempotency-Key', { timeout: 120_000 }, async () => {
+    const user = await browser.newPerson();
+    await startChat(user, 'Hal Hung');
+    // The page waits 35 s for an answer; a shorter limit keeps the test short.
+    await user.evaluate(() => ((globalThis as unknown as { Satchel: { limits: { apiTimeoutMs: number } } }).Satchel.limits.apiTimeoutMs = 1500));
+    const keys: string[] = [];
+    let answerFirst!: () => void;
+    const firstHeld = new Promise<void>((r) => (answerFirst = r));
+    await user.route('**/web/sessions/*/messages', async (route) => {
+      if (route.request().method() !== 'POST') return route.fallback();
+      keys.push(route.request().headers()['idempotency-key'] ?? '');
+      // The first request reaches the server, whose answer never comes back (the page gives up on it).
+      if (keys.length === 1) {
+        const response = await route.fetch();
+        await firstHeld;
+        return route.fulfill({ response }).catch(() => undefined);
+      }
+      return route.fallback();
+    });
+    await user.getByLabel('Message', { exact: true }).fill('hung once');
+    await user.getByRole('button', { name: 'Send', exact: true }).click();
+    await wait(() => user.getByLabel('Message', { exact: true }).inputValue()).toBe('');
+    answerFirst();
+    await user.getByText('Please use the buttons.').waitFor();
+    await runtime.events.drain(15_000);
+    expect(keys).toHaveLength(2);
+    expect(keys[1]).toBe(keys[0]);
+    const transcript = await runtime.deps.sessions.listMessages(await sessionIdOf(user));
+    expect(transcript.filter((m) => m.text === 'hung once')).toHaveLength(1);
+    expect(await user.locator('.msg.from-user', { hasText: 'hung once' }).count()).toBe(1);
+    expect(browser.errors.filter((e) => !/Failed to fetch|ERR_CONNECTION_RESET|net::ERR_FAILED|aborted|timed out|TimeoutError/i.test(e))).toEqual([]);
+    browser.errors.length = 0;
+    await user.context().close();
+  });
+
   it('works at 375 px: a wide message box, nothing wider than the screen, no serious axe violations', { timeout: 120_000 }, async () => {
     const user = await browser.newPerson({ viewport: { width: 375, height: 740 } });
     await user.goto(`${runtime.urls.app}/?bot=desk`);
