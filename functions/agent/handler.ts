@@ -10,7 +10,7 @@ import { idempotencyKey } from '../../shared/http/idempotency-key';
 import { httpHandler, json, parseJsonBody, type HttpEvent, type HttpResult } from '../../shared/http/http-handler';
 
 /** What the agent API uses: conversations, takeover, agent files (checked like users'), presence, delivery. */
-export type AgentPorts = TakeoverDeps & Pick<Ports, 'presence' | 'tokens' | 'uploadForms'> & WithSessionAdmin<'claimOperator' | 'releaseOperator' | 'listConversations'> & Partial<Pick<Ports, 'sockets'>>;
+export type AgentPorts = TakeoverDeps & Pick<Ports, 'presence' | 'tokens' | 'uploadForms'> & WithSessionAdmin<'claimOperator' | 'releaseOperator' | 'listConversations' | 'appendAgentMessage'> & Partial<Pick<Ports, 'sockets'>>;
 
 /**
  * The Live Takeover API. API Gateway's JWT authorizer (locally: the same checks) has

@@ -70,7 +70,7 @@ type SearchSeen = Pick<Session, 'searchSize'> & Partial<Pick<Session, 'searchTex
  * The entries worth adding to a search text: lower-case, non-empty, not already matched by an
  * entry it holds or one added before them, within what is left of SEARCH_TEXT_LIMIT.
  */
-function newSearchEntries(texts: string[], seen: SearchSeen | undefined): string[] {
+export function newSearchEntries(texts: string[], seen: SearchSeen | undefined): string[] {
   let room = SEARCH_TEXT_LIMIT - (seen?.searchSize ?? 0);
   const held = [...(seen?.searchText ?? [])];
   const added: string[] = [];
@@ -134,7 +134,7 @@ type StoredMessage = TranscriptMessage & { void?: true };
  * took): the web user's newest message (clientKey, clientSeq) or agent message (agentKey,
  * agentSeq). `from`: the noted position, closed as abandoned, that the note moves away from.
  */
-interface KeyNote {
+export interface KeyNote {
   field: 'client' | 'agent';
   key: string;
   from?: number;
@@ -149,7 +149,7 @@ function fromMessageItem(item: Item): StoredMessage {
 const visible = (messages: StoredMessage[]): TranscriptMessage[] => messages.filter((m) => !m.void);
 
 /** The lower-case texts and file names of messages, as the agents' search looks through them. */
-function searchEntries(messages: NewMessage[]): string[] {
+export function searchEntries(messages: NewMessage[]): string[] {
   return messages.flatMap((m) => [
     ...(m.text?.trim() ? [m.text.toLowerCase().slice(0, SEARCH_ENTRY_CHARS)] : []),
     ...(m.attachments ?? []).map((a) => a.fileName.toLowerCase().slice(0, SEARCH_ENTRY_CHARS)),
@@ -297,27 +297,6 @@ export class SessionRecords implements SessionStorePort {
   }
 
   /**
-   * An agent's message (Live Takeover): appended as appendMessages does, in the same two
-   * requests. With `key` (the console's Idempotency-Key) the write that takes the position also
-   * notes the key and the position (`agentKey`, `agentSeq`), on condition that the key is not
-   * already the newest agent message's. A repeat (the first answer was lost) is told apart only
-   * when that write is refused, and answers `repeated` with the message at the noted position:
-   * the one stored there, or written there now if the first request died before its put. A
-   * message without a key clears them: a key names the newest agent message only.
-   */
-  async appendAgentMessage(sessionId: string, message: NewMessage, at: number, opts: AppendOptions & { key?: string }): Promise<{ written: TranscriptMessage; repeated: boolean }> {
-    const search = newSearchEntries(searchEntries([message]), opts.seen);
-    const note: KeyNote | undefined = opts.key !== undefined ? { field: 'agent', key: opts.key } : undefined;
-    const taken = await this.takePositions(sessionId, [message], at, { search, note: note ?? { field: 'agent', key: null } });
-    if ('repeatOf' in taken) return { written: await this.messageAt(sessionId, taken.repeatOf, message, at, note), repeated: true };
-    if (!('last' in taken)) throw new Error('the agent key was not noted');
-    const placed: TranscriptMessage = { ...message, seq: taken.last, at };
-    if (await this.putMessage(sessionId, placed)) return { written: placed, repeated: false };
-    // Refused: a repeat (same key) that overtook this request wrote it there, or a reader closed the place.
-    return { written: await this.messageAt(sessionId, placed.seq, message, at, note), repeated: false };
-  }
-
-  /**
    * The conditional update that takes `messages.length` positions; returns the last one taken.
    * `note` (a keyed single message, see KeyNote): the key is noted with the position taken,
    * unless it is the noted one already: then nothing is written and the noted position is
@@ -326,7 +305,7 @@ export class SessionRecords implements SessionStorePort {
    * the position noted now, or `keyGone` when another message's key replaced it. A null key
    * clears what is noted.
    */
-  private async takePositions(
+  protected async takePositions(
     sessionId: string,
     messages: NewMessage[],
     at: number,
@@ -402,7 +381,7 @@ export class SessionRecords implements SessionStorePort {
   }
 
   /** Puts a message at its position; false when the position was closed as abandoned meanwhile. */
-  private async putMessage(sessionId: string, message: TranscriptMessage | (Pick<TranscriptMessage, 'seq' | 'at'> & { void: true })): Promise<boolean> {
+  protected async putMessage(sessionId: string, message: TranscriptMessage | (Pick<TranscriptMessage, 'seq' | 'at'> & { void: true })): Promise<boolean> {
     return conditionHeld(
       this.db.send(
         new PutCommand({
@@ -542,7 +521,7 @@ export class SessionRecords implements SessionStorePort {
    * itself, still running) then finds the message at the new position instead of appending it
    * again.
    */
-  private async messageAt(sessionId: string, seq: number, message: NewMessage, at: number, note?: KeyNote): Promise<TranscriptMessage> {
+  protected async messageAt(sessionId: string, seq: number, message: NewMessage, at: number, note?: KeyNote): Promise<TranscriptMessage> {
     for (let attempt = 0; attempt < 4; attempt++) {
       const stored = await this.storedAt(sessionId, seq);
       if (stored && !stored.void) return stored;

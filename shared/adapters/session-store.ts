@@ -2,9 +2,10 @@ import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { InvalidRequest } from '../domain/errors';
 import type { ConversationSummary, Operator, Session } from '../domain/session';
-import type { ConversationPage, SessionAdmin } from '../app/ports';
+import type { NewMessage, TranscriptMessage } from '../domain/transcript';
+import type { AppendOptions, ConversationPage, SessionAdmin } from '../app/ports';
 import { CONVERSATIONS_INDEX, conversationShards, META, sessionPk } from './table-layout';
-import { TurnSessionRecords } from './session-records';
+import { newSearchEntries, searchEntries, TurnSessionRecords, type KeyNote } from './session-records';
 
 export * from './session-records';
 
@@ -36,9 +37,31 @@ function decodeCursor(cursor: string): ShardPositions {
 /**
  * Sessions (SESSION#<id> / META) and their transcripts (SESSION#<id> / MSG#<inverted seq>);
  * see session-records.ts and table-layout.ts. Adds to SessionRecords what only the agent and
- * expiry functions do: the agent list, operator claims, deleting a whole session.
+ * expiry functions do: the agent list, operator claims, agents' messages (with their
+ * Idempotency-Key), deleting a whole session.
  */
 export class SessionStore extends TurnSessionRecords implements SessionAdmin {
+  /**
+   * An agent's message (Live Takeover): appended as appendMessages does, in the same two
+   * requests. With `key` (the console's Idempotency-Key) the write that takes the position also
+   * notes the key and the position (`agentKey`, `agentSeq`), on condition that the key is not
+   * already the newest agent message's. A repeat (the first answer was lost) is told apart only
+   * when that write is refused, and answers `repeated` with the message at the noted position:
+   * the one stored there, or written there now if the first request died before its put. A
+   * message without a key clears them: a key names the newest agent message only.
+   */
+  async appendAgentMessage(sessionId: string, message: NewMessage, at: number, opts: AppendOptions & { key?: string }): Promise<{ written: TranscriptMessage; repeated: boolean }> {
+    const search = newSearchEntries(searchEntries([message]), opts.seen);
+    const note: KeyNote | undefined = opts.key !== undefined ? { field: 'agent', key: opts.key } : undefined;
+    const taken = await this.takePositions(sessionId, [message], at, { search, note: note ?? { field: 'agent', key: null } });
+    if ('repeatOf' in taken) return { written: await this.messageAt(sessionId, taken.repeatOf, message, at, note), repeated: true };
+    if (!('last' in taken)) throw new Error('the agent key was not noted');
+    const placed: TranscriptMessage = { ...message, seq: taken.last, at };
+    if (await this.putMessage(sessionId, placed)) return { written: placed, repeated: false };
+    // Refused: a repeat (same key) that overtook this request wrote it there, or a reader closed the place.
+    return { written: await this.messageAt(sessionId, placed.seq, message, at, note), repeated: false };
+  }
+
   /** Sets the operator unless one is set (one winner among concurrent takeovers). */
   async claimOperator(
     id: string,

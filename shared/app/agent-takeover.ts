@@ -126,7 +126,7 @@ async function publish(deps: Pick<Ports, 'ports' | 'push'>, session: Session, wr
  * only what their delivery cursor says they are still owed.
  */
 export async function sendAgentMessage(
-  deps: TakeoverDeps,
+  deps: TakeoverDeps & WithSessionAdmin<'appendAgentMessage'>,
   sessionId: string,
   agent: AgentIdentity,
   input: AgentMessageInput,

@@ -102,13 +102,6 @@ export interface Transcript {
    */
   appendMessages(sessionId: string, messages: NewMessage[], at: number, opts?: AppendOptions): Promise<TranscriptMessage[]>;
   /**
-   * An agent's message, appended as appendMessages does. With `key` (the console's
-   * Idempotency-Key), a second call with the key of the newest agent message writes nothing new
-   * and answers `repeated` with that message (written now if the first call died before writing
-   * it); without, any noted key is forgotten.
-   */
-  appendAgentMessage(sessionId: string, message: NewMessage, at: number, opts: AppendOptions & { key?: string }): Promise<{ written: TranscriptMessage; repeated: boolean }>;
-  /**
    * The user's activity on a live session, in one conditional write: slides `lastActivityAt`
    * and `expiresAt`, and for a message takes its position (then one put). A `buttonIndex`
    * must name one of `offeredButtons`; the message's text is then that button's label.
@@ -181,6 +174,13 @@ export interface SessionAdmin {
    * `waitingForAgentSince`: one writer wins. `held` returns the session as it stands.
    */
   claimOperator(id: string, operator: Operator): Promise<{ outcome: 'claimed'; session: Session } | { outcome: 'held'; session: Session | undefined }>;
+  /**
+   * An agent's message, appended as appendMessages does. With `key` (the console's
+   * Idempotency-Key), a second call with the key of the newest agent message writes nothing new
+   * and answers `repeated` with that message (written now if the first call died before writing
+   * it); without, any noted key is forgotten.
+   */
+  appendAgentMessage(sessionId: string, message: NewMessage, at: number, opts: AppendOptions & { key?: string }): Promise<{ written: TranscriptMessage; repeated: boolean }>;
   /** Removes the operator if it is `agentId`; undefined when someone else (or nobody) holds it. */
   releaseOperator(id: string, agentId: string): Promise<Session | undefined>;
   /** Deletes every record of the session; returns how many there were. */
