@@ -13,6 +13,8 @@
   const unsentKeys = new Map();
   /** A typed message is being sent (retries included): the composer's Send waits for it. */
   let composerBusy = false;
+  /** The agent's messages go out one at a time, in order (see sendAgent). */
+  let sending = Promise.resolve();
   /**
    * Without the socket the list refreshes this often: any agent API call keeps the agent
    * "online" for 60 s (SPEC 6).
@@ -429,8 +431,11 @@
 
   $('release').addEventListener('click', async () => {
     $('release').disabled = true;
+    const conversation = open;
+    // Messages still being sent (retries included) go out first: after the release they would be refused.
+    await sending;
     try {
-      await agentApi('POST', `/agent/conversations/${encodeURIComponent(open.sessionId)}/release`);
+      await agentApi('POST', `/agent/conversations/${encodeURIComponent(conversation.sessionId)}/release`);
       paneBanner('');
     } catch (err) {
       paneBanner(err.message);
@@ -445,7 +450,6 @@
   // words stay in the box and sending them again reuses the key, until a message of this
   // agent's shows in the conversation. The server remembers the newest key only, so messages
   // go one at a time (files included): each is settled, retries and all, before the next.
-  let sending = Promise.resolve();
   function sendAgent(body, conversation = open) {
     const turn = sending.then(() => sendOne(conversation, body));
     sending = turn.catch(() => undefined);

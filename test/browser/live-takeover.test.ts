@@ -267,6 +267,32 @@ describe('Live Takeover in Chromium', () => {
     expect((await texts()).slice(1).sort()).toEqual(['part-1.pdf', 'part-2.pdf', 'part-3.pdf']);
     expect(mostInFlight).toBe(1);
     expect(new Set(keys.slice(2)).size).toBe(3);
+
+    // Release while a message is still being sent: the message goes out first, then the release.
+    await agent.unroute('**/agent/conversations/*/messages');
+    const order: string[] = [];
+    let letGo!: () => void;
+    const messageHeld = new Promise<void>((r) => (letGo = r));
+    await agent.route('**/agent/conversations/*/messages', async (route) => {
+      if (route.request().method() !== 'POST') return route.fallback();
+      order.push('message');
+      await messageHeld;
+      const response = await route.fetch();
+      order.push(`message ${response.status()}`);
+      return route.fulfill({ response });
+    });
+    await agent.route('**/agent/conversations/*/release', async (route) => {
+      order.push('release');
+      return route.fallback();
+    });
+    await agent.getByLabel('Message to the user').fill('Bye for now.');
+    await agent.getByRole('button', { name: 'Send', exact: true }).click();
+    await poll(async () => order.length).toBe(1);
+    await agent.getByRole('button', { name: 'Release to bot' }).click();
+    letGo();
+    await agent.getByRole('button', { name: 'Take over' }).waitFor();
+    expect(order).toEqual(['message', 'message 202', 'release']);
+    expect((await texts()).at(-1)).toBe('Bye for now.');
     expect(browser.errors.filter((e) => !/Failed to fetch|ERR_CONNECTION_RESET|net::ERR_FAILED/.test(e))).toEqual([]);
     browser.errors.length = 0;
     await Promise.all([agent.context().close(), user.context().close()]);
