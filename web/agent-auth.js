@@ -61,6 +61,8 @@ window.SatchelAgentAuth = (() => {
         headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `AWSCognitoIdentityProviderService.${target}` },
         body: JSON.stringify(body),
         cache: 'no-store',
+        // A hung sign-in service must not hold the console (a refresh on a 401 runs inside a message's send).
+        signal: AbortSignal.timeout ? AbortSignal.timeout(30_000) : undefined,
       });
     } catch {
       throw new CognitoError('NetworkError', 'Cannot reach the sign-in service. Check your connection and try again.');

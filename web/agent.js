@@ -15,6 +15,10 @@
   let composerBusy = false;
   /** The agent's messages go out one at a time, in order (see sendAgent). */
   let sending = Promise.resolve();
+  /** Messages queued or being sent. */
+  let pendingSends = 0;
+  /** Release is waiting for them. */
+  let releasing = false;
   /**
    * Without the socket the list refreshes this often: any agent API call keeps the agent
    * "online" for 60 s (SPEC 6).
@@ -339,9 +343,10 @@
     $('take-over').disabled = Boolean(c.operator);
     $('take-over').title = c.operator ? `${c.operator.name} has this conversation` : '';
     $('release').hidden = !mine;
-    for (const id of ['agent-text', 'agent-attach']) $(id).disabled = !mine;
+    // While Release waits for messages still being sent, nothing new can be written.
+    for (const id of ['agent-text', 'agent-attach']) $(id).disabled = !mine || releasing;
     // One typed message at a time: Send stays off while the last one is still being sent.
-    $('agent-send').disabled = !mine || composerBusy;
+    $('agent-send').disabled = !mine || composerBusy || releasing;
     $('agent-text').placeholder = mine ? 'Write to the user' : c.operator ? `${c.operator.name} is talking to this user` : 'Take over to reply';
   }
 
@@ -433,7 +438,13 @@
     $('release').disabled = true;
     const conversation = open;
     // Messages still being sent (retries included) go out first: after the release they would be refused.
+    if (pendingSends) {
+      releasing = true;
+      paneBanner('Sending your last message first…');
+      for (const id of ['agent-text', 'agent-send', 'agent-attach']) $(id).disabled = true;
+    }
     await sending;
+    releasing = false;
     try {
       await agentApi('POST', `/agent/conversations/${encodeURIComponent(conversation.sessionId)}/release`);
       paneBanner('');
@@ -451,7 +462,8 @@
   // agent's shows in the conversation. The server remembers the newest key only, so messages
   // go one at a time (files included): each is settled, retries and all, before the next.
   function sendAgent(body, conversation = open) {
-    const turn = sending.then(() => sendOne(conversation, body));
+    pendingSends++;
+    const turn = sending.then(() => sendOne(conversation, body)).finally(() => pendingSends--);
     sending = turn.catch(() => undefined);
     return turn;
   }
@@ -489,7 +501,7 @@
     e.preventDefault();
     const text = $('agent-text').value;
     // Enter submits even while Send is disabled: one typed message at a time.
-    if (!text.trim() || !holding() || composerBusy) return;
+    if (!text.trim() || !holding() || composerBusy || releasing) return;
     composerBusy = true;
     $('agent-send').disabled = true;
     let sent;
@@ -500,7 +512,7 @@
     }
     // Retries take seconds: only the words that were sent are cleared, whatever is open now.
     if (sent && $('agent-text').value === text) $('agent-text').value = '';
-    $('agent-send').disabled = !holding();
+    $('agent-send').disabled = !holding() || releasing;
     if (holding()) $('agent-text').focus();
   });
   $('agent-text').addEventListener('keydown', (e) => {

@@ -26,10 +26,10 @@ window.Satchel = (() => {
     }
   }
 
-  /** Calls the JSON API; non-2xx becomes an ApiError carrying the contract's code and message. */
   /** API Gateway answers within 30 s (its integration limit), so longer means the answer is lost. Tests may shorten it. */
   const limits = { apiTimeoutMs: 35_000 };
 
+  /** Calls the JSON API; non-2xx becomes an ApiError carrying the contract's code and message. */
   async function api(method, path, { token, body, headers: extra } = {}) {
     const headers = { accept: 'application/json', ...extra };
     if (token) headers.authorization = `Bearer ${token}`;

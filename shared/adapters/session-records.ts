@@ -166,8 +166,8 @@ function summaryOf(m: NewMessage, at: number): MessageSummary {
 }
 
 /**
- * The session store without the agent list, operator claims and whole-session deletion
- * (SessionStore, session-store.ts, adds those): what intake, actions, proxy, mailer, socket and
+ * The session store without the agent list, operator claims, agents' keyed messages and
+ * whole-session deletion (SessionStore, session-store.ts, adds those): what intake, actions, proxy, mailer, socket and
  * scan-verdict use, so their bundles leave that code and its commands out (issue 10).
  */
 export class SessionRecords implements SessionStorePort {

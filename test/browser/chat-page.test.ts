@@ -416,8 +416,9 @@ describe('the web chat page (issue 14)', () => {
     answerFirst();
     await user.getByText('Please use the buttons.').waitFor();
     await runtime.events.drain(15_000);
-    expect(keys).toHaveLength(2);
-    expect(keys[1]).toBe(keys[0]);
+    // Tried again with the same key (a slow retry may itself be tried again: still the same key).
+    expect(keys.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(keys)).toEqual(new Set([keys[0]]));
     const transcript = await runtime.deps.sessions.listMessages(await sessionIdOf(user));
     expect(transcript.filter((m) => m.text === 'hung once')).toHaveLength(1);
     expect(await user.locator('.msg.from-user', { hasText: 'hung once' }).count()).toBe(1);

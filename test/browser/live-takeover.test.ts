@@ -289,6 +289,9 @@ describe('Live Takeover in Chromium', () => {
     await agent.getByRole('button', { name: 'Send', exact: true }).click();
     await poll(async () => order.length).toBe(1);
     await agent.getByRole('button', { name: 'Release to bot' }).click();
+    // Meanwhile the console says why it waits, and nothing new can be written.
+    await agent.getByText('Sending your last message first…').waitFor();
+    expect(await agent.getByLabel('Message to the user').isDisabled()).toBe(true);
     letGo();
     await agent.getByRole('button', { name: 'Take over' }).waitFor();
     expect(order).toEqual(['message', 'message 202', 'release']);
