@@ -7,7 +7,7 @@
 'use strict';
 
 (() => {
-  const { config, el, api, RESEND_DELAYS_MS, isTransient, newIdempotencyKey, uploadToS3, uploadRow, renderMessage, timeAgo, liveChannel, insertById } = window.Satchel;
+  const { config, el, api, sendKeyed, uploadToS3, uploadRow, renderMessage, timeAgo, liveChannel, insertById } = window.Satchel;
   const $ = (id) => document.getElementById(id);
   /** Idempotency keys kept for agent messages not known to have arrived (see sendAgent): sessionId + JSON body -> key. */
   const unsentKeys = new Map();
@@ -469,32 +469,22 @@
   }
 
   async function sendOne(conversation, body) {
-    const kept = `${conversation.sessionId}\n${JSON.stringify(body)}`;
-    const key = unsentKeys.get(kept) || newIdempotencyKey();
-    unsentKeys.set(kept, key);
     const path = `/agent/conversations/${encodeURIComponent(conversation.sessionId)}/messages`;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const res = await agentApi('POST', path, body, false, { 'idempotency-key': key });
-        unsentKeys.delete(kept);
-        if (open === conversation) {
-          if (res && res.delivered === false) paneBanner('Saved in the conversation, but it could not be pushed to the user\'s channel. Try again later.');
-          else if (attempt > 0) paneBanner(''); // the "Trying again" of this message
-          await refreshPane();
-        }
-        return res;
-      } catch (err) {
-        const transient = isTransient(err);
-        if (transient && attempt < RESEND_DELAYS_MS.length && token) {
-          if (open === conversation) paneBanner(`${err.message} Trying again…`);
-          await new Promise((resolve) => setTimeout(resolve, RESEND_DELAYS_MS[attempt]));
-          if (token) continue;
-        }
-        if (!transient) unsentKeys.delete(kept);
-        if (open === conversation) paneBanner(err.message);
-        return null;
-      }
+    const out = await sendKeyed(unsentKeys, `${conversation.sessionId}\n${JSON.stringify(body)}`, (key) => agentApi('POST', path, body, false, { 'idempotency-key': key }), {
+      // Signing out ends the tries.
+      goOn: () => Boolean(token),
+      onWait: (err) => open === conversation && paneBanner(`${err.message} Trying again…`),
+    });
+    if (!out.ok) {
+      if (open === conversation) paneBanner(out.err.message);
+      return null;
     }
+    if (open === conversation) {
+      if (out.res && out.res.delivered === false) paneBanner('Saved in the conversation, but it could not be pushed to the user\'s channel. Try again later.');
+      else if (out.retried) paneBanner(''); // the "Trying again" of this message
+      await refreshPane();
+    }
+    return out.res;
   }
 
   $('agent-composer').addEventListener('submit', async (e) => {

@@ -6,7 +6,7 @@
 'use strict';
 
 (() => {
-  const { config, el, api, RESEND_DELAYS_MS, isTransient, newIdempotencyKey, uploadToS3, uploadRow, renderMessage, extensionOf, formatSize, liveChannel, insertById } = window.Satchel;
+  const { config, el, api, sendKeyed, uploadToS3, uploadRow, renderMessage, extensionOf, formatSize, liveChannel, insertById } = window.Satchel;
   const $ = (id) => document.getElementById(id);
 
   const botId = new URLSearchParams(location.search).get('bot') || config.defaultBot;
@@ -307,34 +307,27 @@
   // tried again by itself a few times; after that the words stay in the box, and sending them
   // again reuses the key.
   async function send(body) {
-    const json = JSON.stringify(body);
-    const key = unsentKeys.get(json) || newIdempotencyKey();
-    unsentKeys.set(json, key);
     // The conversation this message belongs to: a retry never goes to another one.
     const target = session;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await api('POST', `/web/sessions/${target.sessionId}/messages`, { token: target.token, body, headers: { 'idempotency-key': key } });
-        unsentKeys.delete(json);
-        reached();
-        channel.nudge();
-        return true;
-      } catch (err) {
-        const transient = isTransient(err);
-        if (transient && attempt < RESEND_DELAYS_MS.length && !ended) {
-          if (err.status === 0) unreachable(err);
-          await new Promise((resolve) => setTimeout(resolve, RESEND_DELAYS_MS[attempt]));
-          // The user ended or left this conversation meanwhile: the message stays unsent.
-          if (session !== target || ended) return false;
-          continue;
-        }
-        if (session !== target) return false;
-        if (!transient) unsentKeys.delete(json);
-        if (err.status === 410) endConversation('This conversation has ended. Start a new one to keep chatting.');
-        else unreachable(err);
-        return false;
-      }
+    const out = await sendKeyed(
+      unsentKeys,
+      JSON.stringify(body),
+      (key) => api('POST', `/web/sessions/${target.sessionId}/messages`, { token: target.token, body, headers: { 'idempotency-key': key } }),
+      {
+        // The user ended or left this conversation meanwhile: the message stays unsent.
+        goOn: () => session === target && !ended,
+        onWait: (err) => err.status === 0 && unreachable(err),
+      },
+    );
+    if (out.ok) {
+      reached();
+      channel.nudge();
+      return true;
     }
+    if (out.stopped || session !== target) return false;
+    if (out.err.status === 410) endConversation('This conversation has ended. Start a new one to keep chatting.');
+    else unreachable(out.err);
+    return false;
   }
 
   // --- Files. A sent file waits in the list ("checking") until the transcript says what

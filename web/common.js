@@ -77,6 +77,33 @@ window.Satchel = (() => {
   }
 
   /**
+   * Sends one message with its Idempotency-Key, both pages' way: `keys` keeps the key under
+   * `id` (the message) until it is known to have arrived or been refused for good, so sending
+   * the same words again reuses it. `post(key)` makes the request. A transient failure is tried
+   * again after each of RESEND_DELAYS_MS while `goOn()` holds (asked before and after each
+   * wait); `onWait(err)` runs before each wait. Resolves `{ ok: true, res, retried }` or
+   * `{ ok: false, err, stopped }` (stopped: `goOn()` ended the tries during a wait).
+   */
+  async function sendKeyed(keys, id, post, { goOn, onWait }) {
+    const key = keys.get(id) || newIdempotencyKey();
+    keys.set(id, key);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const res = await post(key);
+        keys.delete(id);
+        return { ok: true, res, retried: attempt > 0 };
+      } catch (err) {
+        const transient = isTransient(err);
+        if (!transient) keys.delete(id);
+        if (!transient || attempt >= RESEND_DELAYS_MS.length || !goOn()) return { ok: false, err, stopped: false };
+        onWait(err);
+        await new Promise((resolve) => setTimeout(resolve, RESEND_DELAYS_MS[attempt]));
+        if (!goOn()) return { ok: false, err, stopped: true };
+      }
+    }
+  }
+
+  /**
    * POSTs the file to the presigned S3 form. XMLHttpRequest, because fetch cannot report
    * upload progress. Resolves when S3 has the whole file.
    */
@@ -304,5 +331,5 @@ window.Satchel = (() => {
     list.insertBefore(node, after || null);
   }
 
-  return { config, el, api, limits, ApiError, RESEND_DELAYS_MS, isTransient, newIdempotencyKey, uploadToS3, formatSize, formatTime, timeAgo, extensionOf, uploadRow, renderMessage, liveChannel, insertById };
+  return { config, el, api, limits, ApiError, sendKeyed, uploadToS3, formatSize, formatTime, timeAgo, extensionOf, uploadRow, renderMessage, liveChannel, insertById };
 })();

@@ -167,8 +167,9 @@ function summaryOf(m: NewMessage, at: number): MessageSummary {
 
 /**
  * The session store without the agent list, operator claims, agents' keyed messages and
- * whole-session deletion (SessionStore, session-store.ts, adds those): what intake, actions, proxy, mailer, socket and
- * scan-verdict use, so their bundles leave that code and its commands out (issue 10).
+ * whole-session deletion (SessionStore, session-store.ts, adds those): what intake, actions,
+ * proxy, mailer, socket and scan-verdict use, so their bundles leave that code and its
+ * commands out (issue 10).
  */
 export class SessionRecords implements SessionStorePort {
   constructor(
@@ -371,9 +372,9 @@ export class SessionRecords implements SessionStorePort {
         // Refused: a repeated request, a noted position moved meanwhile, or no session (error path only).
         const current = await this.get(sessionId);
         if (!current) throw new SessionNotFound(sessionId);
-        const notedSeq = current[NOTED[note.field][1]];
-        if (current[NOTED[note.field][0]] === note.key && notedSeq !== undefined && notedSeq !== note.from) return { repeatOf: notedSeq };
-        if (note.from !== undefined && current[NOTED[note.field][0]] !== note.key) return { keyGone: true };
+        const [notedKey, notedSeq] = [current[keyAttr!], current[seqAttr!]];
+        if (notedKey === note.key && notedSeq !== undefined && notedSeq !== note.from) return { repeatOf: notedSeq };
+        if (note.from !== undefined && notedKey !== note.key) return { keyGone: true };
         // The record moved under the write (another request's key was noted meanwhile): judge it again once.
         if (attempt >= 1) throw new Error('the session record kept changing during the write');
       }

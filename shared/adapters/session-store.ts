@@ -50,7 +50,7 @@ export class SessionStore extends TurnSessionRecords implements SessionAdmin {
    * the one stored there, or written there now if the first request died before its put. A
    * message without a key clears them: a key names the newest agent message only.
    */
-  async appendAgentMessage(sessionId: string, message: NewMessage, at: number, opts: AppendOptions & { key?: string }): Promise<{ written: TranscriptMessage; repeated: boolean }> {
+  async appendAgentMessage(sessionId: string, message: NewMessage, at: number, opts: Pick<AppendOptions, 'seen'> & { key?: string }): Promise<{ written: TranscriptMessage; repeated: boolean }> {
     const search = newSearchEntries(searchEntries([message]), opts.seen);
     const note: KeyNote | undefined = opts.key !== undefined ? { field: 'agent', key: opts.key } : undefined;
     const taken = await this.takePositions(sessionId, [message], at, { search, note: note ?? { field: 'agent', key: null } });

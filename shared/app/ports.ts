@@ -180,7 +180,7 @@ export interface SessionAdmin {
    * and answers `repeated` with that message (written now if the first call died before writing
    * it); without, any noted key is forgotten.
    */
-  appendAgentMessage(sessionId: string, message: NewMessage, at: number, opts: AppendOptions & { key?: string }): Promise<{ written: TranscriptMessage; repeated: boolean }>;
+  appendAgentMessage(sessionId: string, message: NewMessage, at: number, opts: Pick<AppendOptions, 'seen'> & { key?: string }): Promise<{ written: TranscriptMessage; repeated: boolean }>;
   /** Removes the operator if it is `agentId`; undefined when someone else (or nobody) holds it. */
   releaseOperator(id: string, agentId: string): Promise<Session | undefined>;
   /** Deletes every record of the session; returns how many there were. */
