@@ -269,7 +269,8 @@ describe('Live Takeover in Chromium', () => {
     expect(new Set(keys.slice(2)).size).toBe(3);
 
     // Release while a message is still being sent: the message goes out first, then the release.
-    await agent.unroute('**/agent/conversations/*/messages');
+    // The last file's answer may still be on its way through the handler: let it finish first.
+    await agent.unrouteAll({ behavior: 'wait' });
     const order: string[] = [];
     let letGo!: () => void;
     const messageHeld = new Promise<void>((r) => (letGo = r));
